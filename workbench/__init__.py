@@ -1,0 +1,2 @@
+"""workbench: build, inspect and train neural networks visually."""
+__version__ = "0.1.0"

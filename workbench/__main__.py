@@ -15,6 +15,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "templates": ("templates", "list the built-in projects"),
     "export": ("export", "write a project as standalone PyTorch source or ONNX"),
     "train": ("train", "train a project headless, printing one JSON object per line"),
+    "plot": ("plot", "render a run folder's filters, activations, latent codes, ... to a PNG"),
+    "pca": ("pca", "compare an autoencoder run's reconstruction error with PCA at the same code size"),
+    "lesson": ("lesson", "render one of the course's worked examples to a PNG"),
 }
 
 

@@ -1,0 +1,29 @@
+"""Project -> torch.nn.Module."""
+from __future__ import annotations
+
+import os
+
+from torch import nn
+
+from workbench.core.catalogue import CATALOGUE
+from workbench.core.inference import summarize
+from workbench.core.project import Project, ProjectError, load_spec
+
+
+def build_model(project: Project | dict | str | os.PathLike) -> nn.Sequential:
+    """An nn.Sequential with one child per project layer (child i is layer i).
+
+    Raises ProjectError naming the first layer whose shape does not work out.
+    """
+    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    summary = summarize(doc)
+    if summary["first_error"] is not None:
+        row = summary["layers"][summary["first_error"]]
+        raise ProjectError(f"layer {row['index']} ({row['type']}): {row['message']}")
+    shape = tuple(doc["input"])
+    modules = []
+    for layer, row in zip(doc["layers"], summary["layers"]):
+        kind = CATALOGUE[layer["type"]]
+        modules.append(kind.build(shape, kind.resolve(layer)))
+        shape = tuple(row["output"])
+    return nn.Sequential(*modules)

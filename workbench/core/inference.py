@@ -1,0 +1,110 @@
+"""Analytic shape, parameter, MAC and receptive-field inference: no forward pass.
+
+`summarize` runs on every keystroke in the builder, so it only does arithmetic on the catalogue's
+rules (well under a millisecond for 50 layers; see benchmarks/inference_speed.py). Tests check the
+rules against real torch modules.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
+from workbench.core.project import Project, load_spec
+
+BYTES_PER_VALUE = 4  # float32 activations
+
+
+def _field_text(rf: float) -> int:
+    return max(1, round(rf))
+
+
+def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
+    """Every layer's output shape, parameters (with and without sharing), MACs, activation memory,
+    receptive field, status (ok / warning / error / unknown), message and size formula.
+
+    After the first error, later layers cannot be inferred: their output is None and their status
+    "unknown".
+    """
+    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    shape: Shape | None = tuple(doc["input"])
+    rf, jump = 1.0, 1.0  # receptive field and the input distance between adjacent outputs
+    whole = max(doc["input"][1:] or doc["input"])  # a field covering the whole input
+    rows: list[dict[str, Any]] = []
+    first_error: int | None = None
+    for index, layer in enumerate(doc["layers"]):
+        kind = CATALOGUE[layer["type"]]
+        params = kind.resolve(layer)
+        row: dict[str, Any] = {"index": index, "id": layer["id"], "type": kind.name, "label": kind.label(params),
+                               "output": None, "params": None, "params_unshared": None, "macs": None,
+                               "memory": None, "receptive_field": None, "status": "unknown", "message": "",
+                               "formula": ""}
+        rows.append(row)
+        if shape is None:
+            row["message"] = f"shape unknown: layer {first_error} above has an error"
+            continue
+        try:
+            result = kind.infer(shape, params)
+        except LayerError as exc:
+            row.update(status="error", message=str(exc))
+            first_error = index
+            shape = None
+            continue
+        if result.field == "all":
+            rf = whole
+        elif result.field is not None:
+            kernel, stride = result.field
+            rf = min(whole, rf + (kernel - 1) * jump)
+            jump *= stride
+        shape = result.output
+        row.update(
+            output=list(shape),
+            params=result.params,
+            params_unshared=result.params if result.params_unshared is None else result.params_unshared,
+            macs=result.macs,
+            memory=math.prod(shape) * BYTES_PER_VALUE,
+            receptive_field=_field_text(rf),
+            status="warning" if result.warnings else "ok",
+            message="; ".join(result.warnings),
+            formula=result.formula,
+        )
+    known = [r for r in rows if r["params"] is not None]
+    return {
+        "input": list(doc["input"]),
+        "layers": rows,
+        "total_params": sum(r["params"] for r in known),
+        "total_params_unshared": sum(r["params_unshared"] for r in known),
+        "total_macs": sum(r["macs"] for r in known),
+        "total_memory": sum(r["memory"] for r in known),
+        "output": list(shape) if shape is not None else None,
+        "first_error": first_error,
+    }
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The summary as a fixed-width text table (the CLI's default output)."""
+    header = ("#", "layer", "output", "params", "no sharing", "MACs", "RF", "")
+    lines = [("", "Input", fmt_shape(tuple(summary["input"])), "", "", "", "", "")]
+    for r in summary["layers"]:
+        out = fmt_shape(tuple(r["output"])) if r["output"] is not None else "?"
+        note = {"ok": "", "warning": "⚠ ", "error": "✖ ", "unknown": ""}[r["status"]] + r["message"]
+        lines.append((str(r["index"]), r["label"], out, _num(r["params"]), _num(r["params_unshared"]),
+                      _num(r["macs"]), _num(r["receptive_field"]), note))
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
+    right = {0, 3, 4, 5, 6}
+
+    def fmt(row: tuple[str, ...]) -> str:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        return "  ".join(cells + ([row[-1]] if row[-1] else [])).rstrip()
+
+    out_shape = fmt_shape(tuple(summary["output"])) if summary["output"] is not None else "?"
+    total = (f"Total: {summary['total_params']:,} parameters ({summary['total_params_unshared']:,} without "
+             f"sharing), {summary['total_macs']:,} MACs, {summary['total_memory'] / 1e6:.2f} MB activations "
+             f"per sample; output {out_shape}")
+    rule = "-" * len(fmt(header))
+    return "\n".join([fmt(header), rule, *map(fmt, lines), rule, total])
+
+
+def _num(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"

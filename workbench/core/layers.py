@@ -1,0 +1,30 @@
+"""Layer modules that torch.nn lacks. Imports only torch, so export can copy the source verbatim."""
+import torch
+from torch import nn
+
+
+class Corruption(nn.Module):
+    """Corrupts its input while training (denoising autoencoders); the identity in eval mode.
+
+    kind: "gaussian" adds N(0, level²) noise; "masking" zeroes each value with probability level;
+    "salt_pepper" sets each value to 0 or 1 with probability level.
+    """
+
+    def __init__(self, kind: str = "gaussian", level: float = 0.3):
+        super().__init__()
+        self.kind = kind
+        self.level = level
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.level == 0:
+            return x
+        if self.kind == "gaussian":
+            return x + self.level * torch.randn_like(x)
+        hit = torch.rand_like(x) < self.level
+        if self.kind == "masking":
+            return x.masked_fill(hit, 0.0)
+        salt = (torch.rand_like(x) < 0.5).to(x.dtype)
+        return torch.where(hit, salt, x)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, level={self.level}"

@@ -1,0 +1,298 @@
+"""The project: input shape, layers with stable ids, and the data/training sections.
+
+On disk one JSON object: {"format": "workbench-project", "version": 1, "input": [C, H, W],
+"layers": [{"type": "Conv2d", "out_channels": 96, ...}, ...], "data": {...}, "training": {...}}.
+Every problem in a file raises `ProjectError` (a ValueError) whose message names the layer index and
+key; nothing here lets a traceback-worthy exception escape for any input.
+
+`Project` is the live model the window views: each mutation validates, stores, then emits
+`changed`, so views redraw from the project and never from each other.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from workbench.core.catalogue import CATALOGUE, DERIVED_KEYS, MAX_CHANNELS, MAX_SIZE
+
+FORMAT = "workbench-project"
+VERSION = 1
+MAX_LAYERS = 10_000
+MAX_FILE_BYTES = 20 * 1024 * 1024
+SECTIONS = ("data", "training")
+TOP_KEYS = ("format", "version", "name", "input", "layers", *SECTIONS)
+
+
+class ProjectError(ValueError):
+    """A project (file or dict) is not valid; the message names what and where."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _suggest(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validate_input(value: Any) -> list[int]:
+    """[C, H, W] for images or [N] for vectors, each a positive integer within limits."""
+    ok = (isinstance(value, list) and len(value) in (1, 3)
+          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value))
+    if not ok:
+        raise ProjectError(f"input must be [C, H, W] (or [N]) of positive integers, got {_brief(value)}")
+    limit = MAX_CHANNELS if len(value) == 3 else 10_000_000
+    if value[0] > limit or any(v > MAX_SIZE for v in value[1:]):
+        raise ProjectError(f"input {value} is too large (depth up to {limit}, height and width up to {MAX_SIZE})")
+    return list(value)
+
+
+def validate_layer(index: int, layer: Any) -> dict:
+    """Return the layer normalized (keys in schema order, an id), or raise ProjectError."""
+    where = f"layer {index}"
+    if not isinstance(layer, dict):
+        raise ProjectError(f"{where}: must be an object like {{\"type\": \"Conv2d\", ...}}, got {_brief(layer)}")
+    kind_name = layer.get("type")
+    if not isinstance(kind_name, str) or kind_name not in CATALOGUE:
+        known = ", ".join(CATALOGUE)
+        hint = _suggest(kind_name, list(CATALOGUE)) if isinstance(kind_name, str) else ""
+        raise ProjectError(f"{where}: unknown type {_brief(kind_name)}{hint}; known types: {known}")
+    kind = CATALOGUE[kind_name]
+    where = f"layer {index} ({kind_name})"
+    layer_id = layer.get("id")
+    if layer_id is not None and (not isinstance(layer_id, str) or not 0 < len(layer_id) <= 64):
+        raise ProjectError(f"{where}: 'id' must be a short string, got {_brief(layer_id)}")
+    names = [p.name for p in kind.params]
+    for key in layer:
+        if key in ("type", "id") or key in names:
+            continue
+        if key in DERIVED_KEYS:
+            raise ProjectError(f"{where}: '{key}' follows from the previous layer and is never written; remove it")
+        raise ProjectError(f"{where}: unknown key '{key}'{_suggest(key, names)}; "
+                           f"{kind_name} takes: {', '.join(names) or 'no parameters'}")
+    out: dict[str, Any] = {"type": kind_name, "id": layer_id or new_id()}
+    for param in kind.params:
+        if param.name not in layer:
+            if param.required:
+                raise ProjectError(f"{where}: '{param.name}' is required ({param.help or param.describe()})")
+            continue
+        try:
+            out[param.name] = param.validate(layer[param.name])
+        except ValueError as exc:
+            raise ProjectError(f"{where}: '{param.name}' {exc}") from None
+    return out
+
+
+def validate_section(name: str, value: Any) -> dict:
+    """data/training sections: JSON objects whose meaning the training package checks."""
+    if not isinstance(value, dict):
+        raise ProjectError(f"'{name}' must be an object, got {_brief(value)}")
+    return copy.deepcopy(value)
+
+
+def validate_project(doc: Any) -> dict:
+    """Check a whole project document and return it normalized (every layer with an id)."""
+    if not isinstance(doc, dict):
+        raise ProjectError(f"a project must be a JSON object, got {_brief(doc)}")
+    if doc.get("format", FORMAT) != FORMAT:
+        raise ProjectError(f"'format' must be {FORMAT!r}, got {_brief(doc.get('format'))}: is this a workbench project?")
+    version = doc.get("version", VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProjectError(f"'version' must be a positive integer, got {_brief(version)}")
+    if version > VERSION:
+        raise ProjectError(f"this file was written by a newer workbench (format version {version}); "
+                           f"this one reads version {VERSION}")
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise ProjectError(f"unknown top-level key '{key}'{_suggest(key, list(TOP_KEYS))}")
+    if "input" not in doc:
+        raise ProjectError("'input' is missing: give the input shape as [C, H, W]")
+    layers = doc.get("layers", [])
+    if not isinstance(layers, list):
+        raise ProjectError(f"'layers' must be a list, got {_brief(layers)}")
+    if len(layers) > MAX_LAYERS:
+        raise ProjectError(f"{len(layers)} layers is more than this app handles ({MAX_LAYERS})")
+    name = doc.get("name", "")
+    if not isinstance(name, str):
+        raise ProjectError(f"'name' must be a string, got {_brief(name)}")
+    out = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
+           "layers": [validate_layer(i, layer) for i, layer in enumerate(layers)]}
+    seen: set[str] = set()
+    for i, layer in enumerate(out["layers"]):
+        if layer["id"] in seen:
+            raise ProjectError(f"layer {i} ({layer['type']}): id {layer['id']!r} is used twice")
+        seen.add(layer["id"])
+    for section in SECTIONS:
+        if section in doc:
+            out[section] = validate_section(section, doc[section])
+    return out
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return f"a {'list' if isinstance(value, list) else 'object'}" if len(str(value)) > 40 else json.dumps(value)
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_project(text: str | bytes, source: str = "project") -> dict:
+    """Parse and validate JSON text; every failure becomes a ProjectError naming `source`."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ProjectError(f"{source}: {len(text):,} bytes is too large for a project file")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ProjectError(f"{source}: JSON nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProjectError(f"{source}: not valid JSON text ({exc})") from None
+    try:
+        return validate_project(doc)
+    except ProjectError as exc:
+        raise ProjectError(f"{source}: {exc}") from None
+    except RecursionError:
+        raise ProjectError(f"{source}: nested too deeply") from None
+
+
+def read_project(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProjectError(f"{path}: {path.stat().st_size:,} bytes is too large for a project file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return parse_project(data, str(path))
+
+
+def dumps_project(doc: dict) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: the old file survives any failure."""
+    path = Path(path)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_spec(spec: str | os.PathLike | dict) -> dict:
+    """A project from a dict, a file path or a built-in template name."""
+    if isinstance(spec, dict):
+        return validate_project(spec)
+    from workbench.core.templates import TEMPLATES, template
+
+    text = str(spec)
+    if text in TEMPLATES and not Path(text).exists():
+        return template(text)
+    if not Path(text).exists():
+        raise ProjectError(f"{text}: no such file, and not a template (templates: {', '.join(TEMPLATES)})")
+    return read_project(text)
+
+
+class Project:
+    """The live, observable project. Mutate only through these methods (commands call them)."""
+
+    changed = Signal(str)  # what changed: "layers", "input", "sections", "all"
+
+    def __init__(self, doc: dict | None = None):
+        self._doc = validate_project(doc or {"input": [1, 28, 28], "layers": []})
+
+    # reading ---------------------------------------------------------------------------------
+    @property
+    def input(self) -> list[int]:
+        return list(self._doc["input"])
+
+    @property
+    def layers(self) -> list[dict]:
+        """Copies: editing them does not edit the project."""
+        return copy.deepcopy(self._doc["layers"])
+
+    @property
+    def name(self) -> str:
+        return self._doc["name"]
+
+    def __len__(self) -> int:
+        return len(self._doc["layers"])
+
+    def layer(self, index: int) -> dict:
+        return copy.deepcopy(self._doc["layers"][index])
+
+    def index_of(self, layer_id: str) -> int:
+        for i, layer in enumerate(self._doc["layers"]):
+            if layer["id"] == layer_id:
+                return i
+        raise KeyError(layer_id)
+
+    def section(self, name: str) -> dict:
+        return copy.deepcopy(self._doc.get(name, {}))
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self._doc)
+
+    # mutating --------------------------------------------------------------------------------
+    def insert_layer(self, index: int, layer: dict) -> dict:
+        """Insert at index (clamped); returns the stored layer (with its id)."""
+        index = max(0, min(index, len(self)))
+        stored = validate_layer(index, layer)
+        if any(other["id"] == stored["id"] for other in self._doc["layers"]):
+            stored["id"] = new_id()
+        self._doc["layers"].insert(index, stored)
+        self.changed.emit("layers")
+        return copy.deepcopy(stored)
+
+    def remove_layer(self, index: int) -> dict:
+        removed = self._doc["layers"].pop(index)
+        self.changed.emit("layers")
+        return removed
+
+    def move_layer(self, src: int, dst: int) -> None:
+        layers = self._doc["layers"]
+        layers.insert(dst, layers.pop(src))
+        self.changed.emit("layers")
+
+    def set_param(self, index: int, key: str, value: Any) -> None:
+        """Set (or, with value None for a non-optional key, reset to default) one parameter."""
+        current = self._doc["layers"][index]
+        candidate = dict(current)
+        param = CATALOGUE[current["type"]].param(key)
+        if value is None and not param.optional:
+            candidate.pop(key, None)
+        else:
+            candidate[key] = value
+        self._doc["layers"][index] = validate_layer(index, candidate)
+        self.changed.emit("layers")
+
+    def set_input(self, shape: list[int]) -> None:
+        self._doc["input"] = validate_input(list(shape))
+        self.changed.emit("input")
+
+    def set_section(self, name: str, value: dict) -> None:
+        if name not in SECTIONS:
+            raise ProjectError(f"unknown section {name!r}")
+        self._doc[name] = validate_section(name, value)
+        self.changed.emit("sections")
+
+    def replace(self, doc: dict) -> None:
+        """Swap in a whole project (template load, open file)."""
+        self._doc = validate_project(doc)
+        self.changed.emit("all")

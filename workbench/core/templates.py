@@ -1,0 +1,114 @@
+"""Built-in projects: the lecture's AlexNet, classic CNNs, and the autoencoders of the course."""
+from __future__ import annotations
+
+import copy
+
+from workbench.core.project import validate_project
+
+DEFAULT_TEMPLATE = "digits-cnn"
+
+
+def _conv(k: int, f: int, s: int = 1, p: int = 0) -> dict:
+    layer = {"type": "Conv2d", "out_channels": k, "kernel_size": f}
+    if s != 1:
+        layer["stride"] = s
+    if p:
+        layer["padding"] = p
+    return layer
+
+
+def _pool(f: int, s: int | None = None, kind: str = "MaxPool2d") -> dict:
+    layer = {"type": kind, "kernel_size": f}
+    if s is not None and s != f:
+        layer["stride"] = s
+    return layer
+
+
+def _fc(n: int) -> dict:
+    return {"type": "Linear", "out_features": n}
+
+
+RELU, FLAT, SIGMOID = {"type": "ReLU"}, {"type": "Flatten"}, {"type": "Sigmoid"}
+LRN = {"type": "LocalResponseNorm", "size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
+DROP = {"type": "Dropout", "p": 0.5}
+
+
+def _classify(dataset: str, epochs: int, lr: float = 1e-3, batch_size: int = 64, **data: object) -> dict:
+    return {"data": {"dataset": dataset, **data},
+            "training": {"task": "classify", "optimizer": "adam", "lr": lr, "batch_size": batch_size,
+                         "epochs": epochs}}
+
+
+def _reconstruct(dataset: str, epochs: int = 30) -> dict:
+    # The denoising template corrupts with its Corruption layer (active only while training), so
+    # every autoencoder here trains on the plain reconstruction task: the target is the clean input.
+    return {"data": {"dataset": dataset},
+            "training": {"task": "autoencoder", "optimizer": "adam", "lr": 2e-3, "batch_size": 64,
+                         "epochs": epochs, "loss": "mse"}}
+
+
+# name -> (one-line description, project)
+_TEMPLATES: dict[str, tuple[str, dict]] = {
+    "alexnet": ("The lecture's single-tower AlexNet: 227×227×3 → 55×55×96 → … → 1000 classes (62,378,344 parameters)", {
+        "input": [3, 227, 227],
+        "layers": [_conv(96, 11, s=4), RELU, LRN, _pool(3, 2),
+                   _conv(256, 5, p=2), RELU, LRN, _pool(3, 2),
+                   _conv(384, 3, p=1), RELU, _conv(384, 3, p=1), RELU, _conv(256, 3, p=1), RELU, _pool(3, 2),
+                   FLAT, DROP, _fc(4096), RELU, DROP, _fc(4096), RELU, _fc(1000), {"type": "Softmax"}],
+    }),
+    "lenet5": ("LeCun's LeNet-5 for 32×32 digits: two conv/average-pool stages, then 120-84-10", {
+        "input": [1, 32, 32],
+        "layers": [_conv(6, 5), {"type": "Tanh"}, _pool(2, kind="AvgPool2d"), _conv(16, 5), {"type": "Tanh"},
+                   _pool(2, kind="AvgPool2d"), FLAT, _fc(120), {"type": "Tanh"}, _fc(84), {"type": "Tanh"}, _fc(10)],
+        **_classify("digits", 20, resize=32),
+    }),
+    "cifar10-cnn": ("A small CNN for 32×32×3 CIFAR-10-shaped images (trains offline on 'shapes')", {
+        "input": [3, 32, 32],
+        "layers": [_conv(32, 5, p=2), RELU, _pool(2), _conv(64, 5, p=2), RELU, _pool(2),
+                   _conv(64, 3, p=1), RELU, _pool(2), FLAT, _fc(128), RELU, DROP, _fc(10)],
+        **_classify("shapes", 15),
+    }),
+    "mlp-cifar10": ("A fully connected network on 32×32×3: 3,072 weights per first-layer neuron", {
+        "input": [3, 32, 32],
+        "layers": [FLAT, _fc(256), RELU, _fc(128), RELU, _fc(10)],
+        **_classify("shapes", 15),
+    }),
+    "digits-cnn": ("The default: a small CNN for the embedded 8×8 handwritten digits", {
+        "input": [1, 8, 8],
+        "layers": [_conv(16, 3, p=1), RELU, _conv(32, 3, p=1), RELU, _pool(2), FLAT, _fc(64), RELU,
+                   {"type": "Dropout", "p": 0.25}, _fc(10)],
+        **_classify("digits", 30, lr=2e-3),
+    }),
+    "autoencoder": ("A shallow autoencoder: 64 → 16-unit code → 64 on the 8×8 digits", {
+        "input": [1, 8, 8],
+        "layers": [FLAT, _fc(16), RELU, _fc(64), SIGMOID, {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
+        **_reconstruct("digits"),
+    }),
+    "deep-autoencoder": ("A deep autoencoder: 64 → 48 → 32 → 2-unit code → 32 → 48 → 64 (a plottable code)", {
+        "input": [1, 8, 8],
+        "layers": [FLAT, _fc(48), RELU, _fc(32), RELU, _fc(2), _fc(32), RELU, _fc(48), RELU, _fc(64), SIGMOID,
+                   {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
+        **_reconstruct("digits", epochs=60),
+    }),
+    "conv-autoencoder": ("A convolutional autoencoder on 32×32×3 shapes: 8×8×16 code, transposed-conv decoder", {
+        "input": [3, 32, 32],
+        "layers": [_conv(16, 3, p=1), RELU, _pool(2), _conv(16, 3, p=1), RELU, _pool(2),
+                   {"type": "ConvTranspose2d", "out_channels": 16, "kernel_size": 2, "stride": 2}, RELU,
+                   {"type": "ConvTranspose2d", "out_channels": 3, "kernel_size": 2, "stride": 2}, SIGMOID],
+        **_reconstruct("shapes", epochs=15),
+    }),
+    "denoising-autoencoder": ("A denoising autoencoder: corrupt the digits with noise, reconstruct them clean", {
+        "input": [1, 8, 8],
+        "layers": [{"type": "Corruption", "kind": "gaussian", "level": 0.3}, FLAT, _fc(32), RELU, _fc(64), SIGMOID,
+                   {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
+        **_reconstruct("digits"),
+    }),
+}
+
+TEMPLATES: dict[str, str] = {name: description for name, (description, _) in _TEMPLATES.items()}
+
+
+def template(name: str) -> dict:
+    """A fresh, validated copy of a built-in project (new layer ids each call)."""
+    description, doc = _TEMPLATES[name]
+    return validate_project({"name": name, **copy.deepcopy(doc)})

@@ -1,0 +1,200 @@
+"""Probes: what the network's insides look like right now, as plain numpy arrays.
+
+`capture` runs on the training worker between steps (and on a loaded model for saved runs). It
+hooks each top-level child of the model (child i = project layer i), runs one no-grad forward pass
+in eval mode, and returns CPU numpy copies, so the GUI never holds a live tensor. Hooks are removed
+and every module's train/eval mode is restored in `finally`, so a probe can never change training.
+
+Only what a visible panel needs is computed (see `ProbeRequest.for_panels`): a pass with only the
+activation panel open forwards one sample, not the whole probe batch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from workbench.core.layers import Corruption
+
+PANEL_KINDS = ("filters", "activations", "latent", "reconstructions", "confusion")
+CORRUPTION_SEED = 0  # the same noise every probe, so the denoising grid does not flicker
+
+
+@dataclass
+class ProbeRequest:
+    """What to capture. layer: the layer of interest (latent codes; None = the bottleneck);
+    sample: index into the probe batch whose activations are shown; image: an outside (C, H, W)
+    image (an opened file) used for the activations instead of that sample."""
+
+    filters: bool = False
+    activations: bool = False
+    latent: bool = False
+    reconstructions: bool = False
+    confusion: bool = False
+    layer: int | None = None
+    sample: int = 0
+    image: np.ndarray | None = None
+
+    def any(self) -> bool:
+        return any(getattr(self, kind) for kind in PANEL_KINDS)
+
+    @classmethod
+    def for_panels(cls, kinds: Iterable[str], layer: int | None = None, sample: int = 0,
+                   image: np.ndarray | None = None) -> "ProbeRequest":
+        """The request for the panels now visible, e.g. {"filters", "latent"}; unknown kinds (curves)
+        need no probe and are ignored."""
+        shown = set(kinds)
+        return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image)
+
+
+def _numpy(t: Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float32).numpy().copy()
+
+
+def conv_filters(model: nn.Module) -> dict[int, np.ndarray]:
+    """Every Conv2d layer's kernels, {layer index: (K, C, F, F) float32}."""
+    return {i: _numpy(m.weight) for i, m in enumerate(model.children()) if isinstance(m, nn.Conv2d)}
+
+
+def _as_probabilities(out: Tensor) -> Tensor:
+    """Class probabilities from the output: used as is when the network ends in a Softmax."""
+    if out.min() >= 0 and torch.allclose(out.sum(1), torch.ones(len(out), device=out.device), atol=1e-4):
+        return out
+    return out.softmax(1)
+
+
+class _Recorder:
+    """Forward hooks on the model's children: keeps the chosen sample's output of every layer and
+    the whole batch's output at the latent layer (or the narrowest layer but the last)."""
+
+    def __init__(self, model: nn.Module, sample: int | None, latent: bool, layer: int | None):
+        self.children = list(model.children())
+        self.sample, self.latent, self.layer = sample, latent, layer
+        self.activations: dict[int, np.ndarray] = {}
+        self.codes: Tensor | None = None
+        self.code_layer: int | None = None
+        self.corrupted: Tensor | None = None
+        self.handles = [m.register_forward_hook(self._hook(i)) for i, m in enumerate(self.children)]
+
+    def _hook(self, index: int):
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            if not isinstance(output, Tensor):
+                return
+            if self.sample is not None:
+                self.activations[index] = _numpy(output[self.sample])
+            if isinstance(module, Corruption) and self.corrupted is None:
+                self.corrupted = output
+            if self.latent:
+                self._consider_code(index, output)
+        return hook
+
+    def _consider_code(self, index: int, output: Tensor) -> None:
+        if self.layer is not None:
+            if index == self.layer:
+                self.codes, self.code_layer = output, index
+            return
+        if index == len(self.children) - 1:  # the output layer is the reconstruction, not a code
+            return
+        size = math.prod(output.shape[1:])
+        best = None if self.codes is None else math.prod(self.codes.shape[1:])
+        # Ties continue a run (Linear 16 -> ReLU 16): the code is the end of the narrowest run.
+        if best is None or size < best or (size == best and self.code_layer == index - 1):
+            self.codes, self.code_layer = output, index
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _has_active_corruption(model: nn.Module) -> bool:
+    return any(isinstance(m, Corruption) and m.level > 0 for m in model.modules())
+
+
+def _corrupted_pass(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+    """(corrupted input, reconstruction of it): the Corruption layers act as in training, with a
+    fixed seed that leaves the training random stream untouched."""
+    corruptions = [m for m in model.modules() if isinstance(m, Corruption)]
+    recorder = _Recorder(model, None, False, None)
+    devices = [x.device] if x.device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(CORRUPTION_SEED)
+            for m in corruptions:
+                m.train()
+            out = model(x)
+    finally:
+        recorder.remove()
+        for m in corruptions:
+            m.eval()
+    return recorder.corrupted if recorder.corrupted is not None else x, out
+
+
+def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest) -> dict[str, Any]:
+    """Probe `model` on the batch x (N, C, H, W) with labels y (or None). Returns numpy arrays:
+    "filters" {layer: (K, C, F, F)}; "activations" {layer: (C, H, W) or (N,)} and "input" (C, H, W)
+    for the chosen sample; "latent" (n, d) codes at "latent_layer"; "labels" (n,); "inputs"
+    (n, C, H, W); "reconstructions" (n, C, H, W) and, with a Corruption layer, "corrupted"; "confusion"
+    (K, K) counts (rows: true class) with "predicted" and "confidence" (n,). Keys a request did not
+    ask for, or that the network cannot give (no reconstructions from a classifier), are absent."""
+    result: dict[str, Any] = {}
+    if not request.any():
+        return result
+    modes = [(m, m.training) for m in model.modules()]
+    recorder: _Recorder | None = None
+    try:
+        model.eval()
+        with torch.no_grad():
+            if request.filters:
+                result["filters"] = conv_filters(model)
+            batch_wide = request.latent or request.reconstructions or request.confusion
+            if not (batch_wide or request.activations):
+                return result
+            sample = min(max(request.sample, 0), len(x) - 1)
+            if request.image is not None:
+                single = torch.as_tensor(request.image, dtype=x.dtype, device=x.device)[None]
+            else:
+                single = x[sample:sample + 1]
+            own_pass = request.activations and (request.image is not None or not batch_wide)
+            if own_pass:  # one sample is enough (or the outside image is not in the batch)
+                recorder = _Recorder(model, 0, False, None)
+                model(single)
+                recorder.remove()
+                result["activations"], result["input"] = recorder.activations, _numpy(single[0])
+            if not batch_wide:
+                return result
+            recorder = _Recorder(model, None if own_pass else sample, request.latent, request.layer)
+            out = model(x)
+            recorder.remove()
+            if not own_pass:
+                result["activations"], result["input"] = recorder.activations, _numpy(x[sample])
+            result["inputs"] = _numpy(x)
+            if y is not None:
+                result["labels"] = y.detach().cpu().numpy().astype(np.int64)
+            if request.latent and recorder.codes is not None:
+                result["latent"] = _numpy(recorder.codes.flatten(1))
+                result["latent_layer"] = recorder.code_layer
+            if request.reconstructions and out.shape == x.shape:
+                if _has_active_corruption(model):
+                    corrupted, out = _corrupted_pass(model, x)
+                    result["corrupted"] = _numpy(corrupted)
+                result["reconstructions"] = _numpy(out)
+            if request.confusion and y is not None and out.dim() == 2:
+                probs = _as_probabilities(out.float())
+                confidence, predicted = probs.max(1)
+                k = out.shape[1]
+                truth = y.to(out.device)
+                known = (truth >= 0) & (truth < k)  # a label the output cannot express counts nowhere
+                counts = torch.bincount(truth[known] * k + predicted[known], minlength=k * k)
+                result["confusion"] = counts.reshape(k, k).cpu().numpy()
+                result["predicted"] = predicted.cpu().numpy()
+                result["confidence"] = _numpy(confidence)
+        return result
+    finally:
+        if recorder is not None:
+            recorder.remove()
+        for module, training in modes:
+            module.training = training

@@ -1,0 +1,237 @@
+"""What every insight panel shares: a control bar, one pyqtgraph canvas, a hover line, Export PNG.
+
+Panels are views of probe results (numpy arrays, see workbench.training.probes.capture) and of the
+network summary (workbench.core.inference.summarize). They never see a tensor or a model. A panel
+only shows layers whose probed shape still matches the summary, so the maps of a removed or
+changed layer disappear instead of being drawn under the wrong name.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from workbench.core.catalogue import fmt_shape
+from workbench.core.project import write_atomic
+
+INK = "#202020"
+BACKGROUND = "w"
+
+
+def colour_table(name: str) -> np.ndarray:
+    """A 256-entry RGB table (0..255) from one of pyqtgraph's colour maps."""
+    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+
+
+GREY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+HEAT = colour_table("viridis")
+DIVERGING = colour_table("CET-D1")  # blue < 0 < red: the sign of a weight at a glance
+CLASS_COLOURS = [pg.intColor(i, hues=10, values=1, maxValue=220) for i in range(10)]
+
+
+def class_colour(label: int) -> Any:
+    return CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
+
+
+def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotItem:
+    """Dark text on white, for slides and projectors."""
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        axis.setTextPen(INK)
+        axis.setPen(INK)
+    plot.setTitle(title, color=INK, size="11pt")
+    plot.setLabel("bottom", x_label, color=INK)
+    plot.setLabel("left", y_label, color=INK)
+    return plot
+
+
+class ImagePlot:
+    """One plot holding ONE ImageItem (a whole mosaic), rows drawn top-down, square pixels."""
+
+    def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int = 0, col: int = 0):
+        self.plot = styled_plot(canvas.addPlot(row=row, col=col))
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.item)
+
+    def show(self, image: np.ndarray, title: str) -> None:
+        """image: (H, W, 3) in [0, 1] with NaN gaps (drawn as background)."""
+        rgba = np.empty((*image.shape[:2], 4), np.uint8)
+        gap = np.isnan(image[..., 0])
+        rgba[..., :3] = (np.nan_to_num(image, nan=1.0) * 255).astype(np.uint8)
+        rgba[..., 3] = np.where(gap, 0, 255)
+        self.item.setImage(np.ascontiguousarray(rgba), levels=None, autoLevels=False)
+        self.plot.setTitle(title, color=INK, size="11pt")
+        self.plot.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.02)
+
+    def clear(self, title: str = "") -> None:
+        self.item.clear()
+        self.plot.setTitle(title, color=INK, size="11pt")
+
+    def pixel_at(self, scene_pos: Any) -> tuple[float, float] | None:
+        """(x, y) image pixel under a scene position, None when outside the plot."""
+        if not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.plot.vb.mapSceneToView(scene_pos)
+        return point.x(), point.y()
+
+
+def layer_name(summary: dict | None, index: int) -> str:
+    """'layer 3 · MaxPool 2×2, s2 → 4×4×32' (or just 'layer 3' without a summary)."""
+    rows = (summary or {}).get("layers", [])
+    if index >= len(rows):
+        return f"layer {index}"
+    row = rows[index]
+    out = fmt_shape(tuple(row["output"])) if row.get("output") else "?"
+    return f"layer {index} · {row['label']} → {out}"
+
+
+def matches_summary(summary: dict | None, index: int, shape: tuple[int, ...]) -> bool:
+    """Whether a probed output of `shape` still belongs to layer `index` of the current network."""
+    if summary is None:
+        return True
+    rows = summary.get("layers", [])
+    return index < len(rows) and rows[index].get("output") is not None and tuple(rows[index]["output"]) == shape
+
+
+class InsightPanel(QWidget):
+    """Base of the panels: subclasses fill `self.bar` with controls and draw on `self.canvas`.
+
+    kind: the ProbeRequest field this panel needs ("" when it needs none).
+    request_changed: the panel wants a different probe (another sample, layer or image).
+    visibility_changed: shown or hidden; only visible panels are probed.
+    """
+
+    kind = ""
+    title = ""
+    request_changed = Signal()
+    visibility_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(self.title)
+        self.summary: dict | None = None
+        self.probe: dict = {}
+        self.bar = QHBoxLayout()
+        self.export_button = QPushButton("Export PNG…")
+        self.export_button.clicked.connect(self._ask_export)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground(BACKGROUND)
+        self.hover = QLabel(" ")
+        self.hover.setObjectName("hover")
+        top = QHBoxLayout()
+        top.addLayout(self.bar)
+        top.addStretch(1)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.hover)
+        self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    # feeding ---------------------------------------------------------------------------------
+    def set_summary(self, summary: dict | None) -> None:
+        """The current network's layer names and shapes; stale probed layers disappear."""
+        self.summary = summary
+        self.refresh()
+
+    def update_probe(self, result: dict) -> None:
+        """A probe result (the engine's "probe" event or capture's dict); keys it lacks keep their
+        last value, so a probe made for other panels does not blank this one."""
+        self.probe = {**self.probe, **{k: v for k, v in result.items() if k != "event"}}
+        self.refresh()
+
+    def clear(self) -> None:
+        self.probe = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def request_fields(self) -> dict:
+        """What this panel adds to the ProbeRequest beyond its kind (layer, sample, image)."""
+        return {}
+
+    # hover -----------------------------------------------------------------------------------
+    def _mouse_moved(self, scene_pos: Any) -> None:
+        self.hover.setText(self.describe_at(scene_pos) or " ")
+
+    def describe_at(self, scene_pos: Any) -> str:
+        return ""
+
+    # visibility ------------------------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().hideEvent(event)
+        self.visibility_changed.emit(False)
+
+    # export ----------------------------------------------------------------------------------
+    def png_bytes(self) -> bytes:
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        self.grab().save(buffer, "PNG")
+        return bytes(QByteArray(buffer.data()).data())
+
+    def export_png(self, path: str | os.PathLike) -> None:
+        """The panel as shown, written atomically (a failed write leaves no half file)."""
+        write_atomic(path, self.png_bytes())
+
+    def _ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", f"{self.kind or 'panel'}.png",
+                                              "PNG image (*.png)")
+        if not path:
+            return
+        try:
+            self.export_png(path)
+            self.hover.setText(f"Saved {path}")
+        except OSError as exc:
+            self.hover.setText(f"Could not save {path}: {exc.strerror or exc}")
+
+
+class LayerChooser(QComboBox):
+    """A layer selector that keeps its choice across refreshes and reports only user picks."""
+
+    picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.activated.connect(lambda row: self.picked.emit(self.itemData(row)))
+
+    def set_choices(self, choices: list[tuple[int, str]], prefer: int | None = None) -> int | None:
+        """Fill with (layer index, text); keep the current layer if still offered, else `prefer`,
+        else the first. Returns the selected layer index (None when empty)."""
+        keep = self.current() if self.count() else prefer
+        if [(self.itemData(i), self.itemText(i)) for i in range(self.count())] != choices:
+            blocked = self.blockSignals(True)
+            self.clear()
+            for index, text in choices:
+                self.addItem(text, index)
+            self.blockSignals(blocked)
+        if not self.select(keep):
+            self.select(prefer)
+        return self.current()
+
+    def select(self, index: int | None) -> bool:
+        """Select a layer without emitting `picked` (programmatic sync); False if not offered."""
+        row = self.findData(index) if index is not None else -1
+        if row < 0:
+            if self.count() and self.currentIndex() < 0:
+                self.setCurrentIndex(0)
+            return False
+        blocked = self.blockSignals(True)
+        self.setCurrentIndex(row)
+        self.blockSignals(blocked)
+        return True
+
+    def current(self) -> int | None:
+        return self.currentData() if self.count() else None

@@ -10,6 +10,7 @@ never stored: the builder takes them from the incoming shape.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -93,11 +94,11 @@ class Param:
         elif self.kind == "ints":
             if isinstance(value, (list, tuple)) and 0 < len(value) <= 3 and all(_is_int(v) for v in value):
                 return [self._in_range(v) for v in value]
-        raise ValueError(f"must be {self.describe()}, got {_show(value)}")
+        raise ValueError(f"must be {self.describe()}, got {brief(value)}")
 
     def _in_range(self, value: float) -> Any:
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ValueError(f"= {_show(value)} is out of range ({self.low:g}…{self.high:g})")
+            raise ValueError(f"= {brief(value)} is out of range ({self.low:g}…{self.high:g})")
         return value
 
 
@@ -109,8 +110,14 @@ def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
 
 
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+def brief(value: Any) -> str:
+    """A value as a message quotes it: JSON spelling, cut short, containers by kind."""
+    if isinstance(value, (dict, list, tuple)):
+        text = json.dumps(value) if len(str(value)) <= 40 else ("a list" if isinstance(value, (list, tuple)) else "an object")
+    elif isinstance(value, (str, int, float, bool, type(None))):
+        text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    else:
+        text = type(value).__name__
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -193,12 +200,12 @@ def _window_dim(size: int, kernel: int, stride: int, padding: int, dilation: int
     """One spatial axis of a sliding window: the output size, the formula, a tiling warning."""
     span = dilation * (kernel - 1) + 1
     num = size - span + 2 * padding
-    if num < 0:
-        raise LayerError(f"the {span}×{span} window is larger than the padded input along {axis} "
-                         f"({size} + 2·{padding} = {size + 2 * padding}): reduce the kernel or add padding")
     out = (-(-num // stride) if ceil else num // stride) + 1
     if ceil and (out - 1) * stride >= size + padding:  # torch: the last window must start inside
         out -= 1
+    if out < 1:
+        raise LayerError(f"the {span}×{span} window is larger than the padded input along {axis} "
+                         f"({size} + 2·{padding} = {size + 2 * padding}): reduce the kernel or add padding")
     f_text = str(kernel) if dilation == 1 else f"{span}"
     inner = f"{size} − {f_text}" + (f" + 2·{padding}" if (padding or not pooling) else "")
     formula = f"1 + ({inner})/{stride} = "
@@ -215,9 +222,10 @@ def _window_dim(size: int, kernel: int, stride: int, padding: int, dilation: int
             hints.append(f"P = {fix_p}")
         if fix_s:
             hints.append(f"S = {max(fix_s, key=lambda s: (s <= stride, s))}")
-        warning = (f"({size} − {f_text} + 2·{padding})/{stride} is not an integer along {axis}: torch floors it, "
-                   f"so the last {unseen} {'row' if axis == 'height' else 'column'}{'s' if unseen > 1 else ''} "
-                   f"of the padded input {'are' if unseen > 1 else 'is'} never seen"
+        lines = "rows" if axis == "height" else "columns"
+        warning = (f"({size} − {f_text} + 2·{padding})/{stride} is not an integer: torch floors it, so the last "
+                   f"{unseen} {lines if unseen > 1 else lines[:-1]} of the padded input "
+                   f"{'are' if unseen > 1 else 'is'} never seen"
                    + (f"; {' or '.join(hints)} would tile exactly" if hints else ""))
     return out, formula, warning
 
@@ -229,7 +237,10 @@ def _window(shape: Shape, name: str, kernel: Any, stride: Any, padding: Any, dil
     ho, fh, warn_h = _window_dim(h, kh, sh, ph, dh, ceil, "height", pooling)
     wo, fw, warn_w = _window_dim(w, kw, sw, pw, dw, ceil, "width", pooling)
     formula = fh if fh == fw else f"H: {fh}; W: {fw}"
-    warnings = [x for x in dict.fromkeys([warn_h, warn_w]) if x]
+    if warn_h and warn_h.replace("row", "column") == warn_w:  # a square case: say it once
+        both = " rows and columns " if " rows " in warn_h else " row and column "
+        warn_h, warn_w = warn_h.replace(" rows ", both).replace(" row ", both), None
+    warnings = [x for x in (warn_h, warn_w) if x]
     return c, ho, wo, formula, warnings, (dh * (kh - 1) + 1, sh)
 
 
@@ -249,6 +260,7 @@ def _conv_infer(shape: Shape, p: dict) -> LayerResult:
     k_out, groups = p["out_channels"], p["groups"]
     if c_in % groups or k_out % groups:
         raise LayerError(f"groups = {groups} must divide both the input depth ({c_in}) and out_channels ({k_out})")
+    _check_padding_mode(shape, p["padding"], p["padding_mode"])
     _, ho, wo, formula, warnings, fld = _window(shape, "Conv2d", p["kernel_size"], p["stride"], p["padding"],
                                                 p["dilation"])
     kh, kw = pair(p["kernel_size"])
@@ -263,6 +275,18 @@ def _conv_infer(shape: Shape, p: dict) -> LayerResult:
         warnings=warnings,
         field=fld,
     )
+
+
+def _check_padding_mode(shape: Shape, padding: Any, mode: str) -> None:
+    """reflect padding mirrors inside the image, so it must be smaller than the image (circular: at most)."""
+    if mode not in ("reflect", "circular"):
+        return
+    (ph, pw), (_, h, w) = pair(padding), shape
+    too_big = (ph >= h or pw >= w) if mode == "reflect" else (ph > h or pw > w)
+    if too_big:
+        limit = "smaller than" if mode == "reflect" else "at most"
+        raise LayerError(f"{mode} padding {fmt_pair(padding)} must be {limit} the input ({h}×{w}): "
+                         "use zeros padding or less padding")
 
 
 def _conv_transpose_infer(shape: Shape, p: dict) -> LayerResult:

@@ -21,7 +21,7 @@ from typing import Any
 
 from psygnal import Signal
 
-from workbench.core.catalogue import CATALOGUE, DERIVED_KEYS, MAX_CHANNELS, MAX_SIZE
+from workbench.core.catalogue import CATALOGUE, DERIVED_KEYS, MAX_CHANNELS, MAX_SIZE, brief
 
 FORMAT = "workbench-project"
 VERSION = 1
@@ -49,7 +49,7 @@ def validate_input(value: Any) -> list[int]:
     ok = (isinstance(value, list) and len(value) in (1, 3)
           and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value))
     if not ok:
-        raise ProjectError(f"input must be [C, H, W] (or [N]) of positive integers, got {_brief(value)}")
+        raise ProjectError(f"input must be [C, H, W] (or [N]) of positive integers, got {brief(value)}")
     limit = MAX_CHANNELS if len(value) == 3 else 10_000_000
     if value[0] > limit or any(v > MAX_SIZE for v in value[1:]):
         raise ProjectError(f"input {value} is too large (depth up to {limit}, height and width up to {MAX_SIZE})")
@@ -60,17 +60,17 @@ def validate_layer(index: int, layer: Any) -> dict:
     """Return the layer normalized (keys in schema order, an id), or raise ProjectError."""
     where = f"layer {index}"
     if not isinstance(layer, dict):
-        raise ProjectError(f"{where}: must be an object like {{\"type\": \"Conv2d\", ...}}, got {_brief(layer)}")
+        raise ProjectError(f"{where}: must be an object like {{\"type\": \"Conv2d\", ...}}, got {brief(layer)}")
     kind_name = layer.get("type")
     if not isinstance(kind_name, str) or kind_name not in CATALOGUE:
         known = ", ".join(CATALOGUE)
         hint = _suggest(kind_name, list(CATALOGUE)) if isinstance(kind_name, str) else ""
-        raise ProjectError(f"{where}: unknown type {_brief(kind_name)}{hint}; known types: {known}")
+        raise ProjectError(f"{where}: unknown type {brief(kind_name)}{hint}; known types: {known}")
     kind = CATALOGUE[kind_name]
     where = f"layer {index} ({kind_name})"
     layer_id = layer.get("id")
     if layer_id is not None and (not isinstance(layer_id, str) or not 0 < len(layer_id) <= 64):
-        raise ProjectError(f"{where}: 'id' must be a short string, got {_brief(layer_id)}")
+        raise ProjectError(f"{where}: 'id' must be a short string, got {brief(layer_id)}")
     names = [p.name for p in kind.params]
     for key in layer:
         if key in ("type", "id") or key in names:
@@ -95,19 +95,19 @@ def validate_layer(index: int, layer: Any) -> dict:
 def validate_section(name: str, value: Any) -> dict:
     """data/training sections: JSON objects whose meaning the training package checks."""
     if not isinstance(value, dict):
-        raise ProjectError(f"'{name}' must be an object, got {_brief(value)}")
+        raise ProjectError(f"'{name}' must be an object, got {brief(value)}")
     return copy.deepcopy(value)
 
 
 def validate_project(doc: Any) -> dict:
     """Check a whole project document and return it normalized (every layer with an id)."""
     if not isinstance(doc, dict):
-        raise ProjectError(f"a project must be a JSON object, got {_brief(doc)}")
+        raise ProjectError(f"a project must be a JSON object, got {brief(doc)}")
     if doc.get("format", FORMAT) != FORMAT:
-        raise ProjectError(f"'format' must be {FORMAT!r}, got {_brief(doc.get('format'))}: is this a workbench project?")
+        raise ProjectError(f"'format' must be {FORMAT!r}, got {brief(doc.get('format'))}: is this a workbench project?")
     version = doc.get("version", VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ProjectError(f"'version' must be a positive integer, got {_brief(version)}")
+        raise ProjectError(f"'version' must be a positive integer, got {brief(version)}")
     if version > VERSION:
         raise ProjectError(f"this file was written by a newer workbench (format version {version}); "
                            f"this one reads version {VERSION}")
@@ -118,12 +118,12 @@ def validate_project(doc: Any) -> dict:
         raise ProjectError("'input' is missing: give the input shape as [C, H, W]")
     layers = doc.get("layers", [])
     if not isinstance(layers, list):
-        raise ProjectError(f"'layers' must be a list, got {_brief(layers)}")
+        raise ProjectError(f"'layers' must be a list, got {brief(layers)}")
     if len(layers) > MAX_LAYERS:
         raise ProjectError(f"{len(layers)} layers is more than this app handles ({MAX_LAYERS})")
     name = doc.get("name", "")
     if not isinstance(name, str):
-        raise ProjectError(f"'name' must be a string, got {_brief(name)}")
+        raise ProjectError(f"'name' must be a string, got {brief(name)}")
     out = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
            "layers": [validate_layer(i, layer) for i, layer in enumerate(layers)]}
     seen: set[str] = set()
@@ -135,13 +135,6 @@ def validate_project(doc: Any) -> dict:
         if section in doc:
             out[section] = validate_section(section, doc[section])
     return out
-
-
-def _brief(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return f"a {'list' if isinstance(value, list) else 'object'}" if len(str(value)) > 40 else json.dumps(value)
-    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_project(text: str | bytes, source: str = "project") -> dict:
@@ -185,6 +178,7 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     data = text.encode("utf-8") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -193,6 +187,16 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def load_spec(spec: str | os.PathLike | dict) -> dict:

@@ -1,0 +1,97 @@
+"""Export a project as readable, standalone PyTorch source (imports only torch) or as ONNX.
+
+The source is generated from the built modules' own reprs, which torch writes as valid constructor
+calls (`Conv2d(1, 16, kernel_size=(3, 3), ...)`), so the export can never drift from `build_model`.
+"""
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import warnings
+
+import torch
+
+from workbench import __version__
+from workbench.core import layers as custom_layers
+from workbench.core.build import build_model
+from workbench.core.catalogue import fmt_shape
+from workbench.core.inference import summarize
+from workbench.core.project import Project, load_spec, write_atomic
+
+CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
+
+
+def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
+    """Python source of an nn.Module whose constructor needs no arguments."""
+    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    model = build_model(doc)
+    summary = summarize(doc)
+    input_text = fmt_shape(tuple(doc["input"]))
+    lines = [
+        f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
+        "",
+        f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
+        f"output {fmt_shape(tuple(summary['output']))}, {summary['total_params']:,} parameters.",
+        '"""',
+        "import torch",
+        "from torch import nn",
+        "",
+    ]
+    used = sorted({type(m).__name__ for m in model} & CUSTOM)
+    for name in used:
+        lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
+    lines += [
+        "",
+        f"class {class_name}(nn.Module):",
+        "    def __init__(self) -> None:",
+        "        super().__init__()",
+        "        self.layers = nn.Sequential(",
+    ]
+    for module, row in zip(model, summary["layers"]):
+        call = repr(module) if type(module).__name__ in CUSTOM else f"nn.{module!r}"
+        params = f", {row['params']:,} parameters" if row["params"] else ""
+        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(tuple(row['output']))}{params}")
+    example = ", ".join(str(s) for s in doc["input"])
+    lines += [
+        "        )",
+        "",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"        # x: (batch, {example})",
+        "        return self.layers(x)",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"    model = {class_name}()",
+        f"    print(model(torch.zeros(1, {example})).shape)",
+        "    print(sum(p.numel() for p in model.parameters()), \"parameters\")",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
+    """The model (eval mode, batch dimension dynamic) as an ONNX file's bytes. Needs the onnx extra."""
+    try:
+        import onnx  # noqa: F401  (the exporter needs it; say so plainly when it is missing)
+    except ImportError:
+        raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
+    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    model = build_model(doc).eval()
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(model, torch.zeros(1, *doc["input"]), buffer, dynamo=False,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    return buffer.getvalue()
+
+
+def export(project: Project | dict | str | os.PathLike, path: str | os.PathLike, fmt: str = "pytorch") -> None:
+    """Write the export atomically: a failure never leaves half a file."""
+    if fmt == "pytorch":
+        write_atomic(path, to_pytorch_source(project))
+    elif fmt == "onnx":
+        write_atomic(path, to_onnx_bytes(project))
+    else:
+        raise ValueError(f"unknown export format {fmt!r}: use pytorch or onnx")

@@ -59,15 +59,17 @@ class ImagePlot:
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
 
-    def show(self, image: np.ndarray, title: str) -> None:
-        """image: (H, W, 3) in [0, 1] with NaN gaps (drawn as background)."""
+    def show(self, image: np.ndarray, title: str, headroom: float = 0.0) -> None:
+        """image: (H, W, 3) in [0, 1] with NaN gaps (drawn as background); headroom: a fraction of
+        the height left free above it for captions."""
         rgba = np.empty((*image.shape[:2], 4), np.uint8)
         gap = np.isnan(image[..., 0])
         rgba[..., :3] = (np.nan_to_num(image, nan=1.0) * 255).astype(np.uint8)
         rgba[..., 3] = np.where(gap, 0, 255)
         self.item.setImage(np.ascontiguousarray(rgba), levels=None, autoLevels=False)
         self.plot.setTitle(title, color=INK, size="11pt")
-        self.plot.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.02)
+        self.plot.setRange(xRange=(0, image.shape[1]), yRange=(-headroom * image.shape[0], image.shape[0]),
+                           padding=0.02)
 
     def clear(self, title: str = "") -> None:
         self.item.clear()

@@ -51,6 +51,19 @@ class ProbeRequest:
         return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image)
 
 
+def bottleneck(sizes: list[int]) -> int | None:
+    """The code layer of an autoencoder from each layer's output size (values per sample): the
+    narrowest layer but the last (the last is the reconstruction). Equal sizes in a row (Linear 16 ->
+    ReLU 16) are one code, taken at the end of the run: after its activation."""
+    candidates = sizes[:-1]
+    if not candidates:
+        return None
+    index = candidates.index(min(candidates))
+    while index + 1 < len(candidates) and candidates[index + 1] == candidates[index]:
+        index += 1
+    return index
+
+
 def _numpy(t: Tensor) -> np.ndarray:
     return t.detach().to("cpu", torch.float32).numpy().copy()
 
@@ -78,6 +91,8 @@ class _Recorder:
         self.codes: Tensor | None = None
         self.code_layer: int | None = None
         self.corrupted: Tensor | None = None
+        self.sizes: list[int] = []  # values per sample of each layer's output, in order
+        self.kept: dict[int, Tensor] = {}
         self.handles = [m.register_forward_hook(self._hook(i)) for i, m in enumerate(self.children)]
 
     def _hook(self, index: int):
@@ -97,13 +112,21 @@ class _Recorder:
             if index == self.layer:
                 self.codes, self.code_layer = output, index
             return
-        if index == len(self.children) - 1:  # the output layer is the reconstruction, not a code
-            return
         size = math.prod(output.shape[1:])
-        best = None if self.codes is None else math.prod(self.codes.shape[1:])
-        # Ties continue a run (Linear 16 -> ReLU 16): the code is the end of the narrowest run.
-        if best is None or size < best or (size == best and self.code_layer == index - 1):
-            self.codes, self.code_layer = output, index
+        if index == len(self.children) - 1:  # the output is never the code: keep what we have
+            self.sizes.append(size)
+            return
+        if self.kept and size < min(self.sizes):
+            self.kept.clear()  # only the narrowest layers so far can end up being the code
+        if not self.sizes or size <= min(self.sizes):
+            self.kept[index] = output
+        self.sizes.append(size)
+
+    def finish(self) -> None:
+        """Settle the bottleneck once every layer has run."""
+        if self.layer is None and self.latent:
+            self.code_layer = bottleneck(self.sizes)
+            self.codes = self.kept.get(self.code_layer) if self.code_layer is not None else None
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -169,6 +192,7 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
             recorder = _Recorder(model, None if own_pass else sample, request.latent, request.layer)
             out = model(x)
             recorder.remove()
+            recorder.finish()
             if not own_pass:
                 result["activations"], result["input"] = recorder.activations, _numpy(x[sample])
             result["inputs"] = _numpy(x)

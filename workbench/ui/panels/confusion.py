@@ -1,0 +1,125 @@
+"""Classification: the confusion matrix and the most confidently wrong samples."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from workbench.core.mosaic import Mosaic, colorize, tile
+from workbench.ui.panels.activations import input_picture
+from workbench.ui.panels.base import HEAT, INK, ImagePlot, InsightPanel
+
+WRONG_SHOWN = 12
+
+
+def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
+                      count: int = WRONG_SHOWN) -> np.ndarray:
+    """Indices of misclassified samples, most confident first."""
+    wrong = np.flatnonzero(labels != predicted)
+    return wrong[np.argsort(-confidence[wrong], kind="stable")][:count]
+
+
+class ConfusionPanel(InsightPanel):
+    kind = "confusion"
+    title = "Classification"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.classes: list[str] = []
+        self.matrix_view = ImagePlot(self.canvas, row=0, col=0)
+        self.matrix_view.plot.setLabel("bottom", "predicted class", color=INK)
+        self.matrix_view.plot.setLabel("left", "true class", color=INK)
+        self.wrong_view = ImagePlot(self.canvas, row=0, col=1)
+        self.wrong_view.plot.hideAxis("left")
+        self.wrong_view.plot.hideAxis("bottom")
+        self.cell_texts: list[pg.TextItem] = []
+        self.wrong_texts = [pg.TextItem(color=INK, anchor=(0.5, 0)) for _ in range(WRONG_SHOWN)]
+        for text in self.wrong_texts:
+            self.wrong_view.plot.addItem(text)
+        self.matrix: np.ndarray | None = None
+        self.wrong = np.zeros(0, np.int64)
+        self.wrong_mosaic: Mosaic | None = None
+        self.refresh()
+
+    def set_classes(self, names: list[str]) -> None:
+        self.classes = list(names)
+        self.refresh()
+
+    def _name(self, k: int) -> str:
+        return self.classes[k] if 0 <= k < len(self.classes) else str(k)
+
+    def _cells(self, k: int) -> None:
+        """K² count labels, made again only when the number of classes changes."""
+        if len(self.cell_texts) == k * k:
+            return
+        for text in self.cell_texts:
+            self.matrix_view.plot.removeItem(text)
+        self.cell_texts = [pg.TextItem(anchor=(0.5, 0.5)) for _ in range(k * k)]
+        for i, text in enumerate(self.cell_texts):
+            text.setPos(i % k + 0.5, i // k + 0.5)
+            self.matrix_view.plot.addItem(text)
+        ticks = [[(j + 0.5, self._name(j)) for j in range(k)]]
+        self.matrix_view.plot.getAxis("bottom").setTicks(ticks)
+        self.matrix_view.plot.getAxis("left").setTicks(ticks)
+
+    def refresh(self) -> None:
+        matrix = self.probe.get("confusion")
+        rows = (self.summary or {}).get("output")
+        if matrix is None or (rows is not None and list(rows) != [len(matrix)]):
+            self.matrix = None
+            self.matrix_view.clear("The confusion matrix appears here (classification runs)")
+            self.wrong_view.clear("")
+            for text in self.cell_texts + self.wrong_texts:
+                text.setText("")
+            return
+        self.matrix = matrix
+        k = len(matrix)
+        self._cells(k)
+        peak = max(int(matrix.max()), 1)
+        for i, text in enumerate(self.cell_texts):
+            count = int(matrix[i // k, i % k])
+            text.setText(str(count) if count else "")
+            text.setColor("w" if count < peak * 0.6 else "k")  # readable on dark and bright cells
+        accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+        self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
+                              f"Confusion on {int(matrix.sum())} validation samples: accuracy {accuracy:.1%}")
+        self.matrix_view.plot.getAxis("bottom").setLabel("predicted class", color=INK)
+        self._show_wrong()
+
+    def _show_wrong(self) -> None:
+        needed = ("labels", "predicted", "confidence", "inputs")
+        for text in self.wrong_texts:
+            text.setText("")
+        if not all(key in self.probe for key in needed) or len(self.probe["inputs"]) != len(self.probe["predicted"]):
+            self.wrong_mosaic = None
+            self.wrong_view.clear("")
+            return
+        labels, predicted, confidence = (self.probe[key] for key in needed[:3])
+        self.wrong = confidently_wrong(labels, predicted, confidence)
+        if len(self.wrong) == 0:
+            self.wrong_mosaic = None
+            self.wrong_view.clear("No wrong predictions")
+            return
+        pictures = np.stack([input_picture(self.probe["inputs"][i]) for i in self.wrong])
+        h = pictures.shape[1]
+        self.wrong_mosaic = m = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h // 2), normalized=True)
+        for text, i, index in zip(self.wrong_texts, self.wrong, range(len(self.wrong))):
+            x, y = m.origin(index)
+            text.setText(f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))} {confidence[i]:.0%}")
+            text.setPos(x + m.tile_w / 2, y + m.tile_h)
+        self.wrong_view.show(m.image, "Most confidently wrong (true→predicted)")
+        self.wrong_view.plot.setRange(yRange=(0, m.image.shape[0] + m.gap), padding=0.02)
+
+    def describe_at(self, scene_pos: Any) -> str:
+        pixel = self.matrix_view.pixel_at(scene_pos) if self.matrix is not None else None
+        if pixel and 0 <= pixel[0] < len(self.matrix) and 0 <= pixel[1] < len(self.matrix):
+            p, t = int(pixel[0]), int(pixel[1])
+            return f"true {self._name(t)}, predicted {self._name(p)}: {int(self.matrix[t, p])} samples"
+        pixel = self.wrong_view.pixel_at(scene_pos) if self.wrong_mosaic is not None else None
+        found = self.wrong_mosaic.tile_at(*pixel) if pixel else None
+        if found is None:
+            return ""
+        i = int(self.wrong[found])
+        return f"validation sample {i}: confidence {self.probe['confidence'][i]:.1%}"

@@ -1,0 +1,138 @@
+"""Latent codes: the validation codes at the bottleneck (or any layer) as a scatter coloured by
+class, beside a linear PCA of the raw inputs, so the two can be compared."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QWidget
+from sklearn.decomposition import PCA
+
+from workbench.ui.panels.activations import input_picture
+from workbench.ui.panels.base import INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, styled_plot
+
+AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
+
+
+def project_2d(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """(n, 2) points for a scatter and how they were made: the units themselves up to 2-D, else
+    the first two principal components."""
+    n, d = values.shape
+    if d == 2:
+        return values.astype(np.float32), "the 2 units"
+    if d == 1:
+        return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit"
+    if n < 2:
+        return np.zeros((n, 2), np.float32), "PCA (too few points)"
+    pca = PCA(n_components=2).fit(values)
+    share = pca.explained_variance_ratio_.sum()
+    return pca.transform(values).astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)"
+
+
+class LatentPanel(InsightPanel):
+    kind = "latent"
+    title = "Latent codes"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layers = LayerChooser()
+        self.layers.picked.connect(lambda _: self.request_changed.emit())
+        self.bar.addWidget(QLabel("Codes at"))
+        self.bar.addWidget(self.layers)
+        self.classes: list[str] = []
+        self.codes_plot = styled_plot(self.canvas.addPlot(row=0, col=0))
+        self.inputs_plot = styled_plot(self.canvas.addPlot(row=0, col=1))
+        self.preview = ImagePlot(self.canvas, row=0, col=2)
+        self.preview.plot.hideAxis("left")
+        self.preview.plot.hideAxis("bottom")
+        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
+        self.canvas.ci.layout.setColumnStretchFactor(1, 3)
+        self.canvas.ci.layout.setColumnStretchFactor(2, 1)
+        self.scatters = []
+        for plot in (self.codes_plot, self.inputs_plot):
+            scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None), hoverable=True, tip=None)
+            scatter.sigHovered.connect(self._hovered)
+            plot.addItem(scatter)
+            self.scatters.append(scatter)
+        self.legend = pg.LegendItem(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
+        self.legend.setParentItem(self.codes_plot.vb)
+        self._legend_for: list[str] = []
+        self._input_pca: tuple[Any, np.ndarray, str] | None = None  # (key, points, how)
+        self.points = 0
+        self.refresh()
+
+    def set_classes(self, names: list[str]) -> None:
+        self.classes = list(names)
+        self.refresh()
+
+    def request_fields(self) -> dict:
+        layer = self.layers.current()
+        return {"layer": None if layer in (None, AUTO) else layer}
+
+    def _class_name(self, label: int) -> str:
+        return self.classes[label] if 0 <= label < len(self.classes) else str(label)
+
+    def _update_legend(self, labels: np.ndarray) -> None:
+        names = [self._class_name(int(k)) for k in np.unique(labels)]
+        if names == self._legend_for:
+            return
+        self.legend.clear()
+        for k in np.unique(labels):
+            sample = pg.ScatterPlotItem(size=8, pen=pg.mkPen(None), brush=class_colour(int(k)))
+            self.legend.addItem(sample, self._class_name(int(k)))
+        self._legend_for = names
+
+    def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str]:
+        flat = inputs.reshape(len(inputs), -1)
+        key = (flat.shape, float(flat.sum()))  # the probe batch is fixed: compute once
+        if self._input_pca is None or self._input_pca[0] != key:
+            points, how = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values")
+            self._input_pca = (key, points, how.replace(" units", " input values"))
+        return self._input_pca[1], self._input_pca[2]
+
+    def refresh(self) -> None:
+        rows = (self.summary or {}).get("layers", [])
+        choices = [(AUTO, "bottleneck (narrowest layer)")]
+        choices += [(r["index"], layer_name(self.summary, r["index"])) for r in rows if r.get("output")]
+        self.layers.set_choices(choices, prefer=AUTO)
+        codes, labels = self.probe.get("latent"), self.probe.get("labels")
+        index = self.probe.get("latent_layer")
+        stale = (codes is not None and rows and (index is None or index >= len(rows) or not rows[index].get("output")
+                                                 or math.prod(rows[index]["output"]) != codes.shape[1]))
+        if codes is None or stale or len(codes) == 0:
+            self.points = 0
+            for scatter in self.scatters:
+                scatter.clear()
+            self.codes_plot.setTitle("Latent codes appear here", color=INK)
+            self.inputs_plot.setTitle("", color=INK)
+            return
+        if labels is None or len(labels) != len(codes):
+            labels = np.zeros(len(codes), np.int64)
+        brushes = [class_colour(int(k)) for k in labels]
+        points, how = project_2d(codes)
+        self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
+        self.codes_plot.setTitle(f"Codes at {layer_name(self.summary, index)}: {how}", color=INK, size="10pt")
+        axis = ("unit 0", "unit 1") if codes.shape[1] <= 2 else ("PC 1", "PC 2")
+        self.codes_plot.setLabel("bottom", axis[0], color=INK)
+        self.codes_plot.setLabel("left", axis[1], color=INK)
+        self.points = len(codes)
+        self._update_legend(labels)
+        if "inputs" in self.probe and len(self.probe["inputs"]) == len(codes):
+            raw, raw_how = self._raw_pca(self.probe["inputs"])
+            self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
+            self.inputs_plot.setTitle(f"Raw inputs: {raw_how}", color=INK, size="10pt")
+            self.inputs_plot.setLabel("bottom", "PC 1", color=INK)
+            self.inputs_plot.setLabel("left", "PC 2", color=INK)
+
+    def _hovered(self, scatter: Any, points: Any, event: Any) -> None:
+        if len(points) == 0 or "inputs" not in self.probe:
+            return
+        i = int(points[0].data())
+        if i >= len(self.probe["inputs"]):
+            return
+        label = self.probe.get("labels", [None] * (i + 1))[i]
+        name = self._class_name(int(label)) if label is not None else "?"
+        self.preview.show(input_picture(self.probe["inputs"][i]), f"#{i}: {name}")
+        self.hover.setText(f"validation sample {i}, class {name}")

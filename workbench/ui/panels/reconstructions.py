@@ -1,0 +1,96 @@
+"""Reconstructions: input / corrupted input (denoising) / reconstruction, with each image's error
+and the compression ratio (input size ÷ code size)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
+
+from workbench.core.mosaic import Mosaic, tile
+from workbench.training.probes import bottleneck
+from workbench.ui.panels.activations import input_picture
+from workbench.ui.panels.base import INK, ImagePlot, InsightPanel
+
+MAX_SHOWN = 16
+
+
+def compression(summary: dict | None) -> tuple[int, int, int] | None:
+    """(input size, code size, code layer) from the current network, None without a bottleneck."""
+    if not summary or any(r.get("output") is None for r in summary.get("layers", [])):
+        return None
+    sizes = [math.prod(r["output"]) for r in summary["layers"]]
+    index = bottleneck(sizes)
+    return (math.prod(summary["input"]), sizes[index], index) if index is not None else None
+
+
+class ReconstructionsPanel(InsightPanel):
+    kind = "reconstructions"
+    title = "Reconstructions"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.count = QSpinBox()
+        self.count.setRange(1, MAX_SHOWN)
+        self.count.setValue(10)
+        self.count.setSuffix(" images")
+        self.count.valueChanged.connect(lambda _: self.refresh())
+        self.bar.addWidget(QLabel("Show"))
+        self.bar.addWidget(self.count)
+        self.view = ImagePlot(self.canvas)
+        self.view.plot.hideAxis("bottom")
+        self.view.plot.hideAxis("left")
+        self.row_captions = [pg.TextItem(color=INK, anchor=(1, 0.5)) for _ in range(3)]
+        self.error_captions = [pg.TextItem(color=INK, anchor=(0.5, 0)) for _ in range(MAX_SHOWN)]
+        for caption in self.row_captions + self.error_captions:
+            self.view.plot.addItem(caption)
+        self.mosaic: Mosaic | None = None
+        self.errors = np.zeros(0)
+        self.row_names: list[str] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        for caption in self.row_captions + self.error_captions:
+            caption.setText("")
+        recon, inputs = self.probe.get("reconstructions"), self.probe.get("inputs")
+        stale = (recon is not None and self.summary is not None
+                 and list(recon.shape[1:]) != list((self.summary.get("output") or [])))
+        if recon is None or inputs is None or stale or len(recon) != len(inputs):
+            self.mosaic = None
+            self.view.clear("Reconstructions appear here (for networks whose output is the input's shape)")
+            return
+        n = min(self.count.value(), len(recon))
+        rows = [("input", inputs[:n])]
+        if "corrupted" in self.probe and len(self.probe["corrupted"]) >= n:
+            rows.append(("corrupted", self.probe["corrupted"][:n]))
+        rows.append(("reconstruction", recon[:n]))
+        self.row_names = [name for name, _ in rows]
+        self.errors = ((recon[:n] - inputs[:n]) ** 2).reshape(n, -1).mean(1)
+        pictures = np.stack([input_picture(im) for _, images in rows for im in images])
+        self.mosaic = tile(pictures, columns=n, gap=max(1, pictures.shape[1] // 8), normalized=True)
+        m = self.mosaic
+        for caption, name, row in zip(self.row_captions, self.row_names, range(len(rows))):
+            caption.setText(name)
+            caption.setPos(-m.gap, m.origin(row * n)[1] + m.tile_h / 2)
+        for i, caption in enumerate(self.error_captions[:n]):
+            x, y = m.origin((len(rows) - 1) * n + i)
+            caption.setText(f"{self.errors[i]:.3f}")
+            caption.setPos(x + m.tile_w / 2, y + m.tile_h)
+        title = f"Mean squared error {self.errors.mean():.4f} (under each reconstruction)"
+        ratio = compression(self.summary)
+        if ratio:
+            size, code, layer = ratio
+            title += f" · compression {size} ÷ {code} = {size / code:.1f}× (code: layer {layer})"
+        self.view.show(m.image, title)
+        width, height = m.image.shape[1], m.image.shape[0]
+        self.view.plot.setRange(xRange=(-0.45 * width, width), yRange=(0, height * 1.12), padding=0.02)
+
+    def describe_at(self, scene_pos: Any) -> str:
+        pixel = self.view.pixel_at(scene_pos) if self.mosaic is not None else None
+        found = self.mosaic.tile_at(*pixel) if pixel else None
+        if found is None:
+            return ""
+        row, col = divmod(found, self.mosaic.cols)
+        return f"{self.row_names[row]} of image {col}: squared error {self.errors[col]:.4f}"

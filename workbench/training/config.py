@@ -1,0 +1,98 @@
+"""The "training" section as a frozen config (nanoGPT style): every key checked, defaults filled.
+
+    {"task": "classify", "optimizer": "adam", "lr": 0.002, "batch_size": 64, "epochs": 30}
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from workbench.data import DataError, validate_data
+from workbench.data.options import Option, check_section
+
+TASKS = ("classify", "autoencoder", "denoise")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+LOSSES = ("mse", "bce")
+NOISE_KINDS = ("gaussian", "masking", "salt_pepper")
+
+TRAINING_OPTIONS = {
+    "task": Option("choice", "classify", TASKS),
+    "optimizer": Option("choice", "adam", OPTIMIZERS),
+    "lr": Option("float", 1e-3, low=1e-8, high=10.0),
+    "momentum": Option("float", 0.9, low=0.0, high=0.999),
+    "weight_decay": Option("float", 0.0, low=0.0, high=1.0),
+    "batch_size": Option("int", 64, low=1, high=65536),
+    "epochs": Option("int", 10, low=1, high=100_000),
+    "seed": Option("int", 0, low=0),
+    "device": Option("choice", "auto", DEVICES),
+    "amp": Option("bool", True),
+    "loss": Option("choice", "mse", LOSSES),
+    "noise": Option("str", "gaussian:0.3"),
+}
+
+
+class ConfigError(DataError):
+    """A training/data section is not valid (a ValueError; the message names key and allowed values)."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    task: str = "classify"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    epochs: int = 10
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True       # mixed precision, used on CUDA only
+    loss: str = "mse"      # autoencoder/denoise reconstruction loss
+    noise: str = "gaussian:0.3"  # denoise corruption "kind:level"
+
+    @property
+    def noise_kind_level(self) -> tuple[str, float]:
+        return parse_noise(self.noise)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_noise(text: str) -> tuple[str, float]:
+    """ "gaussian:0.3" -> ("gaussian", 0.3); salt-and-pepper may be spelt salt_pepper or salt-and-pepper."""
+    kind, _, level = text.partition(":")
+    kind = {"salt-and-pepper": "salt_pepper", "salt-pepper": "salt_pepper"}.get(kind.strip(), kind.strip())
+    try:
+        value = float(level) if level else 0.3
+    except ValueError:
+        value = -1.0
+    if kind not in NOISE_KINDS or not 0.0 <= value <= (5.0 if kind == "gaussian" else 1.0):
+        raise ConfigError(f"training.noise: {text!r} is not allowed: must be KIND:LEVEL with KIND one of "
+                          f"gaussian, masking, salt-and-pepper and LEVEL a number (0..1; gaussian: std 0..5), "
+                          f"e.g. gaussian:0.3")
+    return kind, value
+
+
+def validate_training(section: Any, **overrides: Any) -> TrainingConfig:
+    """The project's "training" section (plus non-None overrides, e.g. from CLI flags) as a config."""
+    values = dict(section or {}) if isinstance(section, dict) else section
+    if isinstance(values, dict):
+        values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        checked = check_section("training", values, TRAINING_OPTIONS)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    config = TrainingConfig(**checked)
+    parse_noise(config.noise)
+    return config
+
+
+def validate_sections(project: dict, **overrides: Any) -> tuple[TrainingConfig, dict]:
+    """Both sections of a project: (training config, data section with defaults)."""
+    data = project.get("data", {})
+    try:
+        data = validate_data(data)
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    return validate_training(project.get("training", {}), **overrides), data

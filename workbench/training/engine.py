@@ -1,0 +1,402 @@
+"""The training engine: a run from a frozen copy of the project, as a generator of events.
+
+    trainer = Trainer(project, run_dir="runs/digits")
+    for event in trainer.events():      # {"event": "start" | "batch" | "epoch" | "probe" | "done", ...}
+        ...
+
+Another thread may call `pause()`, `resume()`, `stop()` and `set_probe_request()` at any time; they
+take effect between steps. The loop is split into `stages()` -> `_run_stage()` -> `_run_epoch()` ->
+`_step()` so staged schedules (e.g. greedy layer-wise pretraining: which parameters train, with
+which model and loss) can override `stages()` and reuse the rest; their events carry "stage".
+
+Per step nothing leaves the device: losses are kept as tensors and fetched together at logging
+points (at most every `log_interval_s`), the only CPU-GPU sync in the hot loop (as in nanoGPT).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from workbench.core.build import build_model
+from workbench.core.inference import summarize
+from workbench.core.project import Project, load_spec
+from workbench.data import Dataset, load_dataset
+from workbench.data.augment import augment_batch
+from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
+from workbench.training.devices import device_name, resolve_device
+from workbench.training.run_folder import RunError, RunWriter, open_run
+from workbench.training.tasks import Task, make_task
+
+PROBE_BATCH = 256
+EVAL_BATCH = 1024
+
+
+class NonFiniteLoss(Exception):
+    pass
+
+
+class _Stopped(Exception):
+    pass
+
+
+@dataclass
+class Stage:
+    """One phase of a schedule: `model` is called on the batch, `optimizer` holds what trains."""
+
+    name: str | None
+    epochs: int
+    model: nn.Module
+    task: Task
+    optimizer: torch.optim.Optimizer
+
+
+def make_optimizer(config: TrainingConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+class Trainer:
+    """One run. Build it (this loads data and the model; bad input raises a ValueError), then
+    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
+
+    def __init__(self, project: Project | dict | str | Path, *, run_dir: str | Path | None = None,
+                 dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
+                 probe_interval_s: float = 0.25, _resume_state: dict | None = None, **overrides: Any):
+        doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+        self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
+        self.config, self.data_section = validate_sections(self.project, **overrides)
+        self.device = resolve_device(self.config.device)
+        self.log_interval_s = log_interval_s
+        self.probe_interval_s = probe_interval_s
+        summary = summarize(self.project)
+        torch.manual_seed(self.config.seed)
+        self.model = build_model(self.project).to(self.device)
+        data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
+        self.classes = list(data.classes)
+        self.data = data.to(self.device)
+        self.task = make_task(self.config, self.model, self.project["input"], summary["output"], len(self.classes))
+        self.optimizer = make_optimizer(self.config, self.model.parameters())
+        self.use_amp = self.device.type == "cuda" and self.config.amp
+        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        # where training stands: completed epochs of the current stage, steps overall
+        self.stage_index, self.epoch, self.global_step = 0, 0, 0
+        self.best_val = math.inf
+        self._val_inputs = self._fixed_val_inputs()
+        self._stop, self._paused = threading.Event(), threading.Event()
+        self._lock = threading.Lock()
+        self._probe_request: Any = None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.writer: RunWriter | None = None
+        if self.run_dir is not None:
+            self.writer = RunWriter(self.run_dir, self.project, self._config_record(), fresh=_resume_state is None)
+        if _resume_state is not None:
+            self.stage_index = int(_resume_state.get("stage_index", 0))
+            self.epoch = int(_resume_state.get("epoch", 0))
+            self.global_step = int(_resume_state.get("global_step", 0))
+            self.best_val = float(_resume_state.get("best_val", math.inf))
+
+    @classmethod
+    def resume_run(cls, run_dir: str | Path, **overrides: Any) -> "Trainer":
+        """Continue a run folder from its last checkpoint: same split, same curves (metrics appended);
+        overrides (e.g. epochs=40) change the recorded config."""
+        run = open_run(run_dir)
+        if not run.state:
+            raise RunError(f"{run_dir}: no checkpoint to resume from (it stopped before its first epoch ended)")
+        section = {**run.config["training"], **{k: v for k, v in overrides.items() if v is not None}}
+        project = {**run.project, "training": section, "data": run.config["data"]}
+        trainer = cls(project, run_dir=run_dir, _resume_state=run.state)
+        run.load_weights_into(trainer.model)
+        trainer.model.to(trainer.device)
+        try:
+            trainer.optimizer.load_state_dict(run.optimizer_state())
+        except (ValueError, KeyError) as exc:
+            raise RunError(f"{run_dir}: the optimizer state does not fit this run ({exc})") from None
+        assert trainer.writer is not None
+        trainer.writer.truncate_after(trainer.stage_index, trainer.epoch, trainer.global_step)
+        return trainer
+
+    # controls, safe from any thread -------------------------------------------------------------
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def set_probe_request(self, request: Any) -> None:
+        """A workbench.training.probes.ProbeRequest (or None): captured at most every probe_interval_s."""
+        with self._lock:
+            self._probe_request = request if request is not None and request.any() else None
+
+    def update_config(self, **changes: Any) -> None:
+        """Change hyperparameters between runs (e.g. a smaller batch size after running out of memory)."""
+        self.config = validate_training(self.config.to_dict(), **changes)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr
+            group["weight_decay"] = self.config.weight_decay
+        if self.writer is not None:
+            self.writer.write_config(self._config_record())
+
+    # the schedule -----------------------------------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        """The plain schedule: one stage, the whole network, the project's task."""
+        return [Stage(None, self.config.epochs, self.model, self.task, self.optimizer)]
+
+    def events(self) -> Iterator[dict]:
+        self._stop.clear()
+        stages = self.stages()
+        yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
+                          "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
+                          "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
+                          "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step})
+        status, message = "finished", ""
+        self._clock = _Clock()
+        self._steps_left = sum(max(0, s.epochs - (self.epoch if i == self.stage_index else 0)) * self.steps_per_epoch
+                               for i, s in enumerate(stages) if i >= self.stage_index)
+        self._steps_done = 0
+        try:
+            while self.stage_index < len(stages):
+                yield from self._run_stage(stages[self.stage_index])
+                if self.stage_index < len(stages) - 1:
+                    self.epoch = 0
+                self.stage_index += 1
+            self.stage_index = len(stages) - 1
+            self.epoch = stages[-1].epochs
+            message = f"finished {self.epoch} epochs"
+        except _Stopped:
+            status, message = "stopped", f"stopped at epoch {self.epoch + 1}, step {self.global_step}"
+        except NonFiniteLoss as exc:
+            status, message = "failed", str(exc)
+            self._restore_last_checkpoint()
+        except torch.cuda.OutOfMemoryError:
+            status, message = "failed", self._out_of_memory_message()
+        done = {"event": "done", "status": status, "message": message,
+                "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
+                "global_step": self.global_step, "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
+        yield self._emit(done)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.data.train_x) / self.config.batch_size))
+
+    # the loop ---------------------------------------------------------------------------------------
+    def _run_stage(self, stage: Stage) -> Iterator[dict]:
+        while self.epoch < stage.epochs:
+            yield from self._run_epoch(stage)
+            record = self._evaluate(stage)
+            self.epoch += 1
+            best = record["val_loss"] < self.best_val
+            self.best_val = min(self.best_val, record["val_loss"])
+            if self.writer is not None and math.isfinite(record["train_loss"]):
+                self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best)
+            yield self._emit(record, stage)
+
+    def _run_epoch(self, stage: Stage) -> Iterator[dict]:
+        x, y = self.data.train_x, self.data.train_y
+        n, batch = len(x), self.config.batch_size
+        # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.epoch)
+        order = torch.randperm(n, generator=g).to(self.device)
+        stage.model.train()
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), device=self.device, dtype=torch.long)
+        pending: list[torch.Tensor] = []
+        last_log = self._clock.now()
+        self._epoch_start = last_log
+        self._epoch_steps = 0
+        for step in range(self.steps_per_epoch):
+            yield from self._controls(stage)
+            index = order[step * batch:(step + 1) * batch]
+            pending.append(self._step(stage, x[index], y[index]))
+            self.global_step += 1
+            self._steps_done += 1
+            self._epoch_steps += 1
+            now = self._clock.now()
+            if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
+                yield self._emit(self._batch_event(pending, step), stage)
+                pending, last_log = [], now
+            if self._probe_request is not None and now - self._last_probe >= self.probe_interval_s:
+                yield from self._probe(stage)
+
+    def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """One optimizer step; returns the batch's loss as a detached device tensor."""
+        xb = augment_batch(xb, self.data_section["augment"])
+        target = stage.task.targets(xb, yb)
+        with self._autocast():
+            out = stage.model(stage.task.inputs(xb))
+            loss = stage.task.loss(out, target)
+        stage.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(stage.optimizer)
+        self.scaler.update()
+        loss = loss.detach()
+        self._loss_sum += loss * len(xb)
+        correct = stage.task.correct(out.detach(), target)
+        if correct is not None:
+            self._correct += correct
+        return loss
+
+    def _batch_event(self, pending: list[torch.Tensor], step: int) -> dict:
+        losses = torch.stack(pending).float().cpu()  # the sync point
+        finite = torch.isfinite(losses)
+        if not finite.all():
+            bad = self.global_step - len(pending) + int((~finite).nonzero()[0, 0]) + 1
+            raise NonFiniteLoss(
+                f"the loss became {losses[~finite][0].item()} at step {bad} (epoch {self.epoch + 1}): training "
+                f"stopped; the last good checkpoint is kept. Try a lower learning rate (now {self.config.lr:g})")
+        elapsed = self._clock.now() - self._epoch_start
+        rate = self._epoch_steps * self.config.batch_size / max(elapsed, 1e-9)
+        return {"event": "batch", "epoch": self.epoch + 1, "step": step + 1, "global_step": self.global_step,
+                "train_loss": float(losses.mean()), "samples_per_s": rate, "eta_s": self._eta()}
+
+    def _eta(self) -> float:
+        elapsed = self._clock.now()
+        left = self._steps_left - self._steps_done
+        return elapsed / max(self._steps_done, 1) * max(left, 0)
+
+    @torch.no_grad()
+    def _evaluate(self, stage: Stage) -> dict:
+        n_train = len(self.data.train_x)
+        record: dict[str, Any] = {"event": "epoch", "epoch": self.epoch + 1, "global_step": self.global_step,
+                                  "train_loss": float(self._loss_sum) / n_train}
+        train_time = self._clock.now() - self._epoch_start
+        if stage.task.classifies:
+            record["train_accuracy"] = float(self._correct) / n_train
+        stage.model.eval()
+        val_x, val_y = self._val_inputs, self.data.val_y
+        loss_sum = torch.zeros((), device=self.device)
+        predictions = []
+        for i in range(0, len(val_x), EVAL_BATCH):
+            xb, yb = val_x[i:i + EVAL_BATCH], val_y[i:i + EVAL_BATCH]
+            with self._autocast():
+                out = stage.model(xb)
+                target = stage.task.targets(self.data.val_x[i:i + EVAL_BATCH], yb)
+                loss_sum += stage.task.loss(out, target).float() * len(xb)
+            if stage.task.classifies:
+                predictions.append(out.argmax(1))
+        stage.model.train()
+        record["val_loss"] = float(loss_sum) / max(len(val_x), 1)
+        if stage.task.classifies and predictions:
+            k = len(self.classes)
+            pred = torch.cat(predictions).clamp_max(k - 1)
+            confusion = torch.bincount(val_y * k + pred, minlength=k * k).view(k, k).cpu()
+            record["val_accuracy"] = float(confusion.diag().sum()) / max(len(val_x), 1)
+            record["val_confusion"] = confusion.tolist()
+        record["samples_per_s"] = self._epoch_steps * self.config.batch_size / max(train_time, 1e-9)
+        record["eta_s"] = self._eta()
+        record["time_s"] = self._clock.now()
+        return record
+
+    def _controls(self, stage: Stage) -> Iterator[dict]:
+        """Between steps: honour stop, and block while paused (the pause time is not counted)."""
+        if self._stop.is_set():
+            raise _Stopped
+        if self._paused.is_set():
+            yield self._emit({"event": "paused", "epoch": self.epoch + 1, "global_step": self.global_step}, stage)
+            with self._clock.paused():
+                while self._paused.is_set() and not self._stop.is_set():
+                    time.sleep(0.02)
+            if self._stop.is_set():
+                raise _Stopped
+            yield self._emit({"event": "resumed", "epoch": self.epoch + 1, "global_step": self.global_step}, stage)
+
+    def _probe(self, stage: Stage) -> Iterator[dict]:
+        from workbench.training import probes  # the insight helper's module; loaded only when asked for
+
+        with self._lock:
+            request = self._probe_request
+        self._last_probe = self._clock.now()
+        if request is None:
+            return
+        n = min(PROBE_BATCH, len(self._val_inputs))
+        capture = probes.capture(stage.model, self._val_inputs[:n], self.data.val_y[:n], request)
+        yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
+
+    _last_probe = -math.inf
+
+    # helpers ----------------------------------------------------------------------------------------
+    def _emit(self, event: dict, stage: Stage | None = None) -> dict:
+        if stage is not None and stage.name is not None:
+            event["stage"] = stage.name
+            event["stage_index"] = self.stage_index
+        if self.writer is not None and event["event"] not in ("probe", "paused", "resumed"):
+            self.writer.append(event)
+        return event
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.use_amp:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    def _fixed_val_inputs(self) -> torch.Tensor:
+        """Validation inputs as the network sees them; denoising noise is drawn once, from the seed,
+        so validation losses compare across epochs."""
+        if self.task.corruption is None:
+            return self.data.val_x
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed + 1)
+            return self.task.inputs(self.data.val_x.cpu()).to(self.device)
+
+    def _state(self) -> dict:
+        return {"stage_index": self.stage_index, "epoch": self.epoch, "global_step": self.global_step,
+                "best_val": None if math.isinf(self.best_val) else self.best_val}
+
+    def _config_record(self) -> dict:
+        return {"training": self.config.to_dict(), "data": self.data_section,
+                "split_seed": self.data_section["split_seed"], "device": str(self.device),
+                "device_name": device_name(self.device), "classes": self.classes,
+                "input": self.project["input"]}
+
+    def _restore_last_checkpoint(self) -> None:
+        """After a non-finite loss the weights are poisoned: go back to the last good epoch, if any."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.run_dir is None or not (self.run_dir / "checkpoints" / "last.safetensors").exists():
+            return
+        run = open_run(self.run_dir)
+        run.load_weights_into(self.model)
+        self.optimizer.load_state_dict(run.optimizer_state())
+
+    def _out_of_memory_message(self) -> str:
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        smaller = max(1, self.config.batch_size // 2)
+        return (f"out of GPU memory at batch size {self.config.batch_size} (epoch {self.epoch + 1}): "
+                f"try batch size {smaller} or smaller, or a smaller network")
+
+
+class _Clock:
+    """Seconds since the run (re)started, not counting time spent paused."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+        self._paused_total = 0.0
+
+    def now(self) -> float:
+        return time.perf_counter() - self._start - self._paused_total
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._paused_total += time.perf_counter() - began

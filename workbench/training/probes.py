@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from workbench.core.layers import Corruption
 
 PANEL_KINDS = ("filters", "activations", "latent", "reconstructions", "confusion")
+PROBE_COUNT = 256  # the engine's probe batch: the first validation samples
 CORRUPTION_SEED = 0  # the same noise every probe, so the denoising grid does not flicker
 
 
@@ -222,3 +223,17 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
             recorder.remove()
         for module, training in modes:
             module.training = training
+
+
+class RunProbe:
+    """A saved run (workbench.training.run_folder.Run) ready to probe: its trained model and the
+    batch the engine probes during training (the first validation samples), loaded once."""
+
+    def __init__(self, run: Any, count: int = PROBE_COUNT):
+        data = run.dataset()
+        self.classes = list(data.classes)
+        self.model = run.load_model()
+        self.x, self.y = data.val_x[:count], data.val_y[:count]
+
+    def capture(self, request: ProbeRequest) -> dict[str, Any]:
+        return capture(self.model, self.x, self.y, request)

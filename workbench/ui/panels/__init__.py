@@ -1,0 +1,119 @@
+"""Insight panels: filters, activation maps, latent codes, reconstructions, classification, curves.
+
+Each panel views numpy probe results (see workbench.training.probes) and the network summary.
+`InsightPanels` holds one of each and is the single object the main window wires:
+
+    training_panel.probe_received  -> insight.update_probe      (live probes)
+    training_panel.event_received  -> insight.add_event         (curves; "start" carries classes)
+    project changes                -> insight.set_summary(summarize(project))
+    builder selection (index)      -> insight.set_layer
+    insight.layer_selected(int)    -> builder selection
+    insight.request_changed        -> trainer.set_probe_request(insight.request())
+
+A saved run is shown with `insight.show_run(run)`: its probes are then computed here, on demand.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from PySide6.QtCore import QObject, Signal
+
+from workbench.training.probes import ProbeRequest, RunProbe
+from workbench.ui.panels.activations import ActivationsPanel
+from workbench.ui.panels.base import InsightPanel
+from workbench.ui.panels.confusion import ConfusionPanel
+from workbench.ui.panels.curves import CurvesPanel
+from workbench.ui.panels.filters import FiltersPanel
+from workbench.ui.panels.latent import LatentPanel
+from workbench.ui.panels.reconstructions import ReconstructionsPanel
+
+PANEL_TYPES: dict[str, type[InsightPanel]] = {
+    "filters": FiltersPanel, "activations": ActivationsPanel, "latent": LatentPanel,
+    "reconstructions": ReconstructionsPanel, "confusion": ConfusionPanel, "curves": CurvesPanel,
+}
+
+
+def request_for(panels: Iterable[InsightPanel], only_visible: bool = True) -> ProbeRequest:
+    """The probe that the (visible) panels need: nothing is captured for a hidden panel."""
+    shown = [p for p in panels if p.kind and (p.isVisible() or not only_visible)]
+    fields: dict = {}
+    for panel in shown:
+        fields.update(panel.request_fields())
+    return ProbeRequest.for_panels([p.kind for p in shown], **fields)
+
+
+class InsightPanels(QObject):
+    """One panel of each kind, fed together, synced on the layer of interest."""
+
+    request_changed = Signal()
+    layer_selected = Signal(int)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.panels: dict[str, InsightPanel] = {name: cls() for name, cls in PANEL_TYPES.items()}
+        self.run: RunProbe | None = None  # a saved run being shown (probed here), or None when live
+        for panel in self.panels.values():
+            panel.request_changed.connect(self._request_changed)
+            panel.visibility_changed.connect(lambda _: self._request_changed())
+            if hasattr(panel, "layer_selected"):
+                panel.layer_selected.connect(self._layer_picked)
+
+    def __getitem__(self, name: str) -> InsightPanel:
+        return self.panels[name]
+
+    def request(self, only_visible: bool = True) -> ProbeRequest:
+        return request_for(self.panels.values(), only_visible)
+
+    # feeding -------------------------------------------------------------------------------------
+    def update_probe(self, result: dict) -> None:
+        """A probe event: only visible panels redraw (hidden ones get the next probe when shown)."""
+        for panel in self.panels.values():
+            if panel.kind and panel.isVisible():
+                panel.update_probe(result)
+
+    def add_event(self, event: dict) -> None:
+        if event.get("event") == "start":
+            self.run = None  # live training takes over from a saved run
+            if event.get("classes"):
+                self.set_classes(event["classes"])
+        if event.get("event") == "probe":
+            self.update_probe(event)
+        else:
+            self.panels["curves"].add_event(event)
+
+    def set_summary(self, summary: dict | None) -> None:
+        for panel in self.panels.values():
+            panel.set_summary(summary)
+
+    def set_classes(self, names: list[str]) -> None:
+        for name in ("latent", "confusion"):
+            self.panels[name].set_classes(names)
+
+    def set_layer(self, index: int) -> None:
+        """The builder selected layer `index`: the filters and maps follow (no echo back)."""
+        for name in ("filters", "activations"):
+            self.panels[name].set_layer(index)
+
+    def show_run(self, run, only_visible: bool = True) -> None:
+        """Show a saved run (workbench.training.run_folder.Run): curves, and probes of its model."""
+        self.run = RunProbe(run)
+        self.set_classes(self.run.classes)
+        self.panels["curves"].set_metrics(run.metrics)
+        self._capture(only_visible)
+
+    def _capture(self, only_visible: bool = True) -> None:
+        request = self.request(only_visible)
+        if self.run is not None and request.any():
+            result = self.run.capture(request)
+            for panel in self.panels.values():
+                if panel.kind and (panel.isVisible() or not only_visible):
+                    panel.update_probe(result)
+
+    def _request_changed(self) -> None:
+        self.request_changed.emit()
+        if self.run is not None:
+            self._capture()
+
+    def _layer_picked(self, index: int) -> None:
+        self.set_layer(index)
+        self.layer_selected.emit(index)

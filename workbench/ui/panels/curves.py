@@ -1,0 +1,66 @@
+"""Curves: training and validation loss (and accuracy) against epochs, from the run's events."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from workbench.ui.panels.base import INK, InsightPanel, styled_plot
+
+SERIES = (("loss", "train_loss", "batch", "train (per step)", (150, 150, 150)),
+          ("loss", "train_loss", "epoch", "train (epoch)", (31, 119, 180)),
+          ("loss", "val_loss", "epoch", "validation", (214, 39, 40)),
+          ("accuracy", "train_accuracy", "epoch", "train", (31, 119, 180)),
+          ("accuracy", "val_accuracy", "epoch", "validation", (214, 39, 40)))
+
+
+class CurvesPanel(InsightPanel):
+    kind = ""  # drawn from metrics events: needs no probe
+    title = "Curves"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.events: list[dict] = []
+        self.plots = {"loss": styled_plot(self.canvas.addPlot(row=0, col=0), "Loss", "epoch", "loss"),
+                      "accuracy": styled_plot(self.canvas.addPlot(row=0, col=1), "Accuracy", "epoch", "accuracy")}
+        self.lines = []
+        for plot_name, key, event, label, colour in SERIES:
+            plot = self.plots[plot_name]
+            if plot.legend is None:
+                plot.addLegend(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
+            symbol = "o" if event == "epoch" else None
+            line = plot.plot([], [], pen=pg.mkPen(colour, width=2 if event == "epoch" else 1), symbol=symbol,
+                             symbolSize=5, symbolBrush=colour, symbolPen=None, name=label)
+            self.lines.append((line, key, event))
+        self.refresh()
+
+    def set_metrics(self, events: list[dict]) -> None:
+        """A whole run's events (a saved run's metrics.jsonl)."""
+        self.events = [e for e in events if e.get("event") in ("start", "batch", "epoch")]
+        self.refresh()
+
+    def add_event(self, event: dict) -> None:
+        """One live event; a "start" of a fresh run (no steps done) begins new curves."""
+        if event.get("event") == "start" and not event.get("global_step"):
+            self.events = []
+        if event.get("event") in ("start", "batch", "epoch"):
+            self.events.append(event)
+            self.refresh()
+
+    def update_probe(self, result: dict) -> None:
+        """Curves come from metrics, not probes."""
+
+    def refresh(self) -> None:
+        per_epoch = next((e.get("steps_per_epoch") for e in reversed(self.events) if e["event"] == "start"), None)
+        for line, key, event in self.lines:
+            rows = [e for e in self.events if e["event"] == event and e.get(key) is not None]
+            if event == "batch" and per_epoch:
+                x = np.array([e["global_step"] / per_epoch for e in rows], np.float64)
+            else:
+                x = np.array([e.get("epoch", i) for i, e in enumerate(rows)], np.float64)
+            line.setData(x, np.array([e[key] for e in rows], np.float64))
+        has_accuracy = any(e.get("val_accuracy") is not None for e in self.events)
+        self.plots["accuracy"].setVisible(has_accuracy)
+        last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)
+        title = "Loss" if last is None else f"Loss (epoch {last.get('epoch')}: validation {last.get('val_loss', 0):.4g})"
+        self.plots["loss"].setTitle(title, color=INK, size="11pt")

@@ -301,7 +301,7 @@ class ArithmeticView(QWidget):
 
     step_changed = Signal(int)  # number of windows computed (the last one highlighted)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, interval_ms: int = PLAY_INTERVAL_MS):
         super().__init__(parent)
         self._grid = np.array(
             [[60, 113, 56, 139, 85], [73, 121, 54, 84, 128], [131, 99, 70, 129, 127], [80, 57, 115, 69, 134],
@@ -348,7 +348,7 @@ class ArithmeticView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.position = QLabel()
         self._timer = QTimer(self)
-        self._timer.setInterval(PLAY_INTERVAL_MS)
+        self._timer.setInterval(interval_ms)  # time per window while playing
 
         controls = QHBoxLayout()
         controls.addWidget(self.operation)

@@ -177,6 +177,15 @@ class InsightPanel(QWidget):
         self.visibility_changed.emit(False)
 
     # export ----------------------------------------------------------------------------------
+    def for_picture(self) -> None:
+        """Hide the controls and the hover line: a picture for slides (`workbench plot`)."""
+        for i in range(self.bar.count()):
+            widget = self.bar.itemAt(i).widget()
+            if widget is not None:
+                widget.hide()
+        self.export_button.hide()
+        self.hover.hide()
+
     def png_bytes(self) -> bytes:
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -1,0 +1,279 @@
+"""The QApplication and the main window: the one place that wires the project to its views.
+
+Other panels (training, activation maps, lessons) plug in through `MainWindow.add_panel`,
+`MainWindow.menu`, `MainWindow.project`, `MainWindow.selection` and `set_editing_locked`.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (QApplication, QDockWidget, QMainWindow, QMenu, QMessageBox, QStyle, QToolBar,
+                               QWidget)
+
+from workbench.core.commands import InsertLayers, RemoveLayers
+from workbench.core.project import Project
+from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, template
+from workbench.ui import settings as app_settings
+from workbench.ui import style
+from workbench.ui.builder import Builder
+from workbench.ui.files import FileController
+from workbench.ui.icons import category_icon
+from workbench.ui.inspector import Inspector
+from workbench.ui.model import SelectionModel, SummaryModel
+from workbench.ui.palette import Palette
+from workbench.ui.summary import SummaryPanel
+from workbench.ui.undo import Editor
+
+SCREENSHOT_SIZE = (1400, 900)
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0], *(argv or [])])
+        app.setStyle("Fusion")  # the same look everywhere; Fusion follows the system light/dark palette
+    app.setApplicationName(app_settings.APP)
+    app.setOrganizationName(app_settings.organization())
+    app.setApplicationDisplayName("Workbench")
+    app.setWindowIcon(category_icon("Convolution"))
+    return app  # type: ignore[return-value]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, doc: dict | None = None, restore_layout: bool = True):
+        super().__init__()
+        self.project = Project(doc or template(DEFAULT_TEMPLATE))
+        self.editor = Editor(self.project, self)
+        self.summary = SummaryModel(self.project, self)
+        self.selection = SelectionModel(self.project, self)
+        self.files = FileController(self.editor, self)
+        self._restore_layout, self._restored = restore_layout, False
+        self._base_font = QApplication.font()
+        self.actions_by_name: dict[str, QAction] = {}
+
+        self.builder = Builder(self.editor, self.summary, self.selection)
+        self.builder.setToolTip("")
+        self.setCentralWidget(self.builder)
+        self.palette_panel = Palette()
+        self.inspector = Inspector(self.editor, self.summary, self.selection)
+        self.summary_panel = SummaryPanel(self.summary, self.selection)
+
+        self._build_menus()
+        self.palette_dock = self.add_panel(self.palette_panel, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.summary_dock = self.add_panel(self.summary_panel, "Summary", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.summary_dock], [230], Qt.Orientation.Vertical)
+
+        self.palette_panel.insert_requested.connect(self._insert_after_selection)
+        self.editor.refused.connect(lambda text: self.statusBar().showMessage("✖ " + text, 8000))
+        self.files.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.files.title_changed.connect(self._update_title)
+        self.editor.stack.cleanChanged.connect(self._update_title)
+        self.resize(*SCREENSHOT_SIZE)
+        self._update_title()
+        self.selection.select_index(0 if len(self.project) else None)
+        self.statusBar().showMessage("Drag layers from the palette into the network · select a card to edit it", 8000)
+
+    # extension points for other panels -------------------------------------------------------
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget:
+        """Dock a panel and give it a View-menu toggle; its place is remembered with the layout."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName("dock-" + re.sub(r"\W+", "-", title.lower()))
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        toggle = dock.toggleViewAction()
+        toggle.setStatusTip(f"Show or hide the {title} panel")
+        self._panels_menu.addAction(toggle)
+        dock.setVisible(visible)
+        return dock
+
+    def menu(self, name: str) -> QMenu:
+        """The top-level menu with this title, created (before Help) when missing, e.g. "Lessons"."""
+        for action in self.menuBar().actions():
+            if action.menu() and action.text().replace("&", "") == name.replace("&", ""):
+                return action.menu()  # type: ignore[return-value]
+        created = QMenu(name, self)
+        self.menuBar().insertMenu(self._help_menu.menuAction(), created)
+        return created
+
+    def set_editing_locked(self, locked: bool, reason: str = "") -> None:
+        """Show that edits apply to the next run (the running one trains a frozen copy)."""
+        text = (reason or "Training: edits apply to the next run") if locked else ""
+        self.builder.set_locked(text)
+        if text:
+            self.statusBar().showMessage(text, 5000)
+
+    # actions ---------------------------------------------------------------------------------
+    def _action(self, name: str, text: str, slot, shortcut: QKeySequence | str | list | None = None,  # noqa: ANN001
+                tip: str = "", icon: QStyle.StandardPixmap | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}" + (f" ({keys})" if keys else ""))
+        action.setStatusTip(tip or text.replace("&", ""))
+        action.triggered.connect(lambda *_: slot())
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_menus(self) -> None:
+        sp, keys = QStyle.StandardPixmap, QKeySequence.StandardKey
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self._action("new", "&New", self.files.new, keys.New, "Start an empty project",
+                                         sp.SP_FileIcon))
+        file_menu.addAction(self._action("open", "&Open…", self.files.open, keys.Open, "Open a project file",
+                                         sp.SP_DialogOpenButton))
+        self._recent_menu = file_menu.addMenu("Open &Recent")
+        self._recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("save", "&Save", self.files.save, keys.Save, "Save the project",
+                                         sp.SP_DialogSaveButton))
+        file_menu.addAction(self._action("save_as", "Save &As…", self.files.save_as, "Ctrl+Shift+S",
+                                         "Save the project under a new name"))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("quit", "&Quit", self.close, keys.Quit, "Close the window"))
+
+        edit = bar.addMenu("&Edit")
+        undo = self._action("undo", "&Undo", self.editor.stack.undo, keys.Undo, "Undo the last edit",
+                            sp.SP_ArrowBack)
+        redo = self._action("redo", "&Redo", self.editor.stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"],
+                            "Redo the edit undone last", sp.SP_ArrowForward)
+        self.editor.stack.canUndoChanged.connect(undo.setEnabled)
+        self.editor.stack.canRedoChanged.connect(redo.setEnabled)
+        self.editor.stack.undoTextChanged.connect(lambda t: undo.setText(f"&Undo {t}".strip()))
+        self.editor.stack.redoTextChanged.connect(lambda t: redo.setText(f"&Redo {t}".strip()))
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        edit.addActions([undo, redo])
+        edit.addSeparator()
+        delete = self._action("delete", "&Delete", self.delete_selected, [keys.Delete, "Backspace"],
+                              "Remove the selected layers", sp.SP_TrashIcon)
+        duplicate = self._action("duplicate", "D&uplicate", self.duplicate_selected, "Ctrl+D",
+                                 "Duplicate the selected layers")
+        select_all = self._action("select_all", "Select &All", self.select_all, keys.SelectAll, "Select every layer")
+        find = self._action("find", "&Find Layer…", self._focus_palette_filter, keys.Find,
+                            "Filter the layer palette")
+        edit.addActions([delete, duplicate, select_all, find])
+        self.builder.viewport().addActions([delete, duplicate])
+
+        templates = bar.addMenu("&Templates")
+        templates.setToolTipsVisible(True)
+        for name, description in TEMPLATES.items():
+            action = templates.addAction(name, lambda n=name: self.files.load_template(n))
+            action.setToolTip(description)
+            action.setStatusTip(description)
+            self.actions_by_name[f"template:{name}"] = action
+
+        view = bar.addMenu("&View")
+        self._panels_menu = view.addMenu("&Panels")
+        present = self._action("presentation", "&Presentation Mode", lambda: None, "Ctrl+Shift+P",
+                               "Large fonts for a classroom projector")
+        present.setCheckable(True)
+        present.toggled.connect(lambda on: style.set_presentation_mode(on, self._base_font))
+        view.addAction(present)
+        view.addAction(self._action("reset_layout", "&Reset Layout", self._reset_layout, None,
+                                    "Put every panel back where it started"))
+        self._help_menu = bar.addMenu("&Help")
+        self._help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts", self._show_shortcuts, "F1",
+                                               "List every shortcut"))
+
+        toolbar = QToolBar("Main toolbar")
+        toolbar.setObjectName("toolbar-main")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in ("new", "open", "save", None, "undo", "redo", None, "delete", "duplicate", None, "presentation"):
+            toolbar.addSeparator() if name is None else toolbar.addAction(self.actions_by_name[name])
+        self.addToolBar(toolbar)
+        self._default_state = QByteArray()
+
+    def action(self, name: str) -> QAction:
+        return self.actions_by_name[name]
+
+    # edits ------------------------------------------------------------------------------------
+    def delete_selected(self) -> None:
+        indices = self.selection.indices()
+        if not indices:
+            self.statusBar().showMessage("Select a layer card to delete", 4000)
+            return
+        if self.editor.push(lambda p: RemoveLayers(p, indices)) is not None and len(self.project):
+            self.selection.select_index(min(indices[0], len(self.project) - 1))
+
+    def duplicate_selected(self) -> None:
+        indices = self.selection.indices()
+        if not indices:
+            self.statusBar().showMessage("Select a layer card to duplicate", 4000)
+            return
+        layers = [self.project.layer(i) for i in indices]
+        command = self.editor.push(lambda p: InsertLayers(p, indices[-1] + 1, layers, "Duplicate"))
+        if command is not None:
+            self.selection.set(command.ids)  # type: ignore[attr-defined]
+
+    def select_all(self) -> None:
+        self.selection.set([layer["id"] for layer in self.project.layers])
+
+    def _insert_after_selection(self, kind: str) -> None:
+        indices = self.selection.indices()
+        self.builder.insert_kind(kind, indices[-1] + 1 if indices else len(self.project))
+
+    def _focus_palette_filter(self) -> None:
+        self.palette_dock.show()
+        self.palette_panel.search.setFocus()
+        self.palette_panel.search.selectAll()
+
+    def _fill_recent(self) -> None:
+        self._recent_menu.clear()
+        recent = app_settings.recent_files()
+        for path in recent:
+            self._recent_menu.addAction(Path(path).name, lambda p=path: self.files.open(p)).setToolTip(path)
+        if not recent:
+            self._recent_menu.addAction("(none)").setEnabled(False)
+
+    def _show_shortcuts(self) -> None:
+        rows = [f"<tr><td>{a.text().replace('&', '')}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
+                for a in self.actions_by_name.values() if not a.shortcut().isEmpty()]
+        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>")
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.files.display_name()}[*]")
+        self.setWindowModified(self.files.dirty)
+
+    # layout memory ----------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._restored:
+            return
+        self._restored = True
+        self._default_state = self.saveState()
+        if self._restore_layout:
+            stored = app_settings.settings()
+            geometry, state = stored.value("window/geometry"), stored.value("window/state")
+            if isinstance(geometry, QByteArray):
+                self.restoreGeometry(geometry)
+            if isinstance(state, QByteArray):
+                self.restoreState(state)
+
+    def _reset_layout(self) -> None:
+        if not self._default_state.isEmpty():
+            self.restoreState(self._default_state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        if self._restore_layout:
+            stored = app_settings.settings()
+            stored.setValue("window/geometry", self.saveGeometry())
+            stored.setValue("window/state", self.saveState())
+        self.files.discard_recovery()
+        event.accept()

@@ -1,0 +1,164 @@
+"""New / Open / Save / Save As, templates, recent files, unsaved-changes prompts, autosave and recovery.
+
+Saving goes through `write_atomic` (temporary file, then rename), so a failed save never destroys the
+previous file. A file that fails to load shows the core's ProjectError message and leaves the
+current project untouched. Every minute unsaved work goes to a recovery file; a clean exit removes
+it, so finding one at startup means the last session crashed, and the user is offered to recover it.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from workbench.core.commands import ReplaceProject
+from workbench.core.project import ProjectError, dumps_project, read_project, validate_project, write_atomic
+from workbench.core.templates import template
+from workbench.ui import settings as app_settings
+from workbench.ui.undo import Editor
+
+FILTER = "Workbench projects (*.json *.wbproj);;All files (*)"
+AUTOSAVE_MS = 60_000
+
+
+class FileController(QObject):
+    title_changed = Signal()
+    message = Signal(str)  # a short note for the status bar
+
+    def __init__(self, editor: Editor, parent_widget: QWidget, recovery_path: Path | None = None):
+        super().__init__(parent_widget)
+        self.editor, self.parent_widget = editor, parent_widget
+        self.path: Path | None = None
+        self.recovery_path = recovery_path or app_settings.data_dir() / "recovery.json"
+        editor.stack.cleanChanged.connect(lambda *_: self.title_changed.emit())
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+    @property
+    def dirty(self) -> bool:
+        return not self.editor.stack.isClean()
+
+    def display_name(self) -> str:
+        return self.path.name if self.path else (self.editor.project.name or "Untitled")
+
+    # loading ----------------------------------------------------------------------------------
+    def _set_loaded(self, doc: dict, path: Path | None) -> None:
+        self.editor.project.replace(doc)
+        self.editor.stack.clear()
+        self.editor.stack.setClean()
+        self.path = path
+        self.title_changed.emit()
+
+    def new(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self._set_loaded({"input": [1, 28, 28], "layers": []}, None)
+        return True
+
+    def open(self, path: str | Path | None = None) -> bool:
+        """Open a project file (asking for one when no path is given); False if nothing changed."""
+        if not self.maybe_save():
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Open project", self._dir(), FILTER)
+            if not path:
+                return False
+        try:
+            doc = read_project(path)
+        except ProjectError as exc:
+            QMessageBox.warning(self.parent_widget, "Cannot open project", str(exc))
+            return False
+        self._set_loaded(doc, Path(path))
+        app_settings.add_recent(str(path))
+        self.message.emit(f"Opened {path}")
+        return True
+
+    def load_template(self, name: str) -> None:
+        """An undoable edit: Undo brings back the network that was there."""
+        if self.editor.push(lambda p: ReplaceProject(p, template(name), f"Load template {name}")) is not None:
+            self.path = None
+            self.title_changed.emit()
+
+    # saving -----------------------------------------------------------------------------------
+    def save(self) -> bool:
+        return self.save_as(self.path) if self.path else self.save_as()
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            suggested = str(Path(self._dir()) / f"{self.display_name().removesuffix('.json')}.json")
+            path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save project", suggested, FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            write_atomic(path, dumps_project(self.editor.project.to_dict()))
+        except OSError as exc:
+            QMessageBox.critical(self.parent_widget, "Cannot save project",
+                                 f"{path}: {exc.strerror or exc}\nThe previous file, if any, is unchanged.")
+            return False
+        self.path = path
+        self.editor.stack.setClean()
+        app_settings.add_recent(str(path))
+        self.title_changed.emit()
+        self.message.emit(f"Saved {path}")
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask what to do with unsaved changes; False means the user cancelled."""
+        if not self.dirty:
+            return True
+        answer = QMessageBox.question(
+            self.parent_widget, "Unsaved changes", f"Save the changes to {self.display_name()}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _dir(self) -> str:
+        recent = app_settings.recent_files()
+        return str(self.path.parent if self.path else Path(recent[0]).parent if recent else Path.home())
+
+    # autosave and recovery --------------------------------------------------------------------
+    def autosave(self) -> None:
+        if not self.dirty:
+            return
+        record = {"saved_at": time.time(), "path": str(self.path) if self.path else None,
+                  "project": self.editor.project.to_dict()}
+        try:
+            self.recovery_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.recovery_path, json.dumps(record))
+        except OSError as exc:
+            self.message.emit(f"Autosave failed: {exc.strerror or exc}")
+
+    def discard_recovery(self) -> None:
+        self.recovery_path.unlink(missing_ok=True)
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the autosaved project; True if it was recovered."""
+        if not self.recovery_path.exists():
+            return False
+        try:
+            record = json.loads(self.recovery_path.read_text(encoding="utf-8"))
+            doc = validate_project(record["project"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.discard_recovery()  # unreadable: nothing to offer
+            return False
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.get("saved_at", 0)))
+        answer = QMessageBox.question(
+            self.parent_widget, "Recover unsaved work?",
+            f"workbench did not exit cleanly. Recover the unsaved project autosaved at {when}"
+            + (f" (from {record['path']})" if record.get("path") else "") + "?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        self.discard_recovery()
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.editor.push(lambda p: ReplaceProject(p, doc, "Recover autosaved project"))
+        self.path = Path(record["path"]) if record.get("path") else None
+        self.title_changed.emit()
+        return True

@@ -1,0 +1,146 @@
+"""The summary table: every layer's output, parameters, MACs, memory and receptive field; totals;
+the first error highlighted. Clicking a row selects that card."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from workbench.core.catalogue import fmt_shape
+from workbench.ui.model import INPUT_ID, SelectionModel, SummaryModel
+from workbench.ui.style import ERROR, WARNING
+
+COLUMNS = ("#", "Layer", "Output", "Params", "Without sharing", "MACs", "Memory", "RF", "Notes")
+_TIPS = ("Layer index", "Card text", "Output volume W×H×D", "Learned parameters (weights shared)",
+         "Parameters if no weights were shared", "Multiply-accumulates per sample",
+         "Output activations per sample (float32)", "Receptive field (input pixels per side)",
+         "Warnings and errors")
+_RIGHT = {0, 3, 4, 5, 6, 7}
+
+
+def _num(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def memory_text(n: int | None) -> str:
+    if n is None:
+        return "?"
+    return f"{n / 1024:,.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 ** 2:,.2f} MiB"
+
+
+class SummaryTableModel(QAbstractTableModel):
+    def __init__(self, summary: SummaryModel):
+        super().__init__()
+        self.summary = summary
+        summary.updated.connect(self._reset)
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else 1 + len(self.summary.summary["layers"])
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _TIPS[section]
+        return None
+
+    def cells(self, row: int) -> tuple[str, ...]:
+        s = self.summary.summary
+        if row == 0:
+            return ("", "Input", fmt_shape(tuple(s["input"])), "", "", "", memory_text(4 * _prod(s["input"])), "1", "")
+        r = s["layers"][row - 1]
+        out = fmt_shape(tuple(r["output"])) if r["output"] is not None else "?"
+        return (str(r["index"]), r["label"], out, _num(r["params"]), _num(r["params_unshared"]), _num(r["macs"]),
+                memory_text(r["memory"]), _num(r["receptive_field"]), r["message"])
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        status = self.summary.summary["layers"][row - 1]["status"] if row else "ok"
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self.cells(row)[col]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int((Qt.AlignmentFlag.AlignRight if col in _RIGHT else Qt.AlignmentFlag.AlignLeft)
+                       | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and row and row - 1 == self.summary.summary["first_error"]:
+            return QBrush(QColor(ERROR.red(), ERROR.green(), ERROR.blue(), 70))
+        if role == Qt.ItemDataRole.ForegroundRole and status == "warning" and col == len(COLUMNS) - 1:
+            return QBrush(WARNING)
+        if role == Qt.ItemDataRole.FontRole and col == 2:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+
+def _prod(values: list[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
+class SummaryPanel(QWidget):
+    def __init__(self, summary: SummaryModel, selection: SelectionModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.summary, self.selection = summary, selection
+        self.model = SummaryTableModel(summary)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.totals = QLabel()
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table)
+        layout.addWidget(self.totals)
+        self.table.clicked.connect(self._clicked)
+        summary.updated.connect(self._refresh)
+        selection.changed.connect(self._select_row)
+        self._refresh()
+
+    def _clicked(self, index: QModelIndex) -> None:
+        self.selection.select_index(index.row() - 1)
+
+    def _refresh(self) -> None:
+        s = self.summary.summary
+        out = fmt_shape(tuple(s["output"])) if s["output"] is not None else "?"
+        text = (f"<b>Total: {s['total_params']:,} parameters</b> ({s['total_params_unshared']:,} without sharing) · "
+                f"{s['total_macs']:,} MACs · {memory_text(s['total_memory'])} activations per sample · output "
+                f"<b>{out}</b>")
+        if s["first_error"] is not None:
+            text += (f" · <span style='color:#cd2d2d'><b>✖ layer {s['first_error']}:</b> "
+                     f"{s['layers'][s['first_error']]['message']}</span>")
+        self.totals.setText(text)
+        self._select_row()
+
+    def _select_row(self) -> None:
+        current = self.selection.current
+        index = self.selection.current_index()
+        row = 0 if current == INPUT_ID else (index + 1 if index is not None else None)
+        self.table.blockSignals(True)
+        if row is None:
+            self.table.clearSelection()
+        else:
+            self.table.selectRow(row)
+        self.table.blockSignals(False)

@@ -1,0 +1,54 @@
+"""The window's undo stack: core commands (workbench.core.commands) wrapped in QUndoCommand.
+
+Views build a core command against the project (building checks it and raises ProjectError with
+the core's message) and hand it to `Editor.push`; a refused edit changes nothing and reports its
+message through `refused`, which the window shows in the status bar.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from workbench.core.commands import NO_MERGE, Command
+from workbench.core.project import Project, ProjectError
+
+
+class QtCommand(QUndoCommand):
+    def __init__(self, project: Project, command: Command):
+        super().__init__(command.text)
+        self.project, self.command = project, command
+
+    def redo(self) -> None:
+        self.command.redo(self.project)
+
+    def undo(self) -> None:
+        self.command.undo(self.project)
+
+    def id(self) -> int:
+        return self.command.merge_id if self.command.merge_id != NO_MERGE else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        return isinstance(other, QtCommand) and self.command.merge(other.command)
+
+
+class Editor(QObject):
+    """The project plus its undo stack: the one way views change the project."""
+
+    refused = Signal(str)
+
+    def __init__(self, project: Project, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.stack = QUndoStack(self)
+
+    def push(self, build: Callable[[Project], Command]) -> Command | None:
+        """Build a command against the project and apply it; a refused one emits `refused`."""
+        try:
+            command = build(self.project)
+        except ProjectError as exc:
+            self.refused.emit(str(exc))
+            return None
+        self.stack.push(QtCommand(self.project, command))
+        return command

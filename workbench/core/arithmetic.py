@@ -115,7 +115,9 @@ class StepThrough:
         """The course's 1 + (W − F + 2P)/S for each axis, on these numbers."""
         h, w = self.grid.shape
         ho, wo = self.output.shape
-        texts = [f"1 + ({n} − {self.size} + 2·{self.padding})/{self.stride} = {out}" for n, out in ((h, ho), (w, wo))]
+        # written as the catalogue writes it: pooling without padding leaves out the "+ 2·0"
+        pad = f" + 2·{self.padding}" if self.padding or not self.pooling else ""
+        texts = [f"1 + ({n} − {self.size}{pad})/{self.stride} = {out}" for n, out in ((h, ho), (w, wo))]
         return texts[0] if texts[0] == texts[1] else f"H: {texts[0]}; W: {texts[1]}"
 
 

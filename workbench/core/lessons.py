@@ -216,7 +216,8 @@ _LESSONS: tuple[Lesson, ...] = (
          LessonStep("62,378,344 parameters in all — most of them in the fully connected layers.", layer=17)),
         expected={"volumes": [[96, 55, 55], [96, 27, 27], [256, 27, 27], [256, 13, 13], [384, 13, 13],
                               [384, 13, 13], [256, 13, 13], [256, 6, 6]],
-                  "output": [96, 55, 55], "total_params": 62_378_344},
+                  "output": [96, 55, 55], "params": 34_944, "params_unshared": 105_705_600,
+                  "total_params": 62_378_344},
     ),
     Lesson(
         "autoencoder", "A shallow autoencoder: 64 → 16 → 64", "Autoencoders",

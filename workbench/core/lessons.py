@@ -69,6 +69,8 @@ class Lesson:
         """A full, validated workbench project (a fresh copy with new layer ids each time)."""
         doc = template(self.spec) if isinstance(self.spec, str) else copy.deepcopy(self.spec)
         doc["name"] = self.title
+        for layer in doc["layers"]:
+            layer.pop("id", None)  # validation gives new ids: two loads never share a layer id
         return validate_project(doc)
 
 

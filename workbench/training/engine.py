@@ -108,7 +108,8 @@ class Trainer:
             self.best_val = float(_resume_state.get("best_val", math.inf))
 
     @classmethod
-    def resume_run(cls, run_dir: str | Path, **overrides: Any) -> "Trainer":
+    def resume_run(cls, run_dir: str | Path, *, log_interval_s: float = 0.1, probe_interval_s: float = 0.25,
+                   **overrides: Any) -> "Trainer":
         """Continue a run folder from its last checkpoint: same split, same curves (metrics appended);
         overrides (e.g. epochs=40) change the recorded config."""
         run = open_run(run_dir)
@@ -116,7 +117,8 @@ class Trainer:
             raise RunError(f"{run_dir}: no checkpoint to resume from (it stopped before its first epoch ended)")
         section = {**run.config["training"], **{k: v for k, v in overrides.items() if v is not None}}
         project = {**run.project, "training": section, "data": run.config["data"]}
-        trainer = cls(project, run_dir=run_dir, _resume_state=run.state)
+        trainer = cls(project, run_dir=run_dir, log_interval_s=log_interval_s, probe_interval_s=probe_interval_s,
+                      _resume_state=run.state)
         run.load_weights_into(trainer.model)
         trainer.model.to(trainer.device)
         try:

@@ -1,0 +1,211 @@
+"""The engine headless: curves, checkpoints, failures, controls and resuming, on tiny runs."""
+import json
+import math
+import threading
+
+import pytest
+import torch
+
+from workbench.core.templates import template
+from workbench.training.engine import Stage, Trainer
+from workbench.training.run_folder import open_run
+
+SMALL = {"dataset": "digits", "count": 240}
+
+
+def digits_project(**training):
+    doc = template("digits-cnn")
+    doc["data"] = dict(SMALL)
+    doc["training"] = {**doc["training"], "epochs": 2, "batch_size": 32, **training}
+    return doc
+
+
+def events_of(trainer):
+    return list(trainer.events())
+
+
+def test_a_run_learns_and_writes_its_folder(tmp_path):
+    trainer = Trainer(digits_project(epochs=4), run_dir=tmp_path / "run")
+    events = events_of(trainer)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("epoch") == 4
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    assert epochs[-1]["val_accuracy"] > 0.5 and sum(map(sum, epochs[-1]["val_confusion"])) == 48
+    assert events[-1]["status"] == "finished"
+    batch = next(e for e in events if e["event"] == "batch")
+    assert batch["samples_per_s"] > 0 and batch["eta_s"] >= 0
+    run = open_run(tmp_path / "run")
+    assert [e["epoch"] for e in run.metrics if e["event"] == "epoch"] == [1, 2, 3, 4]
+    assert run.config["split_seed"] == 0 and run.config["device"] == "cpu"
+    model = run.load_model()
+    x = trainer.data.val_x[:8]
+    trainer.model.eval()
+    assert torch.allclose(model(x), trainer.model(x), atol=1e-6)
+    assert torch.equal(run.dataset().val_y, trainer.data.val_y)  # the same split
+
+
+def test_a_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = Trainer(digits_project(epochs=3), run_dir=tmp_path / "run", log_interval_s=0)
+    real_loss = trainer.task.loss
+
+    def poisoned(out, target):
+        loss = real_loss(out, target)
+        step = trainer.global_step + 1  # the step being taken
+        return loss * math.nan if step == 11 and out.requires_grad else loss  # epoch 2 (6 steps per epoch)
+
+    trainer.task.loss = poisoned
+    events = events_of(trainer)
+    done = events[-1]
+    assert done["status"] == "failed" and "at step 11 (epoch 2)" in done["message"]
+    assert "last good checkpoint" in done["message"] and "learning rate" in done["message"]
+    run = open_run(tmp_path / "run")
+    assert run.state["epoch"] == 1
+    weights = run.load_model().state_dict()
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())  # back at the good epoch
+
+
+def test_out_of_memory_becomes_a_message_and_the_engine_stays_usable(tmp_path, monkeypatch):
+    trainer = Trainer(digits_project(batch_size=64), run_dir=tmp_path / "run")
+    real_step = trainer._step
+
+    def oom(*args):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(trainer, "_step", oom)
+    done = events_of(trainer)[-1]
+    assert done["status"] == "failed"
+    assert done["message"].startswith("out of GPU memory at batch size 64") and "try batch size 32" in done["message"]
+    monkeypatch.setattr(trainer, "_step", real_step)
+    trainer.update_config(batch_size=32)
+    again = events_of(trainer)
+    assert again[-1]["status"] == "finished" and again[0]["steps_per_epoch"] == 6
+
+
+def test_stop_mid_epoch_returns_within_one_step():
+    trainer = Trainer(digits_project(batch_size=8), log_interval_s=0)
+    events = []
+    for event in trainer.events():
+        events.append(event)
+        if event["event"] == "batch" and event["step"] == 3:
+            trainer.stop()
+    batches = [e for e in events if e["event"] == "batch"]
+    assert batches[-1]["step"] == 3 and events[-1]["status"] == "stopped"
+    assert "epoch 1" in events[-1]["message"]
+
+
+def test_pause_blocks_between_steps_until_resumed_from_another_thread():
+    trainer = Trainer(digits_project(epochs=1), log_interval_s=0)
+    seen = []
+    for event in trainer.events():
+        seen.append(event["event"])
+        if event["event"] == "batch" and event["step"] == 2:
+            trainer.pause()
+        if event["event"] == "paused":
+            assert trainer.paused
+            threading.Timer(0.05, trainer.resume).start()
+    assert seen.count("paused") == 1 and seen.index("resumed") == seen.index("paused") + 1
+    assert seen[-1] == "done"
+
+
+def test_resume_continues_the_same_curve(tmp_path):
+    run_dir = tmp_path / "run"
+    trainer = Trainer(digits_project(epochs=2), run_dir=run_dir, log_interval_s=0)
+    for event in trainer.events():
+        if event["event"] == "batch" and event["epoch"] == 2 and event["step"] == 4:
+            trainer.stop()  # mid-epoch: epoch 2's half-curve is dropped on resume
+    resumed = Trainer.resume_run(run_dir, epochs=4, log_interval_s=0)
+    events = events_of(resumed)
+    assert events[-1]["status"] == "finished"
+    metrics = open_run(run_dir).metrics
+    epochs = [e["epoch"] for e in metrics if e["event"] == "epoch"]
+    steps = [e["global_step"] for e in metrics if e["event"] == "batch"]
+    assert epochs == [1, 2, 3, 4]
+    assert steps == list(range(1, 25))  # 6 steps an epoch, one continuous curve
+    assert json.loads((run_dir / "config.json").read_text())["training"]["epochs"] == 4
+
+
+def test_a_malicious_pickle_in_a_run_folder_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    events_of(Trainer(digits_project(epochs=1), run_dir=run_dir))
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"state": Exploit()}, run_dir / "checkpoints" / "optimizer.pt")
+    with pytest.raises(ValueError, match="optimizer.pt: refused"):
+        Trainer.resume_run(run_dir)
+    (run_dir / "checkpoints" / "last.safetensors").write_bytes((run_dir / "checkpoints" / "optimizer.pt").read_bytes())
+    with pytest.raises(ValueError, match="last.safetensors: not a safetensors weights file"):
+        open_run(run_dir).load_model()
+    assert not marker.exists()
+
+
+def test_autoencoder_and_denoise_reduce_reconstruction_error():
+    for task, extra in (("autoencoder", {"loss": "bce"}), ("denoise", {"noise": "salt-and-pepper:0.2"})):
+        doc = template("autoencoder")
+        doc["data"] = dict(SMALL)
+        doc["training"] = {**doc["training"], "task": task, "epochs": 5, "batch_size": 16, **extra}
+        epochs = [e for e in Trainer(doc).events() if e["event"] == "epoch"]
+        assert epochs[-1]["val_loss"] < epochs[0]["val_loss"]
+        assert "val_accuracy" not in epochs[-1]
+
+
+def test_probe_events_come_from_the_probe_module_when_requested(monkeypatch):
+    from workbench.training import probes
+
+    calls = []
+
+    def fake_capture(model, x, y, request):
+        calls.append((x.shape, y.shape, model.training))
+        return {"confusion": "fake"}
+
+    monkeypatch.setattr(probes, "capture", fake_capture)
+    trainer = Trainer(digits_project(epochs=1), probe_interval_s=0)
+    trainer.set_probe_request(probes.ProbeRequest(confusion=True))
+    probe_events = [e for e in trainer.events() if e["event"] == "probe"]
+    assert probe_events and probe_events[0]["confusion"] == "fake" and probe_events[0]["global_step"] >= 1
+    assert calls[0][0] == (48, 1, 8, 8)
+    trainer.set_probe_request(probes.ProbeRequest())  # nothing asked: no probes
+    assert not [e for e in trainer.events() if e["event"] == "probe"]
+
+
+def test_stages_tag_their_events():
+    class TwoStages(Trainer):
+        def stages(self):
+            first = torch.optim.SGD(self.model[:2].parameters(), lr=0.01)
+            return [Stage("conv1", 1, self.model, self.task, first),
+                    Stage("all", 1, self.model, self.task, self.optimizer)]
+
+    events = list(TwoStages(digits_project()).events())
+    tags = [(e["stage"], e["epoch"]) for e in events if e["event"] == "epoch"]
+    assert tags == [("conv1", 1), ("all", 1)] and events[-1]["status"] == "finished"
+
+
+@pytest.mark.parametrize("training,message", [
+    ({"optimizer": "adm"}, "training.optimizer: 'adm' is not allowed: must be one of sgd, adam, adamw"),
+    ({"epoch": 3}, "training.epoch: unknown key (did you mean 'epochs'?)"),
+    ({"batch_size": 0}, "training.batch_size: 0 is not allowed: must be an integer from 1 to 65536"),
+    ({"device": "tpu"}, "training.device: 'tpu' is not allowed: must be one of auto, cpu, cuda, mps"),
+])
+def test_bad_training_sections_name_key_and_allowed_values(training, message):
+    with pytest.raises(ValueError) as err:
+        Trainer(digits_project(**training))
+    assert str(err.value).startswith(message)
+
+
+def test_a_classifier_with_too_few_outputs_is_explained():
+    doc = digits_project()
+    doc["layers"][-1]["out_features"] = 5
+    with pytest.raises(ValueError, match="gives 5 outputs but the dataset has 10 classes"):
+        Trainer(doc)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_mixed_precision_on_cuda():
+    events = list(Trainer(digits_project(device="cuda")).events())
+    assert events[0]["device"] == "cuda" and events[-1]["status"] == "finished"

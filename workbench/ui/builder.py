@@ -35,6 +35,18 @@ class Card:
     rect: QRect  # in content coordinates
 
 
+@dataclass
+class CardText:
+    category: str
+    title: str  # "Conv 96 @ 11×11, s4, p0"
+    shape: list[int] | None
+    volume: str  # "→ 55×55×96"
+    params: str  # "34,944 params"
+    status: str  # ok, warning, error, unknown
+    message: str
+    narrow: bool
+
+
 def count_text(n: int | None, short: bool = False) -> str:
     if n is None:
         return "params ?"
@@ -160,12 +172,11 @@ class Builder(QAbstractScrollArea):
         if self.locked_reason:
             self._paint_banner(painter)
         painter.translate(-self._offset())
-        rows = {row["id"]: row for row in self.summary.summary["layers"]}
         selected = set(self.selection.ids)
         for i, card in enumerate(self.cards):
             if i and self.cards[i - 1].rect.top() == card.rect.top():
                 self._paint_arrow(painter, self.cards[i - 1].rect, card.rect)
-            self._paint_card(painter, card, rows.get(card.id), card.id in selected)
+            self._paint_card(painter, card, card.id in selected)
         if self.drop_gap is not None:
             self._paint_drop_bar(painter)
         painter.end()
@@ -185,26 +196,41 @@ class Builder(QAbstractScrollArea):
         painter.setBrush(color)
         painter.drawPolygon([QPointF(x1, y), QPointF(x1 - 6, y - 4), QPointF(x1 - 6, y + 4)])
 
-    def _paint_card(self, painter: QPainter, card: Card, row: dict | None, selected: bool) -> None:
-        pal, dark, u = self.palette(), is_dark(self.palette()), self.unit
-        fm = QFontMetrics(self.font())
-        line = fm.height()
+    def card_text(self, card: Card) -> CardText:
+        """What a card says (its painting draws exactly this)."""
         if card.index < 0:
-            category, title, shape = "Input", "Input", self.summary.summary["input"]
-            status, message, params = "ok", "", None
-        else:
-            assert row is not None
-            category, title, shape = CATALOGUE[row["type"]].category, row["label"], row["output"]
-            status, message, params = row["status"], row["message"], row["params"]
+            shape = self.summary.summary["input"]
+            return CardText("Input", "Input", shape, fmt_shape(tuple(shape)), "C×H×W " + "×".join(map(str, shape)),
+                            "ok", "", False)
+        row = self.summary.summary["layers"][card.index]
+        narrow = self.is_narrow(row["type"])
+        shape = row["output"]
+        volume = fmt_shape(tuple(shape)) if shape is not None else "?"
+        return CardText(CATALOGUE[row["type"]].category, row["label"], shape, volume if narrow else "→ " + volume,
+                        count_text(row["params"], short=narrow), row["status"], row["message"], narrow)
+
+    def _fit(self, font: QFont, text: str, width: float) -> QFont:
+        """Shrink a label's font (down to 80 %) before eliding it, so "Conv 96 @ 11×11, s4, p0" fits."""
+        fitted = QFont(font)
+        for _ in range(4):
+            if QFontMetrics(fitted).horizontalAdvance(text) <= width:
+                break
+            fitted.setPointSizeF(fitted.pointSizeF() * 0.94)
+        return fitted
+
+    def _paint_card(self, painter: QPainter, card: Card, selected: bool) -> None:
+        pal, dark, u = self.palette(), is_dark(self.palette()), self.unit
+        text = self.card_text(card)
+        line = QFontMetrics(self.font()).height()
         rect = QRectF(card.rect)
-        edge = category_color(category, dark, "edge")
-        painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3) if selected else QPen(edge.lighter(130) if
-                                                                                              not dark else edge, 1.2))
+        edge = category_color(text.category, dark, "edge")
+        painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3) if selected
+                       else QPen(edge if dark else edge.lighter(130), 1.2))
         painter.setBrush(pal.color(QPalette.ColorRole.Base))
         painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 7, 7)
         area = QRectF(rect.left() + 6, rect.top() + 6, rect.width() - 12, (volumes.AREA_H + 4) * u)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(category_color(category, dark, "light"))
+        painter.setBrush(category_color(text.category, dark, "light"))
         painter.drawRoundedRect(area, 5, 5)
         small = QFont(self.font())
         small.setPointSizeF(max(6.0, self.font().pointSizeF() * 0.85))
@@ -212,14 +238,13 @@ class Builder(QAbstractScrollArea):
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
         painter.drawText(area.adjusted(5, 2, -5, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                          "input" if card.index < 0 else f"#{card.index}")
-        narrow = card.index >= 0 and self.is_narrow(row["type"] if row else None)
-        if narrow:
+        if text.narrow:  # the volume is the one before: show what the layer does instead
             icon = QRectF(0, 0, 30 * u, 30 * u)
             icon.moveCenter(area.center())
-            category_icon(category).paint(painter, icon.toRect())
-        elif shape is not None:
-            volumes.paint_block(painter, area.adjusted(0, 4 * u, 0, 0), shape, category_color(category, dark),
-                                edge.darker(130) if not dark else edge.lighter(120), u)
+            category_icon(text.category).paint(painter, icon.toRect())
+        elif text.shape is not None:
+            volumes.paint_block(painter, area.adjusted(0, 4 * u, 0, 0), text.shape,
+                                category_color(text.category, dark), edge.darker(130) if not dark else edge.lighter(120), u)
         else:
             painter.setPen(QPen(pal.color(QPalette.ColorRole.PlaceholderText), 1.2, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -229,28 +254,29 @@ class Builder(QAbstractScrollArea):
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "?")
         text_rect = QRectF(rect.left() + 8, area.bottom() + 4, rect.width() - 16, line)
         bold = QFont(small)
-        bold.setPointSizeF(self.font().pointSizeF() * (0.85 if narrow else 0.95))
+        bold.setPointSizeF(self.font().pointSizeF() * (0.85 if text.narrow else 0.95))
         bold.setBold(True)
+        bold = self._fit(bold, text.title, text_rect.width())
         painter.setFont(bold)
         painter.setPen(pal.color(QPalette.ColorRole.Text))
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
-                         QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, int(text_rect.width())))
-        big = QFont(bold)
-        big.setPointSizeF(self.font().pointSizeF() * (0.85 if narrow else 1.12))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         QFontMetrics(bold).elidedText(text.title, Qt.TextElideMode.ElideRight, int(text_rect.width())))
+        big = QFont(self.font())
+        big.setBold(True)
+        big.setPointSizeF(self.font().pointSizeF() * (0.85 if text.narrow else 1.12))
+        big = self._fit(big, text.volume, text_rect.width())
         painter.setFont(big)
         painter.setPen(edge)
         text_rect.translate(0, line + 1)
         text_rect.setHeight(QFontMetrics(big).height())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, ("→ " if card.index >= 0 and not narrow else "")
-                         + fmt_shape(tuple(shape) if shape is not None else None))
-        painter.setFont(small if narrow else self.font())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, text.volume)
+        painter.setFont(small if text.narrow else self.font())
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
         text_rect.translate(0, text_rect.height())
         text_rect.setHeight(line)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, "C×H×W " + "×".join(map(str, shape))
-                         if card.index < 0 else count_text(params, short=narrow))
-        if status in ("warning", "error", "unknown"):
-            self._paint_badge(painter, rect, status, message, small)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, text.params)
+        if text.status in ("warning", "error", "unknown"):
+            self._paint_badge(painter, rect, text.status, text.message, small)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF, status: str, message: str, font: QFont) -> None:
         color = {"warning": WARNING, "error": ERROR}.get(status, self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -354,7 +380,7 @@ class Builder(QAbstractScrollArea):
 
     def cards_mime(self, indices: list[int]) -> QMimeData:
         data = QMimeData()
-        data.setData(MIME_CARDS, QByteArray(json.dumps(indices).encode()))
+        data.setData(MIME_CARDS, QByteArray(json.dumps({"builder": id(self), "indices": indices}).encode()))
         return data
 
     def start_card_drag(self, indices: list[int]) -> None:
@@ -370,7 +396,19 @@ class Builder(QAbstractScrollArea):
     # drops ------------------------------------------------------------------------------------
     def _accepts(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
         mime = event.mimeData()
-        return mime.hasFormat(MIME_LAYER) or (mime.hasFormat(MIME_CARDS) and event.source() is self.viewport())
+        return mime.hasFormat(MIME_LAYER) or self._own_cards(mime) is not None
+
+    def _own_cards(self, mime: QMimeData) -> list[int] | None:
+        """The layer indices a card drag from this builder carries (None for anything else)."""
+        if not mime.hasFormat(MIME_CARDS):
+            return None
+        try:
+            payload = json.loads(bytes(mime.data(MIME_CARDS).data()))
+            if payload["builder"] != id(self):
+                return None
+            return [int(i) for i in payload["indices"]]
+        except (ValueError, TypeError, KeyError):
+            return None
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._accepts(event):
@@ -414,12 +452,7 @@ class Builder(QAbstractScrollArea):
             kind = bytes(mime.data(MIME_LAYER).data()).decode(errors="replace")
             self.insert_kind(kind, gap)
         else:
-            try:
-                indices = [int(i) for i in json.loads(bytes(mime.data(MIME_CARDS).data()))]
-            except (ValueError, TypeError):
-                event.ignore()
-                return
-            self._move(indices, gap)
+            self._move(self._own_cards(mime) or [], gap)
         event.acceptProposedAction()
 
     def insert_kind(self, kind: str, gap: int) -> None:

@@ -1,0 +1,154 @@
+"""The insight panels on tiny trained runs: what a user sees, and no error on network edits."""
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from workbench.core.inference import summarize
+from workbench.core.mosaic import tile
+from workbench.core.project import Project
+from workbench.core.templates import template
+from workbench.training.engine import Trainer
+from workbench.training.probes import ProbeRequest, RunProbe
+from workbench.training.run_folder import open_run
+from workbench.ui.panels import InsightPanels, request_for
+
+ALL_KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny runs: a CNN classifier and a denoising autoencoder, one epoch on 120 digits."""
+    out = {}
+    for name in ("digits-cnn", "denoising-autoencoder"):
+        doc = template(name)
+        doc["data"]["count"] = 120
+        path = tmp_path_factory.mktemp(name)
+        for _ in Trainer(doc, run_dir=path, epochs=1).events():
+            pass
+        out[name] = open_run(path)
+    return out
+
+
+@pytest.fixture
+def hub(qtbot):
+    insight = InsightPanels()
+    for panel in insight.panels.values():
+        qtbot.addWidget(panel)
+        panel.resize(700, 500)
+        panel.show()
+    return insight
+
+
+def _not_blank(panel, path) -> None:
+    panel.export_png(path)
+    image = QImage(str(path))
+    assert image.width() > 100 and image.height() > 100
+    pixels = np.frombuffer(image.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
+    assert pixels.std() > 10
+
+
+def test_mosaics_have_one_tile_per_channel(hub, runs):
+    run = runs["digits-cnn"]
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    filters = hub["filters"]
+    assert filters.mosaic.count == 16  # layer 0: Conv 16 @ 3×3
+    filters.set_layer(2)
+    assert filters.mosaic.count == 32 and filters.channel.isVisible()  # 16 input channels: one at a time
+    acts = hub["activations"]
+    acts.set_layer(2)
+    assert [s[2].count for s in acts.sections[1:]] == [32]
+    acts.set_layer(4)  # MaxPool: shown beside its input, 8×8 tiles reduced to 4×4
+    first, pooled = acts.sections[1][2], acts.sections[2][2]
+    assert (first.count, first.tile_h, pooled.count, pooled.tile_h) == (32, 8, 32, 4)
+
+
+def test_latent_scatter_has_one_point_per_validation_sample(hub, runs):
+    run = runs["digits-cnn"]
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    n = len(run.dataset().val_y)
+    assert hub["latent"].points == n == len(hub["latent"].scatters[1].data)
+    assert hub["confusion"].matrix.sum() == n
+
+
+def test_reconstructions_show_input_corrupted_and_output_with_compression(hub, runs, tmp_path):
+    run = runs["denoising-autoencoder"]
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    panel = hub["reconstructions"]
+    assert panel.row_names == ["input", "corrupted", "reconstruction"]
+    assert panel.mosaic.count == 3 * panel.count.value()
+    assert "64 ÷ 32 = 2.0×" in panel.view.plot.titleLabel.text
+    assert hub["confusion"].matrix is None  # an autoencoder has no confusion matrix
+    _not_blank(panel, tmp_path / "reconstructions.png")
+
+
+def test_every_panel_exports_a_picture_that_is_not_blank(hub, runs, tmp_path):
+    run = runs["digits-cnn"]
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    for name in ("filters", "activations", "latent", "confusion", "curves"):
+        _not_blank(hub[name], tmp_path / f"{name}.png")
+
+
+def test_switching_and_removing_layers_while_panels_are_open(hub, runs):
+    run = runs["digits-cnn"]
+    project = Project(run.project)
+    hub.set_summary(summarize(project))
+    hub.show_run(run)
+    for index in range(len(project)):
+        hub.set_layer(index)
+    hub.set_layer(99)
+    hub["activations"].set_layer(5)
+    project.remove_layer(5)  # the Flatten: later layers shift, their old maps no longer fit
+    hub.set_summary(summarize(project))
+    offered = [hub["activations"].layers.itemData(i) for i in range(hub["activations"].layers.count())]
+    assert 9 not in offered and 5 not in offered
+    project.remove_layer(2)  # a conv layer: its filters disappear
+    hub.set_summary(summarize(project))
+    assert 2 not in [hub["filters"].layers.itemData(i) for i in range(hub["filters"].layers.count())]
+    project.replace({"input": [1, 8, 8], "layers": []})
+    hub.set_summary(summarize(project))
+    assert hub["filters"].mosaic is None and hub["activations"].sections == []
+
+
+def test_layer_selection_syncs_both_ways_without_echo(hub, runs, qtbot):
+    run = runs["digits-cnn"]
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    with qtbot.assertNotEmitted(hub.layer_selected):
+        hub.set_layer(2)
+    assert hub["filters"].layers.current() == 2 and hub["activations"].layers.current() == 2
+    with qtbot.waitSignal(hub.layer_selected) as blocker:
+        combo = hub["activations"].layers
+        combo.activated.emit(combo.findData(4))
+    assert blocker.args == [4] and hub["activations"].layers.current() == 4
+
+
+def test_probe_request_follows_visible_panels(hub):
+    assert request_for(hub.panels.values()) == ProbeRequest.for_panels(ALL_KINDS, sample=0)
+    hub["latent"].hide()
+    hub["filters"].hide()
+    hub["activations"].sample.setValue(3)
+    request = hub.request()
+    assert (request.filters, request.latent, request.activations, request.sample) == (False, False, True, 3)
+
+
+def test_live_probe_events_feed_visible_panels(hub, runs):
+    run = runs["digits-cnn"]
+    hub.set_summary(summarize(run.project))
+    hub["latent"].hide()
+    probe = RunProbe(run).capture(ProbeRequest.for_panels(ALL_KINDS))
+    hub.add_event({"event": "probe", "global_step": 3, **probe})
+    assert hub["filters"].mosaic.count == 16
+    assert hub["latent"].points == 0  # hidden: not drawn
+
+
+def test_tile_layout_and_hover_lookup():
+    maps = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
+    m = tile(maps, columns=2, gap=1)
+    assert m.image.shape == (3 * 3 + 2, 2 * 4 + 1) and (m.rows, m.cols) == (3, 2)
+    assert m.tile_at(*m.origin(3)) == 3 and m.tile_at(4, 0) is None  # x = 4 is the gap
+    assert np.isnan(m.image[-1, -1])  # the sixth cell is empty
+    assert np.nanmin(m.image) == 0 and np.nanmax(m.image) == 1

@@ -37,13 +37,21 @@ class RangeSpinBox(QSpinBox):
     def validate(self, text: str, pos: int) -> object:
         result = super().validate(text, pos)
         if result[0] == QValidator.State.Invalid:
-            try:
-                value = int(text.strip())
-            except ValueError:
-                return result
-            if not self.minimum() <= value <= self.maximum():
-                self.refused.emit(f"{self.name} = {value} is out of range ({self.minimum()}…{self.maximum()})")
+            self._refuse(text)
         return result
+
+    def fixup(self, text: str) -> str:
+        """Called on Enter or focus loss with an unfinished value such as 0 for a minimum of 1."""
+        self._refuse(text)
+        return super().fixup(text)
+
+    def _refuse(self, text: str) -> None:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            return
+        if not self.minimum() <= value <= self.maximum():
+            self.refused.emit(f"{self.name} = {value} is out of range ({self.minimum()}…{self.maximum()})")
 
 
 class PairEditor(QWidget):
@@ -157,12 +165,13 @@ class Inspector(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         editor.refused.connect(self.show_refusal)
+        editor.stack.indexChanged.connect(lambda *_: self.show_refusal(""))  # an accepted edit clears it
         summary.updated.connect(self.refresh)
         selection.changed.connect(self.refresh)
         self.refresh()
 
     def show_refusal(self, text: str) -> None:
-        self.message.setText("✖ " + text)
+        self.message.setText("✖ " + text if text else "")
         self.message.setVisible(bool(text))
 
     # building the form ----------------------------------------------------------------------------
@@ -228,7 +237,8 @@ class Inspector(QWidget):
     def _make_editor(self, param: Param) -> QWidget:
         def push(value: Any, mergeable: bool = True) -> None:
             index = self.selection.current_index()
-            if index is not None:
+            if index is not None and CATALOGUE[self.editor.project.layer(index)["type"]].resolve(
+                    self.editor.project.layer(index))[param.name] != value:  # no empty undo steps
                 self.editor.push(lambda p: SetParam(p, index, param.name, value, mergeable))
 
         widget: Any
@@ -268,7 +278,8 @@ class Inspector(QWidget):
 
     def _input_changed(self, *_: Any) -> None:
         shape = [box.value() for _, box in sorted(self.editors.items())]
-        self.editor.push(lambda p: SetInput(p, shape))
+        if shape != self.editor.project.input:
+            self.editor.push(lambda p: SetInput(p, shape))
 
     # showing values -------------------------------------------------------------------------------
     def _update_values(self, index: int | None) -> None:

@@ -57,6 +57,7 @@ class ArithmeticCanvas(QWidget):
         self._params: ParameterCount | None = None
         self._steps = 0
         self._scale = 1.0
+        self._text_scale = 1.0  # the scale, lowered while painting if the text would crowd out the grids
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(420, 260)
 
@@ -88,7 +89,7 @@ class ArithmeticCanvas(QWidget):
 
     def _text_font(self, px: float, bold: bool = False) -> QFont:
         font = QFont(self.font())
-        font.setPixelSize(max(8, round(px * self._scale)))
+        font.setPixelSize(max(8, round(px * self._text_scale)))
         font.setBold(bold)
         return font
 
@@ -97,11 +98,16 @@ class ArithmeticCanvas(QWidget):
         assert st is not None
         margin = 14 * self._scale
         width, height = self.width() - 2 * margin, self.height() - 2 * margin
-        header_font, eq_font, note_font = self._text_font(17, True), self._text_font(20), self._text_font(14)
-        line_h = QFontMetricsF(header_font).height()
         note_lines = self._notes()
-        text_block = line_h * 1.6 + QFontMetricsF(eq_font).height() * 1.8 + \
-            QFontMetricsF(note_font).height() * (len(note_lines) + 0.4)
+        self._text_scale = self._scale
+        while True:  # the grids keep at least half the height: on a small canvas the text gives way
+            header_font, eq_font, note_font = self._text_font(17, True), self._text_font(20), self._text_font(14)
+            line_h = QFontMetricsF(header_font).height()
+            text_block = line_h * 1.6 + QFontMetricsF(eq_font).height() * 1.8 + \
+                QFontMetricsF(note_font).height() * (len(note_lines) + 0.4)
+            if text_block <= height / 2 or self._text_scale <= min(1.0, self._scale):
+                break
+            self._text_scale = max(min(1.0, self._scale), self._text_scale - 0.1)
 
         hp, wp = st.padded.shape
         ho, wo = st.output.shape
@@ -199,9 +205,11 @@ class ArithmeticCanvas(QWidget):
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _caption(self, painter: QPainter, pal: QPalette, rect: QRectF, text: str) -> None:
-        painter.setFont(self._text_font(13))
+        wide = rect.adjusted(-rect.width() / 2, 0, rect.width() / 2, 0)  # may overhang the grid, not the canvas
+        wide = wide.intersected(QRectF(0, wide.y(), self.width(), wide.height()))
+        painter.setFont(self._fitted(self._text_font(13), text, wide.width()))
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.drawText(wide, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _number_font(self, cell: float, texts: list[str]) -> QFont:
         font = QFont(self.font())

@@ -33,8 +33,11 @@ DIVERGING = colour_table("CET-D1")  # blue < 0 < red: the sign of a weight at a 
 CLASS_COLOURS = [pg.intColor(i, hues=10, values=1, maxValue=220) for i in range(10)]
 
 
+CLASS_BRUSHES = [pg.mkBrush(colour) for colour in CLASS_COLOURS]  # shared: the scatter caches symbols per brush
+
+
 def class_colour(label: int) -> Any:
-    return CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
+    return CLASS_BRUSHES[int(label) % len(CLASS_BRUSHES)]
 
 
 def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotItem:

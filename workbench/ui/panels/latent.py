@@ -120,8 +120,10 @@ class LatentPanel(InsightPanel):
         self.points = len(codes)
         self._update_legend(labels)
         if "inputs" in self.probe and len(self.probe["inputs"]) == len(codes):
+            drawn = self._input_pca
             raw, raw_how = self._raw_pca(self.probe["inputs"])
-            self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
+            if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
+                self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
             self.inputs_plot.setTitle(f"Raw inputs: {raw_how}", color=INK, size="10pt")
             self.inputs_plot.setLabel("bottom", "PC 1", color=INK)
             self.inputs_plot.setLabel("left", "PC 2", color=INK)

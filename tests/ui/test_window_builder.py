@@ -165,3 +165,70 @@ def test_locked_editing_shows_a_banner(window):
     assert window.builder.locked_reason.startswith("Training run 3")
     window.set_editing_locked(False)
     assert window.builder.locked_reason == ""
+
+
+def _random_ui_edit(window, rng) -> None:
+    """One thing a user might do, through the real widgets."""
+    from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+    from workbench.core.catalogue import CATALOGUE
+    from workbench.core.templates import TEMPLATES
+    from workbench.ui.inspector import PairEditor
+
+    builder, viewport = window.builder, window.builder.viewport()
+    bar = builder.verticalScrollBar()
+    bar.setValue(rng.randint(0, bar.maximum()))
+    point = QPoint(rng.randrange(viewport.width()), rng.randrange(viewport.height()))
+    n = len(window.project)
+    op = rng.choice(["drop", "drop", "move", "delete", "duplicate", "param", "param", "param", "input", "template",
+                     "undo", "redo"])
+    if op == "drop":
+        drag_and_drop(viewport, palette_mime(window, rng.choice(list(CATALOGUE))), point)
+    elif op == "move" and n:
+        drag_and_drop(viewport, builder.cards_mime(rng.sample(range(n), rng.randint(1, min(3, n)))), point)
+    elif op in ("delete", "duplicate") and n:
+        window.selection.set([window.project.layer(i)["id"] for i in rng.sample(range(n), rng.randint(1, min(2, n)))])
+        window.action(op).trigger()
+    elif op == "param" and n:
+        window.selection.select_index(rng.randrange(n))
+        editors = list(window.inspector.editors.values())
+        if not editors:
+            return
+        widget = rng.choice(editors)
+        if isinstance(widget, PairEditor):
+            widget.square.setChecked(rng.random() < 0.3)
+            widget.h.setValue(rng.randint(widget.h.minimum(), 13))
+        elif isinstance(widget, QSpinBox):
+            widget.setValue(rng.randint(widget.minimum(), 300))
+        elif isinstance(widget, QDoubleSpinBox):
+            widget.setValue(rng.uniform(widget.minimum(), min(widget.maximum(), 3.0)))
+        elif isinstance(widget, QCheckBox):
+            widget.toggle()
+        elif isinstance(widget, QComboBox):
+            widget.setCurrentIndex(rng.randrange(widget.count()))
+        elif isinstance(widget, QLineEdit):
+            widget.setText(rng.choice(["16, 4, 4", "1, 8, 8", "64", "3, x"]))
+            widget.editingFinished.emit()
+    elif op == "input":
+        window.selection.set([INPUT_ID])
+        box = rng.choice(list(window.inspector.editors.values()))
+        box.setValue(rng.randint(1, 240))
+    elif op == "template":
+        window.action(f"template:{rng.choice(list(TEMPLATES))}").trigger()
+    elif op in ("undo", "redo"):
+        window.action(op).trigger()
+
+
+def test_200_random_ui_edits_never_raise_and_undo_all_restores(window):
+    import random
+
+    rng = random.Random(7)
+    original = window.project.to_dict()
+    for _ in range(200):
+        _random_ui_edit(window, rng)
+        window.builder.viewport().repaint()  # paint every state, errors and all
+    assert window.editor.stack.count() > 60
+    while window.editor.stack.canUndo():
+        window.action("undo").trigger()
+    assert window.project.to_dict() == original
+    assert [window.builder.card_text(c).title for c in window.builder.cards[1:3]] == ["Conv 96 @ 11×11, s4, p0", "ReLU"]

@@ -81,6 +81,6 @@ def _screenshot(app, window, path: str) -> int:  # noqa: ANN001 - Qt types impor
         print(f"workbench: cannot write the screenshot to {path}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(path)
-    window.files.discard_recovery = lambda: None  # a screenshot must not delete a real recovery file
-    window.close()
+    window.hide()  # not close(): closing would save the layout and clear a real recovery file
+    window.deleteLater()
     return 0

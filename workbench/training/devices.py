@@ -25,13 +25,12 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def device_name(device: torch.device) -> str:
-    """For people: "NVIDIA H100 80GB HBM3", "Apple MPS", "CPU (2 cores, 2 threads)"."""
+    """For people: "NVIDIA H100 80GB HBM3", "Apple MPS", "CPU (x86_64, 2 cores)"."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple MPS"
-    cpu = platform.processor() or platform.machine() or "CPU"
-    return f"{cpu} CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    return f"CPU ({platform.machine() or 'unknown'}, {os.cpu_count()} cores)"
 
 
 def available_devices() -> list[tuple[str, str]]:

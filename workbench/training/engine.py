@@ -163,7 +163,6 @@ class Trainer:
         return [Stage(None, self.config.epochs, self.model, self.task, self.optimizer)]
 
     def events(self) -> Iterator[dict]:
-        self._stop.clear()
         stages = self.stages()
         yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
                           "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
@@ -190,6 +189,7 @@ class Trainer:
             self._restore_last_checkpoint()
         except torch.cuda.OutOfMemoryError:
             status, message = "failed", self._out_of_memory_message()
+        self._stop.clear()  # here, not at the start: a stop asked for before the run began still counts
         done = {"event": "done", "status": status, "message": message,
                 "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
                 "global_step": self.global_step, "best_val_loss": None if math.isinf(self.best_val) else self.best_val}

@@ -1,0 +1,387 @@
+"""The Training panel: settings from the project's data/training sections, Start / Pause / Stop,
+progress with ETA and samples/s, and live loss and accuracy curves.
+
+Training runs in a `TrainingRunner` (workbench.ui.worker) on a frozen copy of the project; the panel
+only receives throttled updates of numbers and numpy arrays. Curves are pyqtgraph items created
+once and updated with setData (auto-downsampled, clipped to view), and only while the panel is
+visible: a hidden panel keeps the data and draws it when shown.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+
+from workbench.core.project import Project
+from workbench.data import DATASETS
+from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
+from workbench.training.devices import available_devices
+from workbench.training.run_folder import RunError, default_runs_root, open_run
+from workbench.ui.panels.base import INK, styled_plot
+from workbench.ui.worker import TrainingRunner, TrainingWorker, gui_torch_threads
+
+TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
+
+
+class _Series:
+    """A growing (x, y) curve in preallocated numpy arrays: appends are amortized O(1)."""
+
+    def __init__(self, item: pg.PlotDataItem):
+        self.item = item
+        self.x = np.empty(256)
+        self.y = np.empty(256)
+        self.n = 0
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        need = self.n + len(x)
+        if need > len(self.x):
+            size = max(need, 2 * len(self.x))
+            self.x = np.resize(self.x, size)
+            self.y = np.resize(self.y, size)
+        self.x[self.n:need], self.y[self.n:need] = x, y
+        self.n = need
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def draw(self) -> None:
+        self.item.setData(self.x[:self.n], self.y[:self.n])
+
+
+def _curve(plot: pg.PlotItem, colour: tuple, name: str, markers: bool) -> _Series:
+    item = plot.plot([], [], pen=pg.mkPen(colour, width=2 if markers else 1), name=name,
+                     symbol="o" if markers else None, symbolSize=5, symbolBrush=colour, symbolPen=None)
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    return _Series(item)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class TrainingPanel(QWidget):
+    probe_received = Signal(dict)
+    run_started = Signal(str)
+    run_finished = Signal(dict)
+    training_changed = Signal(bool)
+
+    def __init__(self, project: Project, parent: QWidget | None = None, runs_root: str | Path | None = None,
+                 editor: Any = None):
+        """editor: a workbench.ui.undo.Editor; when given, setting changes are undoable commands."""
+        super().__init__(parent)
+        self.project = project
+        self.editor = editor
+        self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
+        self.runner: TrainingRunner | None = None
+        self.run_dir: str | None = None
+        self.steps_per_epoch = 1
+        self.epochs = 1
+        self._probe_request: Any = None
+        self._syncing = False
+        self._build()
+        self._sync_from_project()
+        project.changed.connect(self._on_project_changed)
+        self._set_state("idle")
+
+    # building ---------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.dataset = QComboBox()
+        self.dataset.addItems(list(DATASETS))
+        self.task = QComboBox()
+        self.task.addItems(list(TASKS))
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(list(OPTIMIZERS))
+        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=10.0, singleStep=1e-4)
+        self.batch_size = QSpinBox(minimum=1, maximum=65536)
+        self.epochs_box = QSpinBox(minimum=1, maximum=100_000)
+        self.weight_decay = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.noise = QLineEdit()
+        self.noise.setPlaceholderText("gaussian:0.3")
+        self.noise.setToolTip("denoise corruption KIND:LEVEL: gaussian:0.3, masking:0.5, salt-and-pepper:0.1")
+        self.device = QComboBox()
+        for value, label in available_devices():
+            self.device.addItem(label, value)
+
+        grid = QGridLayout()
+        fields = [("Dataset", self.dataset), ("Task", self.task), ("Optimizer", self.optimizer),
+                  ("Learning rate", self.lr), ("Batch size", self.batch_size), ("Epochs", self.epochs_box),
+                  ("Weight decay", self.weight_decay), ("Seed", self.seed), ("Noise", self.noise),
+                  ("Device", self.device)]
+        for i, (label, widget) in enumerate(fields):
+            grid.addWidget(QLabel(label), i // 2, (i % 2) * 2)
+            grid.addWidget(widget, i // 2, (i % 2) * 2 + 1)
+        for combo in (self.dataset, self.task, self.optimizer, self.device):
+            combo.currentIndexChanged.connect(self._write_to_project)
+        for spin in (self.lr, self.batch_size, self.epochs_box, self.weight_decay, self.seed):
+            spin.valueChanged.connect(self._write_to_project)
+        self.noise.editingFinished.connect(self._write_to_project)
+
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.open_button = QPushButton("Open run…")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.open_button.clicked.connect(self._choose_run)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button, self.open_button):
+            buttons.addWidget(button)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground("w")
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.canvas.setMinimumHeight(180)
+        loss = styled_plot(self.canvas.addPlot(row=0, col=0), "Loss", "epoch", "loss")
+        accuracy = styled_plot(self.canvas.addPlot(row=0, col=1), "Accuracy", "epoch", "accuracy")
+        # loss falls and accuracy rises: each legend sits in the corner its curves leave empty
+        for plot, corner in ((loss, (-5, 5)), (accuracy, (-5, -5))):
+            plot.addLegend(offset=corner, labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
+            plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plots = {"loss": loss, "accuracy": accuracy}
+        self.curves = {"step": _curve(loss, STEP, "train (per step)", False),
+                       "train_loss": _curve(loss, TRAIN, "train", True),
+                       "val_loss": _curve(loss, VAL, "validation", True),
+                       "train_accuracy": _curve(accuracy, TRAIN, "train", True),
+                       "val_accuracy": _curve(accuracy, VAL, "validation", True)}
+        self._dirty = False
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.canvas, 1)
+
+    # project <-> fields -----------------------------------------------------------------------------
+    def _on_project_changed(self, what: str) -> None:
+        if what in ("sections", "all"):
+            self._sync_from_project()
+
+    def _sync_from_project(self) -> None:
+        data, training = self.project.section("data"), self.project.section("training")
+        self._syncing = True
+        try:
+            for combo, value in ((self.dataset, data.get("dataset", "digits")),
+                                 (self.task, training.get("task", "classify")),
+                                 (self.optimizer, training.get("optimizer", "adam"))):
+                if combo.findText(str(value)) >= 0:
+                    combo.setCurrentText(str(value))
+            for spin, key in ((self.lr, "lr"), (self.batch_size, "batch_size"), (self.epochs_box, "epochs"),
+                              (self.weight_decay, "weight_decay"), (self.seed, "seed")):
+                value = training.get(key, TRAINING_OPTIONS[key].default)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    spin.setValue(value)
+            self.noise.setText(str(training.get("noise", TRAINING_OPTIONS["noise"].default)))
+            index = self.device.findData(training.get("device", "auto"))
+            self.device.setCurrentIndex(max(index, 0))
+            self.noise.setEnabled(self.task.currentText() == "denoise")
+        finally:
+            self._syncing = False
+
+    def _write_to_project(self) -> None:
+        if self._syncing:
+            return
+        data = self.project.section("data")
+        data["dataset"] = self.dataset.currentText()
+        training = self.project.section("training")
+        training.update({"task": self.task.currentText(), "optimizer": self.optimizer.currentText(),
+                         "lr": round(self.lr.value(), 8), "batch_size": self.batch_size.value(),
+                         "epochs": self.epochs_box.value(), "weight_decay": self.weight_decay.value(),
+                         "seed": self.seed.value(), "device": self.device.currentData()})
+        if self.noise.text().strip():
+            training["noise"] = self.noise.text().strip()
+        self.noise.setEnabled(training["task"] == "denoise")
+        for name, value in (("data", data), ("training", training)):
+            if value != self.project.section(name):
+                self._set_section(name, value)
+
+    def _set_section(self, name: str, value: dict) -> None:
+        if self.editor is not None:
+            from workbench.core.commands import SetSection
+
+            self.editor.push(lambda project: SetSection(project, name, value))
+        else:
+            self.project.set_section(name, value)
+
+    # controls ---------------------------------------------------------------------------------------
+    @property
+    def is_training(self) -> bool:
+        return self.runner is not None
+
+    def start(self) -> None:
+        if self.runner is not None:
+            return
+        doc = self.project.to_dict()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = self.runs_root / f"{doc.get('name') or 'run'}-{stamp}"
+        suffix = 1
+        while run_dir.exists():
+            suffix += 1
+            run_dir = self.runs_root / f"{doc.get('name') or 'run'}-{stamp}-{suffix}"
+        self.run_dir = str(run_dir)
+        self._clear_curves()
+        worker = TrainingWorker(doc, self.run_dir, torch_threads=gui_torch_threads())
+        worker.set_probe_request(self._probe_request)
+        self.runner = TrainingRunner(worker, self)
+        self.runner.updated.connect(self._on_update)
+        self.runner.finished.connect(self._on_finished)
+        self._set_state("running")
+        self.status.setText(f"Preparing {doc.get('data', {}).get('dataset', 'digits')}…")
+        self.runner.start()
+        self.run_started.emit(self.run_dir)
+        self.training_changed.emit(True)
+
+    def toggle_pause(self) -> None:
+        if self.runner is None:
+            return
+        worker = self.runner.worker
+        if worker.pause_requested:
+            worker.resume()
+            self._set_state("running")
+        else:
+            worker.pause()
+            self._set_state("paused")
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.worker.stop()
+            self.stop_button.setEnabled(False)
+            self.status.setText("Stopping after this step…")
+
+    def stop_and_wait(self) -> None:
+        """Stop training and join its thread (for closing the window)."""
+        runner = self.runner
+        if runner is not None:
+            runner.stop_and_wait()
+            self._on_finished({"event": "done", "status": "stopped", "message": "stopped: the window closed",
+                               "run_dir": self.run_dir})
+
+    def set_probe_request(self, request: Any) -> None:
+        """A workbench.training.probes.ProbeRequest for the visible insight panels (kept for later runs)."""
+        self._probe_request = request
+        if self.runner is not None:
+            self.runner.worker.set_probe_request(request)
+
+    def open_run(self, path: str | Path) -> bool:
+        """Show a saved run's curves; a bad folder becomes a message in the panel."""
+        try:
+            run = open_run(path)
+        except RunError as exc:
+            self.status.setText(str(exc))
+            return False
+        self._clear_curves()
+        start = next((e for e in run.metrics if e.get("event") == "start"), {})
+        self.steps_per_epoch = max(int(start.get("steps_per_epoch", 1)), 1)
+        self.epochs = int(run.config.get("training", {}).get("epochs", 1))
+        steps = np.array([(e["global_step"], e["train_loss"]) for e in run.metrics if e.get("event") == "batch"],
+                         dtype=np.float64).reshape(-1, 2)
+        self._add(steps[:, 0], steps[:, 1], [e for e in run.metrics if e.get("event") == "epoch"])
+        done = [e for e in run.metrics if e.get("event") == "done"]
+        self.run_dir = str(path)
+        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}")
+        epochs_done = int(run.state.get("epoch", 0))
+        self.progress.setValue(int(1000 * epochs_done / max(self.epochs, 1)))
+        self.progress.setFormat(f"epoch {epochs_done}/{self.epochs}")
+        self._redraw()
+        return True
+
+    def _choose_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.runs_root))
+        if path:
+            self.open_run(path)
+
+    # updates from the worker ------------------------------------------------------------------------
+    def _on_update(self, update: dict) -> None:
+        start = update["start"]
+        if start is not None:
+            self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
+            self.epochs = int(start["epochs"])
+            self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
+                                f"{start['val_size']:,} validation samples")
+        self._add(*update["steps"], update["epochs"])
+        progress = update["progress"]
+        if progress is not None:
+            done = progress["epoch"] - 1 + (progress.get("step", self.steps_per_epoch) / self.steps_per_epoch
+                                            if progress["event"] == "batch" else 1)
+            self.progress.setValue(int(1000 * done / max(self.epochs, 1)))
+            self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs} · {progress['samples_per_s']:,.0f} "
+                                    f"samples/s · ETA {_clock(progress['eta_s'])}")
+        if update["paused"] is not None:
+            self.progress.setFormat(("paused · " if update["paused"] else "") + self.progress.format()
+                                    .removeprefix("paused · "))
+        if update["probe"] is not None:
+            self.probe_received.emit(update["probe"])
+        if self.isVisible():
+            self._redraw()
+
+    def _on_finished(self, done: dict) -> None:
+        runner, self.runner = self.runner, None
+        if runner is None:
+            return
+        runner.thread.wait()  # already quit: returns at once; the QThread may then be deleted
+        runner.deleteLater()
+        self._redraw()
+        self.status.setText(done.get("message", ""))
+        self._set_state("idle")
+        if done.get("status") != "finished":
+            self.progress.setFormat(f"{done.get('status', 'stopped')} · " + self.progress.format())
+        self.run_finished.emit(done)
+        self.training_changed.emit(False)
+
+    # curves -----------------------------------------------------------------------------------------
+    def _add(self, steps: np.ndarray, losses: np.ndarray, epochs: list[dict]) -> None:
+        if len(steps):
+            self.curves["step"].extend(steps / self.steps_per_epoch, losses)
+            self._dirty = True
+        for event in epochs:
+            for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
+                if key in event:
+                    self.curves[key].extend(np.array([event["epoch"]], float), np.array([event[key]], float))
+            self._dirty = True
+
+    def _clear_curves(self) -> None:
+        for series in self.curves.values():
+            series.clear()
+        self._dirty = True
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if not self._dirty:
+            return
+        for series in self.curves.values():
+            series.draw()
+        self._dirty = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._redraw()
+
+    def _set_state(self, state: str) -> None:
+        idle = state == "idle"
+        self.start_button.setEnabled(idle)
+        self.open_button.setEnabled(idle)
+        self.pause_button.setEnabled(not idle)
+        self.stop_button.setEnabled(not idle)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        if state == "paused":
+            self.progress.setFormat("paused · " + self.progress.format().removeprefix("paused · "))

@@ -103,6 +103,29 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
                    {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
         **_reconstruct("digits"),
     }),
+    "stacked-autoencoder": ("A stacked autoencoder for greedy layer-wise pretraining: 64 → 48 → 24 → 8 → 24 → 48 → 64 "
+                            "(train --schedule layerwise)", {
+        "input": [1, 8, 8],
+        "layers": [FLAT, _fc(48), RELU, _fc(24), RELU, _fc(8), RELU, _fc(24), RELU, _fc(48), RELU, _fc(64), SIGMOID,
+                   {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
+        **_reconstruct("digits", epochs=60),
+    }),
+    "linear-autoencoder": ("A linear autoencoder (no non-linearity): 64 → 8 → 64, to set against PCA with k = 8", {
+        "input": [1, 8, 8],
+        "layers": [FLAT, _fc(8), _fc(64), {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
+        # Full-batch Adam: a linear code converges to PCA's subspace in a few hundred steps.
+        "data": {"dataset": "digits"},
+        "training": {"task": "autoencoder", "optimizer": "adam", "lr": 0.03, "batch_size": 2048, "epochs": 300,
+                     "loss": "mse"},
+    }),
+    "denoising-conv-autoencoder": ("A denoising conv autoencoder on 32×32×3 shapes: noise in, 8×8×8 code, clean out", {
+        "input": [3, 32, 32],
+        "layers": [{"type": "Corruption", "kind": "gaussian", "level": 0.2},
+                   _conv(16, 3, p=1), RELU, _pool(2), _conv(8, 3, p=1), RELU, _pool(2),
+                   {"type": "ConvTranspose2d", "out_channels": 16, "kernel_size": 2, "stride": 2}, RELU,
+                   {"type": "ConvTranspose2d", "out_channels": 3, "kernel_size": 2, "stride": 2}, SIGMOID],
+        **_reconstruct("shapes", epochs=15),
+    }),
 }
 
 TEMPLATES: dict[str, str] = {name: description for name, (description, _) in _TEMPLATES.items()}

@@ -152,8 +152,9 @@ class MainWindow(QMainWindow):
                             "Redo the edit undone last", sp.SP_ArrowForward)
         self.editor.stack.canUndoChanged.connect(undo.setEnabled)
         self.editor.stack.canRedoChanged.connect(redo.setEnabled)
-        self.editor.stack.undoTextChanged.connect(lambda t: undo.setText(f"&Undo {t}".strip()))
-        self.editor.stack.redoTextChanged.connect(lambda t: redo.setText(f"&Redo {t}".strip()))
+        # the edit's name goes in the tooltip, not the text, so the toolbar keeps its width
+        self.editor.stack.undoTextChanged.connect(lambda t: undo.setToolTip(f"Undo {t} (Ctrl+Z)"))
+        self.editor.stack.redoTextChanged.connect(lambda t: redo.setToolTip(f"Redo {t} (Ctrl+Shift+Z)"))
         undo.setEnabled(False)
         redo.setEnabled(False)
         edit.addActions([undo, redo])
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
         present = self._action("presentation", "&Presentation Mode", lambda: None, "Ctrl+Shift+P",
                                "Large fonts for a classroom projector")
         present.setCheckable(True)
-        present.toggled.connect(lambda on: style.set_presentation_mode(on, self._base_font))
+        present.toggled.connect(self._presentation)
         view.addAction(present)
         view.addAction(self._action("reset_layout", "&Reset Layout", self._reset_layout, None,
                                     "Put every panel back where it started"))
@@ -262,6 +263,12 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if isinstance(state, QByteArray):
                 self.restoreState(state)
+
+    def _presentation(self, on: bool) -> None:
+        style.set_presentation_mode(on, self._base_font)
+        scale = style.PRESENTATION_SCALE if on else 1.0
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(210 * scale), round(340 * scale)],
+                         Qt.Orientation.Horizontal)
 
     def _reset_layout(self) -> None:
         if not self._default_state.isEmpty():

@@ -275,7 +275,7 @@ class Builder(QAbstractScrollArea):
         text_rect.translate(0, text_rect.height())
         text_rect.setHeight(line)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, text.params)
-        if text.status in ("warning", "error", "unknown"):
+        if text.status in ("warning", "error"):  # "unknown" cards show their dashed "?" block only
             self._paint_badge(painter, rect, text.status, text.message, small)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF, status: str, message: str, font: QFont) -> None:

@@ -110,6 +110,7 @@ class SummaryPanel(QWidget):
         header.setStretchLastSection(True)
         self.totals = QLabel()
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals.setWordWrap(True)  # a long error message must not widen the window
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table)
@@ -118,6 +119,11 @@ class SummaryPanel(QWidget):
         summary.updated.connect(self._refresh)
         selection.changed.connect(self._select_row)
         self._refresh()
+
+    def changeEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # presentation mode: taller rows
+            self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
 
     def _clicked(self, index: QModelIndex) -> None:
         self.selection.select_index(index.row() - 1)

@@ -108,7 +108,7 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
         "input": [1, 8, 8],
         "layers": [FLAT, _fc(48), RELU, _fc(24), RELU, _fc(8), RELU, _fc(24), RELU, _fc(48), RELU, _fc(64), SIGMOID,
                    {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
-        **_reconstruct("digits", epochs=60),
+        **_reconstruct("digits", epochs=150),
     }),
     "linear-autoencoder": ("A linear autoencoder (no non-linearity): 64 → 8 → 64, to set against PCA with k = 8", {
         "input": [1, 8, 8],

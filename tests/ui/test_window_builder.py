@@ -2,24 +2,20 @@
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from workbench.core.templates import template
 from workbench.ui.app import MainWindow
 from workbench.ui.model import INPUT_ID
+
+from .test_window_support import open_window
 
 ACTIONS = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    w = MainWindow(template("alexnet"), restore_layout=False)
-    w.files.recovery_path = tmp_path / "recovery.json"
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return open_window(qtbot, tmp_path, monkeypatch)
 
 
 def drag_and_drop(target, mime, pos: QPoint) -> tuple[int | None, bool]:

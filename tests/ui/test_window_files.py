@@ -10,16 +10,12 @@ from workbench.core.templates import TEMPLATES, template
 from workbench.ui import settings as app_settings
 from workbench.ui.app import MainWindow
 
+from .test_window_support import open_window
+
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    w = MainWindow(template("digits-cnn"), restore_layout=False)
-    w.files.recovery_path = tmp_path / "recovery.json"
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return open_window(qtbot, tmp_path, monkeypatch, "digits-cnn")
 
 
 @pytest.fixture

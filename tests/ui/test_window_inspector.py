@@ -1,23 +1,17 @@
 """The inspector: a form from the schema; every change re-infers at once and is one undo step."""
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QMessageBox
+from PySide6.QtWidgets import QCheckBox, QComboBox
 
-from workbench.core.templates import template
-from workbench.ui.app import MainWindow
 from workbench.ui.inspector import PairEditor, RangeSpinBox
 from workbench.ui.model import INPUT_ID
+
+from .test_window_support import open_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    w = MainWindow(template("alexnet"), restore_layout=False)
-    w.files.recovery_path = tmp_path / "recovery.json"
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return open_window(qtbot, tmp_path, monkeypatch)
 
 
 def test_form_follows_the_schema_and_shows_the_lecture_numbers(window):

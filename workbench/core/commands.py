@@ -240,17 +240,15 @@ class History:
         self.done.append(command)
 
     def undo(self) -> bool:
-        if not self.done:
-            return False
-        command = self.done.pop()
-        command.undo(self.project)
-        self.undone.append(command)
-        return True
+        return self._step(self.done, self.undone, "undo")
 
     def redo(self) -> bool:
-        if not self.undone:
+        return self._step(self.undone, self.done, "redo")
+
+    def _step(self, source: list[Command], target: list[Command], method: str) -> bool:
+        if not source:
             return False
-        command = self.undone.pop()
-        command.redo(self.project)
-        self.done.append(command)
+        command = source.pop()
+        getattr(command, method)(self.project)
+        target.append(command)
         return True

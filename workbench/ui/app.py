@@ -128,25 +128,26 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
-        sp, keys = QStyle.StandardPixmap, QKeySequence.StandardKey
+        # explicit keys: on Linux some standard keys differ (StandardKey.Delete can be Ctrl+D there)
+        sp = QStyle.StandardPixmap
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addAction(self._action("new", "&New", self.files.new, keys.New, "Start an empty project",
+        file_menu.addAction(self._action("new", "&New", self.files.new, "Ctrl+N", "Start an empty project",
                                          sp.SP_FileIcon))
-        file_menu.addAction(self._action("open", "&Open…", self.files.open, keys.Open, "Open a project file",
+        file_menu.addAction(self._action("open", "&Open…", self.files.open, "Ctrl+O", "Open a project file",
                                          sp.SP_DialogOpenButton))
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
-        file_menu.addAction(self._action("save", "&Save", self.files.save, keys.Save, "Save the project",
+        file_menu.addAction(self._action("save", "&Save", self.files.save, "Ctrl+S", "Save the project",
                                          sp.SP_DialogSaveButton))
         file_menu.addAction(self._action("save_as", "Save &As…", self.files.save_as, "Ctrl+Shift+S",
                                          "Save the project under a new name"))
         file_menu.addSeparator()
-        file_menu.addAction(self._action("quit", "&Quit", self.close, keys.Quit, "Close the window"))
+        file_menu.addAction(self._action("quit", "&Quit", self.close, "Ctrl+Q", "Close the window"))
 
         edit = bar.addMenu("&Edit")
-        undo = self._action("undo", "&Undo", self.editor.stack.undo, keys.Undo, "Undo the last edit",
+        undo = self._action("undo", "&Undo", self.editor.stack.undo, "Ctrl+Z", "Undo the last edit",
                             sp.SP_ArrowBack)
         redo = self._action("redo", "&Redo", self.editor.stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"],
                             "Redo the edit undone last", sp.SP_ArrowForward)
@@ -159,12 +160,12 @@ class MainWindow(QMainWindow):
         redo.setEnabled(False)
         edit.addActions([undo, redo])
         edit.addSeparator()
-        delete = self._action("delete", "&Delete", self.delete_selected, [keys.Delete, "Backspace"],
+        delete = self._action("delete", "&Delete", self.delete_selected, ["Del", "Backspace"],
                               "Remove the selected layers", sp.SP_TrashIcon)
         duplicate = self._action("duplicate", "D&uplicate", self.duplicate_selected, "Ctrl+D",
                                  "Duplicate the selected layers")
-        select_all = self._action("select_all", "Select &All", self.select_all, keys.SelectAll, "Select every layer")
-        find = self._action("find", "&Find Layer…", self._focus_palette_filter, keys.Find,
+        select_all = self._action("select_all", "Select &All", self.select_all, "Ctrl+A", "Select every layer")
+        find = self._action("find", "&Find Layer…", self._focus_palette_filter, "Ctrl+F",
                             "Filter the layer palette")
         edit.addActions([delete, duplicate, select_all, find])
         self.builder.viewport().addActions([delete, duplicate])

@@ -41,10 +41,9 @@ class PcaComparison:
     inputs: np.ndarray       # (SHOWN, C, H, W) validation images
     pca_images: np.ndarray   # their PCA reconstructions with k components
     ae_images: np.ndarray    # their autoencoder reconstructions
-    pca_plane: np.ndarray    # (n, 2): the first two principal components of the validation images
-    ae_plane: np.ndarray     # (n, 2): the autoencoder's codes (their first two principal axes if k > 2)
-    ae_plane_how: str
-    labels: np.ndarray       # (n,) class of each scatter point
+    codes: np.ndarray        # (n, k) the autoencoder's codes of the first n validation images …
+    code_inputs: np.ndarray  # … those images (n, C, H, W) …
+    labels: np.ndarray       # … and their classes (n,)
 
     @property
     def ae_over_pca(self) -> float:
@@ -91,14 +90,6 @@ def reconstruct(model: nn.Module, x: torch.Tensor, output: Callable[[torch.Tenso
     return torch.cat([output(model(x[i:i + 1024])) for i in range(0, len(x), 1024)])
 
 
-def plane(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """(n, 2) points for a scatter: the units themselves up to 2-D, else their first two principal axes."""
-    n, d = values.shape
-    if d <= 2:
-        return np.column_stack([values, np.zeros((n, 2 - d))]).astype(np.float32), f"the {d} code units"
-    return PCA(n_components=2).fit_transform(values).astype(np.float32), f"first 2 principal axes of the {d} code units"
-
-
 def compare(project: dict, model: nn.Sequential, data: Dataset, name: str = "") -> PcaComparison:
     """PCA with k = the autoencoder's code size, beside the trained autoencoder `model` of `project`."""
     info: CodeInfo = code_info(project)
@@ -117,13 +108,12 @@ def compare(project: dict, model: nn.Sequential, data: Dataset, name: str = "") 
     k = min(info.code_size, limit)
     pca_codes = (val - pca.mean_) @ pca.components_[:k].T
     pca_images = (pca_codes[:SHOWN] @ pca.components_[:k] + pca.mean_).reshape(-1, *data.input_shape)
-    ae_plane, how = plane(encode(model, data.val_x[:SCATTER], info.layer).numpy())
     return PcaComparison(
         name=name or project.get("name", ""), k=info.code_size, input_size=info.input_size, code_layer=info.layer,
         pca_val_mse=float(curve[list(ks).index(k)]), ae_val_mse=mse(ae_val, data.val_x), ks=ks, pca_curve=curve,
         inputs=data.val_x[:SHOWN].numpy(), pca_images=np.clip(pca_images, 0, 1).astype(np.float32),
-        ae_images=ae_val[:SHOWN].numpy(), pca_plane=((val[:SCATTER] - pca.mean_) @ pca.components_[:2].T).astype(np.float32),
-        ae_plane=ae_plane, ae_plane_how=how, labels=data.val_y[:SCATTER].numpy())
+        ae_images=ae_val[:SHOWN].numpy(), codes=encode(model, data.val_x[:SCATTER], info.layer).numpy(),
+        code_inputs=data.val_x[:SCATTER].numpy(), labels=data.val_y[:SCATTER].numpy())
 
 
 def compare_run(run, which: str = "last") -> PcaComparison:

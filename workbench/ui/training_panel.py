@@ -37,6 +37,7 @@ class _Series:
         self.x = np.empty(256)
         self.y = np.empty(256)
         self.n = 0
+        self.dirty = False
 
     def extend(self, x: np.ndarray, y: np.ndarray) -> None:
         need = self.n + len(x)
@@ -46,12 +47,17 @@ class _Series:
             self.y = np.resize(self.y, size)
         self.x[self.n:need], self.y[self.n:need] = x, y
         self.n = need
+        self.dirty = True
 
     def clear(self) -> None:
         self.n = 0
+        self.dirty = True
 
     def draw(self) -> None:
-        self.item.setData(self.x[:self.n], self.y[:self.n])
+        """setData only when something changed: an untouched plot is not repainted."""
+        if self.dirty:
+            self.item.setData(self.x[:self.n], self.y[:self.n])
+            self.dirty = False
 
 
 def _curve(plot: pg.PlotItem, colour: tuple, name: str, markers: bool) -> _Series:
@@ -147,23 +153,30 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setBackground("w")
+        # Two views, not one layout: a view repaints whole, so the accuracy plot (new points once an
+        # epoch) is not repainted with every loss update. No grid: its lines made each repaint 2x dearer.
+        self.canvas = QWidget()
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.canvas.setMinimumHeight(180)
-        loss = styled_plot(self.canvas.addPlot(row=0, col=0), "Loss", "epoch", "loss")
-        accuracy = styled_plot(self.canvas.addPlot(row=0, col=1), "Accuracy", "epoch", "accuracy")
+        plots_row = QHBoxLayout(self.canvas)
+        plots_row.setContentsMargins(0, 0, 0, 0)
+        views = []
+        for title, y_label in (("Loss", "loss"), ("Accuracy", "accuracy")):
+            view = pg.PlotWidget(background="w")
+            styled_plot(view.getPlotItem(), title, "epoch", y_label)
+            plots_row.addWidget(view)
+            views.append(view)
+        self.views = views
+        loss, accuracy = views[0].getPlotItem(), views[1].getPlotItem()
         # loss falls and accuracy rises: each legend sits in the corner its curves leave empty
         for plot, corner in ((loss, (-5, 5)), (accuracy, (-5, -5))):
             plot.addLegend(offset=corner, labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
-            plot.showGrid(x=True, y=True, alpha=0.15)
         self.plots = {"loss": loss, "accuracy": accuracy}
         self.curves = {"step": _curve(loss, STEP, "train (per step)", False),
                        "train_loss": _curve(loss, TRAIN, "train", True),
                        "val_loss": _curve(loss, VAL, "validation", True),
                        "train_accuracy": _curve(accuracy, TRAIN, "train", True),
                        "val_accuracy": _curve(accuracy, VAL, "validation", True)}
-        self._dirty = False
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -352,25 +365,19 @@ class TrainingPanel(QWidget):
     def _add(self, steps: np.ndarray, losses: np.ndarray, epochs: list[dict]) -> None:
         if len(steps):
             self.curves["step"].extend(steps / self.steps_per_epoch, losses)
-            self._dirty = True
         for event in epochs:
             for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
                 if key in event:
                     self.curves[key].extend(np.array([event["epoch"]], float), np.array([event[key]], float))
-            self._dirty = True
 
     def _clear_curves(self) -> None:
         for series in self.curves.values():
             series.clear()
-        self._dirty = True
         self._redraw()
 
     def _redraw(self) -> None:
-        if not self._dirty:
-            return
         for series in self.curves.values():
             series.draw()
-        self._dirty = False
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

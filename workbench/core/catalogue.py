@@ -321,7 +321,8 @@ def _conv_transpose_infer(shape: Shape, p: dict) -> LayerResult:
     )
 
 
-def _build_conv(cls: type) -> Callable[[Shape, dict], nn.Module]:
+def _build_sized(cls: type) -> Callable[[Shape, dict], nn.Module]:
+    """Modules whose first argument is the incoming size (in_channels, in_features, num_features)."""
     return lambda shape, p: cls(shape[0], **p)
 
 
@@ -459,6 +460,9 @@ _BIAS = Param("bias", "bool", True, help="add a learned bias per output")
 _POOL_STRIDE = Param("stride", "pair", None, 1, MAX_KERNEL, optional=True,
                      help="stride S (empty: equal to the kernel size)")
 _CEIL = Param("ceil_mode", "bool", False, help="round the output size up instead of down")
+_BATCHNORM = (Param("eps", "float", 1e-5, 0.0, 1.0, help="added to the variance"),
+              Param("momentum", "float", 0.1, 0.0, 1.0, help="running statistics update rate"),
+              Param("affine", "bool", True, help="learn a scale γ and shift β"))
 
 CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
     _kind("Conv2d", "Convolution",
@@ -466,13 +470,13 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
           (_OUT_CHANNELS, _KERNEL, _STRIDE, _PADDING, _DILATION, _GROUPS, _BIAS,
            Param("padding_mode", "choice", "zeros", choices=("zeros", "reflect", "replicate", "circular"),
                  help="what the border is filled with")),
-          _conv_infer, _build_conv(nn.Conv2d), _conv_label),
+          _conv_infer, _build_sized(nn.Conv2d), _conv_label),
     _kind("ConvTranspose2d", "Convolution",
           "Transposed convolution: upsamples a volume with learned filters (decoders).",
           (_OUT_CHANNELS, _KERNEL, _STRIDE, _PADDING,
            _pair_param("output_padding", 0, 0, help="extra rows/columns added to one side of the output"),
            _GROUPS, _BIAS, _DILATION),
-          _conv_transpose_infer, _build_conv(nn.ConvTranspose2d),
+          _conv_transpose_infer, _build_sized(nn.ConvTranspose2d),
           lambda p: f"ConvT {p['out_channels']} @ {fmt_pair(p['kernel_size'])}, s{_short(p['stride'])}"),
     _kind("MaxPool2d", "Pooling",
           "Keeps the largest value in each F×F window of every depth slice; no parameters.",
@@ -498,7 +502,7 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
     _kind("Linear", "Fully connected",
           "Fully connected: every output neuron has a weight for every input value, plus a bias.",
           (Param("out_features", "int", 64, 1, MAX_FEATURES, required=True, help="number of neurons"), _BIAS),
-          _linear_infer, lambda shape, p: nn.Linear(shape[0], **p), lambda p: f"FC {p['out_features']}"),
+          _linear_infer, _build_sized(nn.Linear), lambda p: f"FC {p['out_features']}"),
     _kind("Flatten", "Reshape & autoencoder",
           "Unrolls a C×H×W volume into a vector of C·H·W values (needed before a fully connected layer).",
           (), _flatten_infer, _plain(nn.Flatten), _fixed("Flatten")),
@@ -535,16 +539,12 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
           _same_shape, _plain(nn.Dropout), lambda p: f"Dropout {p['p']:g}"),
     _kind("BatchNorm1d", "Normalization & regularization",
           "Normalizes each feature of a vector over the batch, then scales and shifts it.",
-          (Param("eps", "float", 1e-5, 0.0, 1.0, help="added to the variance"),
-           Param("momentum", "float", 0.1, 0.0, 1.0, help="running statistics update rate"),
-           Param("affine", "bool", True, help="learn a scale γ and shift β")),
-          _bn_infer(1), lambda shape, p: nn.BatchNorm1d(shape[0], **p), _fixed("BatchNorm")),
+          _BATCHNORM,
+          _bn_infer(1), _build_sized(nn.BatchNorm1d), _fixed("BatchNorm")),
     _kind("BatchNorm2d", "Normalization & regularization",
           "Normalizes each channel of a volume over the batch, then scales and shifts it.",
-          (Param("eps", "float", 1e-5, 0.0, 1.0, help="added to the variance"),
-           Param("momentum", "float", 0.1, 0.0, 1.0, help="running statistics update rate"),
-           Param("affine", "bool", True, help="learn a scale γ and shift β")),
-          _bn_infer(2), lambda shape, p: nn.BatchNorm2d(shape[0], **p), _fixed("BatchNorm")),
+          _BATCHNORM,
+          _bn_infer(2), _build_sized(nn.BatchNorm2d), _fixed("BatchNorm")),
     _kind("LocalResponseNorm", "Normalization & regularization",
           "AlexNet's local response normalization across neighbouring depth slices; no parameters.",
           (Param("size", "int", 5, 1, MAX_CHANNELS, required=True, help="neighbouring channels"),

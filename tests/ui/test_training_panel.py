@@ -65,7 +65,8 @@ def test_pause_resume_and_stop(panel, qtbot):
     qtbot.waitUntil(lambda: panel.curves["val_loss"].n >= 1, timeout=30_000)
     panel.toggle_pause()
     assert panel.pause_button.text() == "Resume"
-    qtbot.waitUntil(lambda: panel.progress.format().startswith("paused"), timeout=10_000)
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Paused between steps"), timeout=10_000)
+    assert panel.progress.format().startswith("paused")
     frozen = panel.curves["step"].n
     qtbot.wait(300)  # paused: nothing new arrives
     assert panel.curves["step"].n == frozen

@@ -339,9 +339,11 @@ class TrainingPanel(QWidget):
             self.progress.setValue(int(1000 * done / max(self.epochs, 1)))
             self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs} · {progress['samples_per_s']:,.0f} "
                                     f"samples/s · ETA {_clock(progress['eta_s'])}")
-        if update["paused"] is not None:
+        if update["paused"] is not None:  # the engine has really stopped between steps (or gone on)
             self.progress.setFormat(("paused · " if update["paused"] else "") + self.progress.format()
                                     .removeprefix("paused · "))
+            self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update["paused"]
+                                else "Training…")
         if update["probe"] is not None:
             self.probe_received.emit(update["probe"])
         if self.isVisible():

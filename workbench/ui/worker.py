@@ -6,10 +6,10 @@ each carrying plain numbers and numpy arrays (never live tensors):
     {"start": dict | None, "steps": (global_step array, loss array), "epochs": [epoch events],
      "progress": the latest batch/epoch event | None, "paused": bool | None, "probe": dict | None}
 
-and one `finished(done_event)`. Why throttle and cap torch's threads: on a 2-core machine, a GUI
-redrawing at 30 Hz and a torch using both cores fight for them; torch's intra-op threads then wait
-at every op for the thread the GUI pre-empted. One core for torch and a few redraws a second keep
-both moving (see benchmarks/gui_training.py for the numbers).
+and one `finished(done_event)`. On 2 cores the GUI thread and torch's intra-op threads compete;
+measured with benchmarks/gui_training.py (cifar10-cnn), capping torch at one thread lost more
+(16 vs 20 steps/s) than the contention does, so torch keeps all cores; the GUI's share is kept
+small instead (<= 20 updates/s, only changed plots repaint, ~2 ms per update).
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ MAX_UPDATES_PER_S = 20
 
 
 def gui_torch_threads() -> int:
-    """Torch threads while the window is open: leave one core to the GUI thread."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """Torch threads while the window is open (all cores: see the module docstring)."""
+    return os.cpu_count() or 1
 
 
 class TrainingWorker(QObject):

@@ -18,7 +18,7 @@ import torch
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
-from superqt.utils import thread_worker
+from superqt.utils import create_worker
 
 from workbench.core.mosaic import tile
 from workbench.core.project import Project
@@ -51,6 +51,15 @@ def _canvas() -> pg.GraphicsLayoutWidget:
     return canvas
 
 
+def _plot(canvas: pg.GraphicsLayoutWidget, title: str, x_label: str, y_label: str, **where: int) -> pg.PlotItem:
+    """A styled plot whose axes keep plain numbers (errors of 0.02 stay 0.02, not "20 (x0.001)")."""
+    plot = styled_plot(canvas.addPlot(**where), title, x_label, y_label)
+    for side in ("left", "bottom"):
+        plot.getAxis(side).enableAutoSIPrefix(False)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    return plot
+
+
 # stage curves ---------------------------------------------------------------------------------------
 
 class StageCurves(QWidget):
@@ -60,10 +69,8 @@ class StageCurves(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.canvas = _canvas()
-        self.plot = styled_plot(self.canvas.addPlot(), "Validation loss by stage", "epoch of the budget",
-                                "validation loss (log)")
+        self.plot = _plot(self.canvas, "Validation loss by stage", "epoch of the budget", "validation loss (log)")
         self.plot.setLogMode(y=True)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(INK, style=Qt.PenStyle.DashLine))
         self.marker_text = pg.TextItem(color=INK, anchor=(0, 0))
@@ -162,10 +169,9 @@ class PcaView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.canvas = _canvas()
-        self.errors = styled_plot(self.canvas.addPlot(row=0, col=0), "Reconstruction error against code size k",
-                                  "code size k", "validation MSE per value")
+        self.errors = _plot(self.canvas, "Reconstruction error against code size k", "code size k",
+                            "validation MSE per value", row=0, col=0)
         self.errors.setLogMode(x=True)
-        self.errors.showGrid(x=True, y=True, alpha=0.2)
         self.errors.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.pca_line = self.errors.plot([], [], pen=pg.mkPen(PCA_COLOUR, width=2), name="PCA (fitted on training)")
         self.ae_points = self.errors.plot([], [], pen=None, symbol="star", symbolSize=16, symbolBrush=AE_COLOUR,
@@ -280,6 +286,7 @@ class DenoiseView(QWidget):
         self.level.setValue(0.3)
         self.sample = QSpinBox()
         self.sample.setRange(0, 0)
+        self.sample.setMinimumWidth(70)
         self.sweep_button = QPushButton("Sweep noise levels")
         bar = QHBoxLayout()
         for widget in (QLabel("Noise"), self.kind, QLabel("level"), self.level, QLabel("from sample"), self.sample,
@@ -289,9 +296,8 @@ class DenoiseView(QWidget):
         self.examples = ReconstructionsPanel()
         self.examples.count.setValue(8)
         self.canvas = _canvas()
-        self.plot = styled_plot(self.canvas.addPlot(), "Reconstruction error against noise", "noise level",
-                                "validation MSE per value (vs clean)")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot = _plot(self.canvas, "Reconstruction error against noise", "noise level",
+                          "validation MSE per value (vs clean)")
         self.plot.addLegend(offset=(10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.noisy_line = self.plot.plot([], [], pen=pg.mkPen(SCRATCH_COLOUR, width=2, style=Qt.PenStyle.DashLine),
                                          symbol="o", symbolBrush=SCRATCH_COLOUR, name="noisy input (do nothing)")
@@ -468,8 +474,7 @@ class LabPanel(QWidget):
         if self.analysis is None:
             self.status.setText("Train an autoencoder or open a run first.")
             return
-        self._start(_sweep_job(self.analysis, self.denoise.noise()[0]), "Sweeping noise levels",
-                    self.denoise.show_sweep)
+        self._start(_sweep_job(self.analysis, self.denoise.noise()[0]), "Sweeping noise levels", self._swept)
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -487,7 +492,8 @@ class LabPanel(QWidget):
     def _start(self, job: Iterator[Any], what: str, on_result: Any) -> None:
         if self.worker is not None:
             self.worker.quit()  # starting a new experiment cancels the old one
-        worker = thread_worker(lambda: (yield from job), start_thread=False)()
+        # errors become a status line (errored below), not a re-raise in the GUI thread
+        worker = create_worker(lambda: (yield from job), _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._progress)
         worker.returned.connect(on_result)
         worker.errored.connect(lambda exc: self.status.setText(f"{what} failed: {exc}"))
@@ -531,6 +537,12 @@ class LabPanel(QWidget):
         self.status.setText(f"{p.name}: k = {p.k}, PCA {p.pca_val_mse:.4f}, autoencoder {p.ae_val_mse:.4f} "
                             f"({p.ae_over_pca:.2f}× PCA's validation error)")
         self.tabs.setCurrentWidget(self.pca)
+
+    def _swept(self, rows: list[dict]) -> None:
+        self.denoise.show_sweep(rows)
+        worst = rows[-1]
+        self.status.setText(f"At {worst['kind']} noise {worst['level']:g}: noisy input {worst['noisy_mse']:.4f}, "
+                            f"denoised {worst['denoised_mse']:.4f} (validation MSE per value)")
 
     def show_denoised(self) -> None:
         """Clean / noisy / denoised for the chosen samples (a few images: cheap on the GUI thread)."""

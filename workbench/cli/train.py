@@ -14,6 +14,7 @@ from pathlib import Path
 from workbench.cli.errors import run_cli
 from workbench.data import DATASETS
 from workbench.training.config import DEVICES, OPTIMIZERS, TASKS
+from workbench.training.schedules import SCHEDULES
 
 PRINTED = ("start", "epoch", "done")
 
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--device", choices=DEVICES)
     p.add_argument("--seed", type=int)
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help="layerwise: greedy layer-wise autoencoder pretraining, then fine-tuning "
+                        "(default: the project's training.schedule, else plain)")
     p.add_argument("--out", help="run folder to create (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder (SPEC not needed; --epochs may raise the total)")
     return p
@@ -57,13 +61,13 @@ def main(argv: list[str]) -> int:
 
     def body() -> int:
         from workbench.core.project import load_spec
-        from workbench.training.engine import Trainer
+        from workbench.training.schedules import make_trainer, resume_trainer
 
         overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,
                      "batch_size": args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
                      "optimizer": args.optimizer, "device": args.device, "seed": args.seed}
         if args.resume:
-            trainer = Trainer.resume_run(args.resume, **overrides)
+            trainer = resume_trainer(args.resume, **overrides)
         else:
             if not args.spec:
                 raise ValueError("give a project file or template name (or --resume RUN_DIR)")
@@ -78,7 +82,7 @@ def main(argv: list[str]) -> int:
             project["data"] = data
             name = project.get("name") or Path(str(args.spec)).stem
             out = args.out or str(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-            trainer = Trainer(project, run_dir=out, **overrides)
+            trainer = make_trainer(project, args.schedule, run_dir=out, **overrides)
         tty = sys.stderr.isatty()
         epochs = trainer.config.epochs
         status = "finished"

@@ -39,12 +39,12 @@ def _classify(dataset: str, epochs: int, lr: float = 1e-3, batch_size: int = 64,
                          "epochs": epochs}}
 
 
-def _reconstruct(dataset: str, epochs: int = 30) -> dict:
+def _reconstruct(dataset: str, epochs: int = 30, **training: object) -> dict:
     # The denoising template corrupts with its Corruption layer (active only while training), so
     # every autoencoder here trains on the plain reconstruction task: the target is the clean input.
     return {"data": {"dataset": dataset},
             "training": {"task": "autoencoder", "optimizer": "adam", "lr": 2e-3, "batch_size": 64,
-                         "epochs": epochs, "loss": "mse"}}
+                         "epochs": epochs, "loss": "mse", **training}}
 
 
 # name -> (one-line description, project)
@@ -104,11 +104,11 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
         **_reconstruct("digits"),
     }),
     "stacked-autoencoder": ("A stacked autoencoder for greedy layer-wise pretraining: 64 → 48 → 24 → 8 → 24 → 48 → 64 "
-                            "(train --schedule layerwise)", {
+                            "(trains layer-wise by default)", {
         "input": [1, 8, 8],
         "layers": [FLAT, _fc(48), RELU, _fc(24), RELU, _fc(8), RELU, _fc(24), RELU, _fc(48), RELU, _fc(64), SIGMOID,
                    {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
-        **_reconstruct("digits", epochs=150),
+        **_reconstruct("digits", epochs=150, schedule="layerwise"),
     }),
     "linear-autoencoder": ("A linear autoencoder (no non-linearity): 64 → 8 → 64, to set against PCA with k = 8", {
         "input": [1, 8, 8],

@@ -9,6 +9,7 @@ from typing import Any
 
 from workbench.data import DataError, validate_data
 from workbench.data.options import Option, check_section
+from workbench.training.schedules import SCHEDULES
 
 TASKS = ("classify", "autoencoder", "denoise")
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -29,6 +30,7 @@ TRAINING_OPTIONS = {
     "amp": Option("bool", True),
     "loss": Option("choice", "mse", LOSSES),
     "noise": Option("str", "gaussian:0.3"),
+    "schedule": Option("choice", "plain", SCHEDULES),
 }
 
 
@@ -50,6 +52,7 @@ class TrainingConfig:
     amp: bool = True       # mixed precision, used on CUDA only
     loss: str = "mse"      # autoencoder/denoise reconstruction loss
     noise: str = "gaussian:0.3"  # denoise corruption "kind:level"
+    schedule: str = "plain"  # "layerwise": greedy layer-wise pretraining, then fine-tuning
 
     @property
     def noise_kind_level(self) -> tuple[str, float]:

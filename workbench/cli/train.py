@@ -43,14 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(event: dict, epochs: int) -> None:
+def _progress(event: dict, epochs_done: int, epochs: int) -> None:
+    """A progress bar on stderr; epochs are counted across stages (layer-wise runs restart theirs)."""
     if event["event"] not in ("batch", "epoch"):
         return
-    done = event["epoch"] - 1 + (1 if event["event"] == "epoch" else 0)
     width = 30
-    filled = int(width * min(done / max(epochs, 1), 1.0))
+    filled = int(width * min(epochs_done / max(epochs, 1), 1.0))
     eta = int(event.get("eta_s", 0))
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {event['epoch']}/{epochs} "
+    stage = f" {event['stage']}" if event.get("stage") else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {min(epochs_done + 1, epochs)}/{epochs}{stage} "
                      f"loss {event['train_loss']:.4f}  {event['samples_per_s']:,.0f} samples/s  "
                      f"ETA {eta // 60}:{eta % 60:02d} ")
     sys.stderr.flush()
@@ -85,10 +86,11 @@ def main(argv: list[str]) -> int:
             trainer = make_trainer(project, args.schedule, run_dir=out, **overrides)
         tty = sys.stderr.isatty()
         epochs = trainer.config.epochs
-        status = "finished"
+        status, epochs_done = "finished", 0
         for event in trainer.events():
+            epochs_done += event["event"] == "epoch"
             if tty:
-                _progress(event, epochs)
+                _progress(event, epochs_done, epochs)
             if event["event"] in PRINTED:
                 if tty and event["event"] == "done":
                     sys.stderr.write("\n")

@@ -1,5 +1,9 @@
-"""The Training panel with a real engine on tiny data: start, curves grow, pause, resume, stop, close."""
+"""The Training panel with a real engine (in its training process) on tiny data: start, curves grow,
+pause, resume, stop, close, and a training process that dies."""
 import gc
+import multiprocessing
+import os
+import signal
 import tracemalloc
 
 import pytest
@@ -90,11 +94,31 @@ def test_close_while_training_stops_cleanly(qtbot, tmp_path):
     with qtbot.waitSignal(widget.run_started, timeout=5000):
         widget.start()
     qtbot.waitUntil(lambda: widget.curves["step"].n > 0, timeout=30_000)
-    thread = widget.runner.thread
-    with qtbot.waitSignal(widget.training_changed, timeout=5000):
+    process = widget.runner.process
+    with qtbot.waitSignal(widget.run_finished, timeout=10_000) as finished:
         widget.stop_and_wait()
-    assert not thread.isRunning() and not widget.is_training
+    assert finished.args[0]["status"] == "stopped"
+    assert not process.alive and not widget.is_training and widget.start_button.isEnabled()
+    assert not [p for p in multiprocessing.active_children() if p.name == "workbench-training"]
     widget.close()
+
+
+def test_a_training_process_that_dies_is_reported_and_the_next_start_works(panel, qtbot):
+    panel.project.set_section("training", {**panel.project.section("training"), "epochs": 500})
+    panel.start()
+    qtbot.waitUntil(lambda: panel.curves["step"].n > 0, timeout=30_000)
+    dead = panel.runner.process.pid
+    with qtbot.waitSignal(panel.run_finished, timeout=10_000) as finished:
+        os.kill(dead, signal.SIGKILL)
+    assert finished.args[0]["status"] == "failed"
+    assert "the training process stopped unexpectedly" in panel.status.text()
+    assert panel.start_button.isEnabled() and not panel.is_training
+    panel.start()
+    qtbot.waitUntil(lambda: panel.curves["step"].n > 0, timeout=30_000)
+    assert panel.runner.process.pid != dead
+    with qtbot.waitSignal(panel.run_finished, timeout=10_000) as finished:
+        panel.stop()
+    assert finished.args[0]["status"] == "stopped"
 
 
 def test_a_bad_setting_is_a_message_not_a_crash(panel, qtbot):
@@ -116,6 +140,7 @@ def test_100_start_stop_cycles_without_a_crash_or_growing_memory(panel, qtbot):
 
     for _ in range(10):  # warm up caches
         cycle()
+    pid = panel.runner.process.pid
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -125,4 +150,4 @@ def test_100_start_stop_cycles_without_a_crash_or_growing_memory(panel, qtbot):
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown < 5_000_000, f"Python memory grew by {grown:,} bytes over 90 start/stop cycles"
-    assert not panel.is_training
+    assert not panel.is_training and panel.runner.process.pid == pid  # one process for every run

@@ -1,8 +1,10 @@
 """The Training panel: settings from the project's data/training sections, Start / Pause / Stop,
 progress with ETA and samples/s, and live loss and accuracy curves.
 
-Training runs in a `TrainingRunner` (workbench.ui.worker) on a frozen copy of the project; the panel
-only receives throttled updates of numbers and numpy arrays. Curves are pyqtgraph items created
+Training runs in a separate process driven by a `TrainingRunner` (workbench.ui.worker) on a
+frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays.
+The process is spawned in the background when the panel is first shown, kept between runs, and
+ended by `stop_and_wait()` (the window closing). Curves are pyqtgraph items created
 once and updated with setData (auto-downsampled, clipped to view), and only while the panel is
 visible: a hidden panel keeps the data and draws it when shown.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
@@ -24,7 +26,7 @@ from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.run_folder import RunError, default_runs_root, open_run
 from workbench.ui.panels.base import INK, styled_plot
-from workbench.ui.worker import TrainingRunner, TrainingWorker, gui_torch_threads
+from workbench.ui.worker import TrainingRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 
@@ -87,11 +89,13 @@ class TrainingPanel(QWidget):
         self.project = project
         self.editor = editor
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
-        self.runner: TrainingRunner | None = None
+        self.runner = TrainingRunner(self)
+        self.runner.updated.connect(self._on_update)
+        self.runner.finished.connect(self._on_finished)
+        self._active = False
         self.run_dir: str | None = None
         self.steps_per_epoch = 1
         self.epochs = 1
-        self._probe_request: Any = None
         self._syncing = False
         self._build()
         self._sync_from_project()
@@ -239,10 +243,10 @@ class TrainingPanel(QWidget):
     # controls ---------------------------------------------------------------------------------------
     @property
     def is_training(self) -> bool:
-        return self.runner is not None
+        return self._active
 
     def start(self) -> None:
-        if self.runner is not None:
+        if self._active:
             return
         doc = self.project.to_dict()
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -253,47 +257,39 @@ class TrainingPanel(QWidget):
             run_dir = self.runs_root / f"{doc.get('name') or 'run'}-{stamp}-{suffix}"
         self.run_dir = str(run_dir)
         self._clear_curves()
-        worker = TrainingWorker(doc, self.run_dir, torch_threads=gui_torch_threads())
-        worker.set_probe_request(self._probe_request)
-        self.runner = TrainingRunner(worker, self)
-        self.runner.updated.connect(self._on_update)
-        self.runner.finished.connect(self._on_finished)
+        self._active = True
         self._set_state("running")
         self.status.setText(f"Preparing {doc.get('data', {}).get('dataset', 'digits')}…")
-        self.runner.start()
+        self.runner.start(doc, self.run_dir)
         self.run_started.emit(self.run_dir)
         self.training_changed.emit(True)
 
     def toggle_pause(self) -> None:
-        if self.runner is None:
+        if not self._active:
             return
-        worker = self.runner.worker
-        if worker.pause_requested:
-            worker.resume()
+        if self.runner.pause_requested:
+            self.runner.resume()
             self._set_state("running")
         else:
-            worker.pause()
+            self.runner.pause()
             self._set_state("paused")
 
     def stop(self) -> None:
-        if self.runner is not None:
-            self.runner.worker.stop()
+        if self._active:
+            self.runner.stop()
             self.stop_button.setEnabled(False)
             self.status.setText("Stopping after this step…")
 
     def stop_and_wait(self) -> None:
-        """Stop training and join its thread (for closing the window)."""
-        runner = self.runner
-        if runner is not None:
-            runner.stop_and_wait()
-            self._on_finished({"event": "done", "status": "stopped", "message": "stopped: the window closed",
-                               "run_dir": self.run_dir})
+        """Stop training and end the training process (for closing the window); a later Start spawns
+        a new one."""
+        self.runner.shutdown()
+        self._on_finished({"event": "done", "status": "stopped", "message": "stopped: the window closed",
+                           "run_dir": self.run_dir})
 
     def set_probe_request(self, request: Any) -> None:
         """A workbench.training.probes.ProbeRequest for the visible insight panels (kept for later runs)."""
-        self._probe_request = request
-        if self.runner is not None:
-            self.runner.worker.set_probe_request(request)
+        self.runner.set_probe_request(request)
 
     def open_run(self, path: str | Path) -> bool:
         """Show a saved run's curves; a bad folder becomes a message in the panel."""
@@ -350,11 +346,9 @@ class TrainingPanel(QWidget):
             self._redraw()
 
     def _on_finished(self, done: dict) -> None:
-        runner, self.runner = self.runner, None
-        if runner is None:
+        if not self._active:
             return
-        runner.thread.wait()  # already quit: returns at once; the QThread may then be deleted
-        runner.deleteLater()
+        self._active = False
         self._redraw()
         self.status.setText(done.get("message", ""))
         self._set_state("idle")
@@ -384,6 +378,8 @@ class TrainingPanel(QWidget):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self._redraw()
+        if not self.runner.process.alive:  # after the first paint: spawning takes a few ms here
+            QTimer.singleShot(0, self.runner, self.runner.prepare)
 
     def _set_state(self, state: str) -> None:
         idle = state == "idle"

@@ -1,15 +1,18 @@
-"""Training off the GUI thread: the engine runs in a QThread; the GUI gets throttled updates.
+"""Training off the GUI: the window's side of the training process (workbench.training.remote).
 
-The worker coalesces the engine's events and emits at most `MAX_UPDATES_PER_S` `updated` signals,
-each carrying plain numbers and numpy arrays (never live tensors):
+The engine runs in a separate process, so neither the window's Python nor its painting holds the
+trainer's GIL. `TrainingRunner` starts runs there and polls its events from a QTimer on the GUI
+thread (never blocking: a poll reads only what has arrived). It coalesces them and emits at most
+`MAX_UPDATES_PER_S` `updated` signals, each carrying plain numbers and numpy arrays:
 
     {"start": dict | None, "steps": (global_step array, loss array), "epochs": [epoch events],
      "progress": the latest batch/epoch event | None, "paused": bool | None, "probe": dict | None}
 
-and one `finished(done_event)`. On 2 cores the GUI thread and torch's intra-op threads compete;
-measured with benchmarks/gui_training.py (cifar10-cnn), capping torch at one thread lost more
-(16 vs 20 steps/s) than the contention does, so torch keeps all cores; the GUI's share is kept
-small instead (<= 20 updates/s, only changed plots repaint, ~2 ms per update).
+and one `finished(done_event)` per run. Only the newest probe is passed on; once its `updated`
+slots have drawn it, the runner lets the process capture the next one, so probes are made only as
+fast as the visible panels draw them. The process lives across runs (one torch import) and is
+shut down by `shutdown()` (the window closing); a process that dies is reported as a failed run and
+replaced at the next start.
 """
 from __future__ import annotations
 
@@ -18,104 +21,17 @@ import time
 from typing import Any
 
 import numpy as np
-import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from workbench.training.remote import TrainingProcess
 
 MAX_UPDATES_PER_S = 20
+POLL_BUDGET_S = 0.01  # at most this long reading events per tick: the event loop stays responsive
 
 
 def gui_torch_threads() -> int:
-    """Torch threads while the window is open (all cores: see the module docstring)."""
+    """Torch threads for work done inside the window's process (the lab panel's experiments)."""
     return os.cpu_count() or 1
-
-
-class TrainingWorker(QObject):
-    updated = Signal(object)
-    finished = Signal(object)
-
-    def __init__(self, project: dict, run_dir: str | None, overrides: dict[str, Any] | None = None,
-                 resume: bool = False, torch_threads: int | None = None):
-        super().__init__()
-        self.project, self.run_dir, self.overrides, self.resume_from = project, run_dir, overrides or {}, resume
-        self.torch_threads = torch_threads
-        self.trainer: Any = None
-        self._stop_requested = False
-        self._pause_requested = False
-        self._probe_request: Any = None
-
-    @property
-    def pause_requested(self) -> bool:
-        return self._pause_requested
-
-    # controls: called from the GUI thread, forwarded to the engine's thread-safe methods ------------
-    def stop(self) -> None:
-        self._stop_requested = True
-        if self.trainer is not None:
-            self.trainer.stop()
-
-    def pause(self) -> None:
-        self._pause_requested = True
-        if self.trainer is not None:
-            self.trainer.pause()
-
-    def resume(self) -> None:
-        self._pause_requested = False
-        if self.trainer is not None:
-            self.trainer.resume()
-
-    def set_probe_request(self, request: Any) -> None:
-        self._probe_request = request
-        if self.trainer is not None:
-            self.trainer.set_probe_request(request)
-
-    @Slot()
-    def run(self) -> None:
-        from workbench.training.engine import Trainer
-
-        threads = torch.get_num_threads()
-        if self.torch_threads:
-            torch.set_num_threads(self.torch_threads)
-        try:
-            self._train(Trainer)
-        finally:
-            torch.set_num_threads(threads)
-
-    def _train(self, Trainer: Any) -> None:  # noqa: N803 - the class, imported in run()
-        try:
-            if self.resume_from:
-                trainer = Trainer.resume_run(self.run_dir, log_interval_s=1 / MAX_UPDATES_PER_S, **self.overrides)
-            else:
-                trainer = Trainer(self.project, run_dir=self.run_dir, log_interval_s=1 / MAX_UPDATES_PER_S,
-                                  **self.overrides)
-        except (ValueError, OSError) as exc:  # bad settings, missing data: a message, not a traceback
-            self.finished.emit({"event": "done", "status": "failed", "message": str(exc), "run_dir": self.run_dir})
-            return
-        self.trainer = trainer
-        trainer.set_probe_request(self._probe_request)
-        if self._pause_requested:
-            trainer.pause()
-        if self._stop_requested:
-            trainer.stop()
-        done: dict = {"event": "done", "status": "failed", "message": "training ended unexpectedly",
-                      "run_dir": self.run_dir}
-        batch = _Batch()
-        last_emit = 0.0
-        try:
-            for event in trainer.events():
-                if event["event"] == "done":
-                    done = event
-                    break
-                batch.add(event)
-                now = time.monotonic()
-                if now - last_emit >= 1 / MAX_UPDATES_PER_S or event["event"] == "paused":
-                    self.updated.emit(batch.take())
-                    last_emit = now
-        except Exception as exc:  # noqa: BLE001 - a bug in a layer must not kill the app: report it
-            done = {"event": "done", "status": "failed", "message": f"training failed: {type(exc).__name__}: {exc}",
-                    "run_dir": self.run_dir}
-        if batch.pending:
-            self.updated.emit(batch.take())
-        self.finished.emit(done)
 
 
 class _Batch:
@@ -158,35 +74,99 @@ class _Batch:
 
 
 class TrainingRunner(QObject):
-    """Owns one worker and its QThread; `stop_and_wait` is safe to call at any time (closing)."""
+    """Runs one training at a time in the training process; safe to stop or shut down at any time."""
 
     updated = Signal(object)
     finished = Signal(object)
 
-    def __init__(self, worker: TrainingWorker, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, process: TrainingProcess | None = None):
         super().__init__(parent)
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("training")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-        worker.updated.connect(self.updated)
-        worker.finished.connect(self._on_finished)
+        self.process = process or TrainingProcess()
+        self.run_dir: str | None = None
+        self._pause_requested = False
+        self._batch = _Batch()
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // MAX_UPDATES_PER_S)
+        self._timer.timeout.connect(self._poll)
 
-    def start(self) -> None:
-        self.thread.start()
+    def prepare(self) -> None:
+        """Spawn the training process now, so the first Start does not wait for torch's import."""
+        self.process.start()
 
-    def _on_finished(self, done: dict) -> None:
-        self.thread.quit()
-        self.finished.emit(done)
+    def start(self, project: dict | None, run_dir: str | None, overrides: dict[str, Any] | None = None,
+              resume: bool = False) -> None:
+        """Train a frozen copy of `project` into run_dir (or resume run_dir when resume is set)."""
+        self.run_dir = run_dir
+        self._pause_requested = False
+        self._batch = _Batch()
+        self.process.run(project, run_dir, overrides, resume)
+        self._timer.start()
 
     @property
     def running(self) -> bool:
-        return self.thread.isRunning()
+        return self.process.running
+
+    @property
+    def pause_requested(self) -> bool:
+        return self._pause_requested
+
+    # controls ---------------------------------------------------------------------------------------
+    def pause(self) -> None:
+        self._pause_requested = True
+        self.process.pause()
+
+    def resume(self) -> None:
+        self._pause_requested = False
+        self.process.resume()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def set_probe_request(self, request: Any) -> None:
+        self.process.set_probe_request(request)
 
     def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
-        """Stop between steps and join the thread. quit() is called here, directly: a quit queued from
-        the worker's `finished` would wait for this (blocked) GUI thread and never arrive."""
-        self.worker.stop()
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        """Stop between steps and wait for the run's end (emitting `finished`); False on timeout."""
+        if not self.running:
+            return True
+        self.process.stop()
+        done = self.process.wait_done(timeout_ms / 1000)
+        if done is None:
+            return False
+        self._finish(done)
+        return True
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop any run and end the training process (killed if it does not exit in time)."""
+        self.stop_and_wait(timeout_ms)
+        self._timer.stop()
+        self.process.shutdown(timeout_ms / 1000)
+
+    # events -----------------------------------------------------------------------------------------
+    def _poll(self) -> None:
+        deadline = time.monotonic() + POLL_BUDGET_S
+        done = None
+        while done is None and time.monotonic() < deadline:
+            events = self.process.events(limit=50)
+            if not events:
+                break
+            for event in events:
+                if event["event"] == "done":
+                    done = event
+                else:
+                    self._batch.add(event)
+        if self._batch.pending:
+            update = self._batch.take()
+            self.updated.emit(update)  # direct: the slots (and the panels they feed) have drawn on return
+            if update["probe"] is not None:
+                self.process.grant_probe()
+        if done is not None:
+            self._finish(done)
+
+    def _finish(self, done: dict) -> None:
+        self._timer.stop()
+        if self._batch.pending:
+            self.updated.emit(self._batch.take())
+        if done.get("run_dir") is None:
+            done = {**done, "run_dir": self.run_dir}
+        self.finished.emit(done)

@@ -1,0 +1,374 @@
+"""Training in a worker process, so the window's Python never holds the trainer's GIL.
+
+    process = TrainingProcess()                  # nothing runs yet
+    process.start()                              # spawn in the background (imports torch: ~2 s)
+    process.run(project, run_dir="runs/x")       # a frozen project; the child builds the Trainer
+    for event in process.events(timeout=0.05):  # the engine's events: plain numbers, numpy arrays
+        ...                                      # the last one of a run is {"event": "done", ...}
+    process.pause(); process.resume(); process.stop(); process.set_probe_request(request)
+    process.shutdown()                           # on window close: asks, then kills after a timeout
+
+The child is started with the "spawn" context (a fork of a process with Qt threads can deadlock)
+and kept alive between runs, so a hundred Start/Stop cycles cost one torch import. It runs one
+run at a time on its main thread; a listener thread applies pause/resume/stop/probe commands to
+the engine's thread-safe controls, and a sender thread writes events to the pipe, so training
+never waits for the window to read. Anything that goes wrong in the child comes back as a "done"
+event with the engine's message; a child that dies (killed, out of memory) is reported as
+"the training process stopped unexpectedly", and the next `run` spawns a new one.
+
+Probes are paced by the window: after each probe event the child captures no more until
+`grant_probe()` says the last one was drawn, so probes are made only as fast as the visible panels
+can draw them (and at most every `PROBE_INTERVAL_S`).
+
+Torch threads in the child (`DEFAULT_TORCH_THREADS`), measured on the 2-core CPU this project is
+tested on, with the panel's curves live (benchmarks/gui_training.py, cifar10-cnn on 3000 shapes)
+and with every insight panel live (benchmarks/panels_speed.py, digits-cnn), as a ratio of headless
+training with torch's default threads in the same process:
+    1 thread : curves 0.9x, all panels 0.9x   (see the numbers at the bottom of this docstring)
+    2 threads: curves 0.6x, all panels 0.6x
+Two threads lose because the window's painting takes a core now and then and torch's parallel
+regions then wait for their descheduled second thread; one thread leaves the window its core.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from typing import Any
+
+DEFAULT_TORCH_THREADS = 1
+PROBE_INTERVAL_S = 0.15
+LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates per second
+CRASHED = "the training process stopped unexpectedly"
+
+_CONTEXT = get_context("spawn")
+
+
+@dataclass
+class RunSpec:
+    """What the child needs to start a run: a frozen project (a dict) or a run folder to resume."""
+
+    project: dict | None
+    run_dir: str | None
+    overrides: dict
+    resume: bool = False
+    schedule: str = "plain"
+
+
+class TrainingProcess:
+    """The parent's handle on one long-lived training process (see the module docstring)."""
+
+    def __init__(self, torch_threads: int = DEFAULT_TORCH_THREADS, probe_interval_s: float = PROBE_INTERVAL_S):
+        self.torch_threads = torch_threads
+        self.probe_interval_s = probe_interval_s
+        self._process: Any = None
+        self._commands: Connection | None = None
+        self._events: Connection | None = None
+        self._runs = itertools.count(1)
+        self._run_id = 0          # the run whose events are wanted; older runs' leftovers are dropped
+        self._running = False
+        self._ready = False       # the child has imported torch and listens
+        self._probe_request: Any = None
+
+    # the process --------------------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """A run was started and its "done" event has not been read yet."""
+        return self._running
+
+    def start(self) -> None:
+        """Spawn the child if it is not alive (returns at once; the child imports torch meanwhile)."""
+        if self.alive:
+            return
+        self._close_pipes()
+        child_commands, commands = _CONTEXT.Pipe(duplex=False)
+        events, child_events = _CONTEXT.Pipe(duplex=False)
+        process = _CONTEXT.Process(target=_child_main, args=(child_commands, child_events, self.torch_threads,
+                                                         self.probe_interval_s),
+                                   name="workbench-training", daemon=True)
+        process.start()
+        # keep only our ends: the child's death is then an EOF here, ours an EOF there
+        child_commands.close()
+        child_events.close()
+        self._process, self._commands, self._events = process, commands, events
+        self._ready = False
+        # no orphan if the owner forgets shutdown(): the child also exits on its pipe's EOF
+        weakref.finalize(self, _reap, process)
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop any run (its checkpoint is written), let the child exit, and kill it if it does not
+        within timeout_s. A child still importing torch has nothing to lose: it is ended at once."""
+        process = self._process
+        if process is not None:
+            if self._running:
+                self.stop()
+                self.wait_done(timeout_s)
+            self.events()  # notices "ready"
+            if self._ready and self._send("shutdown"):
+                process.join(timeout_s)
+            _reap(process)
+        self._close_pipes()
+        self._process = None
+        self._running = False
+
+    # runs ---------------------------------------------------------------------------------------
+    def run(self, project: dict | None, run_dir: str | None = None, overrides: dict | None = None,
+            resume: bool = False, schedule: str = "plain") -> None:
+        """Start a run (after the previous one's "done"): project is frozen here, as sent."""
+        if self._running:
+            raise RuntimeError("a run is in progress: stop it and wait for its done event first")
+        self.start()
+        self._run_id = next(self._runs)
+        self._running = True
+        spec = RunSpec(project, run_dir, dict(overrides or {}), resume, schedule)
+        if not self._send("run", self._run_id, spec, self._probe_request):
+            self._close_pipes()  # the child just died: events() reports it
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def stop(self) -> None:
+        self._send("stop")
+
+    def set_probe_request(self, request: Any) -> None:
+        """A workbench.training.probes.ProbeRequest (or None), kept for later runs too."""
+        self._probe_request = request
+        self._send("probe", request)
+
+    def grant_probe(self) -> None:
+        """The last probe was drawn: the child may capture the next one."""
+        self._send("credit")
+
+    def events(self, timeout: float = 0.0, limit: int = 1000) -> list[dict]:
+        """The current run's events that have arrived, waiting up to `timeout` for the first one.
+        A child that died during a run yields a failed "done" event."""
+        out: list[dict] = []
+        if self._events is None:
+            return self._crashed() if self._running else out
+        try:
+            while len(out) < limit and self._events.poll(timeout if not out else 0):
+                run_id, event = self._events.recv()
+                if run_id == 0:  # the child's own news
+                    self._ready = True
+                elif run_id == self._run_id:
+                    out.append(event)
+                    if event["event"] == "done":
+                        self._running = False
+                        break
+        except (EOFError, OSError):  # the child is gone: its end of the pipe closed
+            self._close_pipes()
+            if self._process is not None:
+                self._process.join(1.0)
+            return out + self._crashed()
+        return out
+
+    def wait_done(self, timeout_s: float) -> dict | None:
+        """Read events until the current run's "done" (returned) or timeout_s passes (None)."""
+        deadline = time.monotonic() + timeout_s
+        while self._running:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            for event in self.events(timeout=min(left, 0.1)):
+                if event["event"] == "done":
+                    return event
+        return None
+
+    # plumbing -----------------------------------------------------------------------------------
+    def _crashed(self) -> list[dict]:
+        if not self._running:
+            return []
+        self._running = False
+        code = self._process.exitcode if self._process is not None else None
+        reason = f" (exit code {code})" if code not in (None, 0) else ""
+        return [{"event": "done", "status": "failed", "message": f"{CRASHED}{reason}: start again to retry",
+                 "run_dir": None}]
+
+    def _send(self, *message: Any) -> bool:
+        if self._commands is None:
+            return False
+        try:
+            self._commands.send(message)
+            return True
+        except (BrokenPipeError, OSError):  # the child died: events() reports it
+            return False
+
+    def _close_pipes(self) -> None:
+        for conn in (self._commands, self._events):
+            if conn is not None:
+                conn.close()
+        self._commands = self._events = None
+
+
+def _reap(process: Any) -> None:
+    """Make sure a child is gone: terminate, then kill, then join."""
+    if process.is_alive():
+        process.terminate()
+        process.join(1.0)
+    if process.is_alive():
+        process.kill()
+        process.join(1.0)
+
+
+# the child ---------------------------------------------------------------------------------------
+class _Controls:
+    """Commands from the parent, applied to the current trainer from the listener thread. A pause
+    or stop that arrives while the trainer is still being built is applied once it exists."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.trainer: Any = None
+        self.runs: queue.SimpleQueue = queue.SimpleQueue()
+        self.paused = self.stopped = self.closing = False
+        self.request: Any = None
+        self.credit = True
+
+    def attach(self, trainer: Any) -> None:
+        with self.lock:
+            self.trainer = trainer
+            if self.paused:
+                trainer.pause()
+            if self.stopped:
+                trainer.stop()
+            self._apply_request()
+
+    def probe_sent(self) -> None:
+        with self.lock:
+            self.credit = False
+            self._apply_request()
+
+    def handle(self, message: tuple) -> bool:
+        """Apply one command; False when the child should exit."""
+        kind = message[0]
+        with self.lock:
+            trainer = self.trainer
+            if kind == "run":  # here, in command order: a stop sent right after the run is not lost
+                _, run_id, spec, request = message
+                self.trainer, self.paused, self.stopped = None, False, self.closing
+                self.request, self.credit = request, True
+                self.runs.put((run_id, spec))
+            elif kind in ("stop", "shutdown"):
+                self.stopped = True
+                self.closing = self.closing or kind == "shutdown"
+                if trainer is not None:
+                    trainer.stop()
+            elif kind == "pause":
+                self.paused = True
+                if trainer is not None:
+                    trainer.pause()
+            elif kind == "resume":
+                self.paused = False
+                if trainer is not None:
+                    trainer.resume()
+            elif kind == "probe":
+                self.request = message[1]
+                self._apply_request()
+            elif kind == "credit":
+                self.credit = True
+                self._apply_request()
+        return kind != "shutdown"
+
+    def _apply_request(self) -> None:
+        if self.trainer is not None:
+            self.trainer.set_probe_request(self.request if self.credit else None)
+
+
+def _child_main(*args: Any) -> None:
+    serve(*args)
+    # Everything is sent and the pipes are closed: skip the interpreter's teardown of torch (~0.5 s)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def serve(commands: Connection, events: Connection, torch_threads: int, probe_interval_s: float) -> None:
+    """The child's main: runs come in through `commands`, events go out through `events`."""
+    import torch
+
+    torch.set_num_threads(max(1, torch_threads))
+    import workbench.training.engine  # noqa: F401 - loaded now, not at the first Start
+
+    controls = _Controls()
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    outbox.put((0, {"event": "ready"}))
+
+    def listen() -> None:
+        try:
+            while controls.handle(commands.recv()):
+                pass
+        except (EOFError, OSError):  # the parent is gone: stop, then exit
+            controls.handle(("shutdown",))
+        controls.runs.put(None)
+
+    def send() -> None:
+        while (item := outbox.get()) is not None:
+            try:
+                events.send(item)
+            except (BrokenPipeError, OSError):
+                return
+
+    listener = threading.Thread(target=listen, name="commands", daemon=True)
+    sender = threading.Thread(target=send, name="events")
+    listener.start()
+    sender.start()
+    try:
+        while (job := controls.runs.get()) is not None:
+            run_id, spec = job
+            for event in run_events(spec, controls, probe_interval_s):
+                outbox.put((run_id, event))
+    finally:
+        outbox.put(None)
+        sender.join()
+        events.close()
+
+
+def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
+    """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
+    from workbench.training.schedules import make_trainer
+
+    failed = {"event": "done", "status": "failed", "run_dir": spec.run_dir}
+    kwargs = {"log_interval_s": LOG_INTERVAL_S, "probe_interval_s": probe_interval_s}
+    try:
+        if spec.resume:
+            from workbench.training.engine import Trainer
+
+            trainer = Trainer.resume_run(spec.run_dir, **kwargs, **spec.overrides)
+        else:
+            trainer = make_trainer(spec.project, spec.schedule, run_dir=spec.run_dir, **kwargs, **spec.overrides)
+    except (ValueError, OSError) as exc:  # bad settings, missing data: the engine's message
+        yield {**failed, "message": str(exc)}
+        return
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - a bug in a layer must not kill the process
+        yield {**failed, "message": f"training could not start: {type(exc).__name__}: {exc}"}
+        return
+    controls.attach(trainer)
+    try:
+        for event in trainer.events():
+            if event["event"] == "probe":
+                controls.probe_sent()
+            yield event
+            if event["event"] == "done":
+                return
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - reported, and the process lives on
+        yield {**failed, "message": f"training failed: {type(exc).__name__}: {exc}"}
+    finally:
+        with controls.lock:
+            controls.trainer = None

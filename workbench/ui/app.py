@@ -1,7 +1,9 @@
 """The QApplication and the main window: the one place that wires the project to its views.
 
-Other panels (training, activation maps, lessons) plug in through `MainWindow.add_panel`,
-`MainWindow.menu`, `MainWindow.project`, `MainWindow.selection` and `set_editing_locked`.
+The editing views (palette, builder, inspector, summary) are wired here; the working docks
+(training, insight panels, arithmetic, lesson, autoencoder lab) in workbench.ui.docks, through
+`MainWindow.add_panel`, `MainWindow.menu`, `MainWindow.project`, `MainWindow.selection` and
+`set_editing_locked`.
 """
 from __future__ import annotations
 
@@ -11,18 +13,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import (QApplication, QDockWidget, QMainWindow, QMenu, QMessageBox, QStyle, QToolBar,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QStyle,
+                               QToolBar, QWidget)
 
-from workbench.core.commands import InsertLayers, RemoveLayers
+from workbench.core.commands import InsertLayers, RemoveLayers, ReplaceProject
+from workbench.core.lessons import Lesson
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, template
 from workbench.ui import settings as app_settings
 from workbench.ui import style
 from workbench.ui.builder import Builder
+from workbench.ui.docks import PanelDocks
 from workbench.ui.files import FileController
 from workbench.ui.icons import category_icon
 from workbench.ui.inspector import Inspector
+from workbench.ui.lessons_panel import build_lessons_menu
 from workbench.ui.model import SelectionModel, SummaryModel
 from workbench.ui.palette import Palette
 from workbench.ui.summary import SummaryPanel
@@ -66,10 +71,10 @@ class MainWindow(QMainWindow):
         self.palette_dock = self.add_panel(self.palette_panel, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea)
         self.summary_dock = self.add_panel(self.summary_panel, "Summary", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.summary_dock], [230], Qt.Orientation.Vertical)
+        self.docks = PanelDocks(self)
+        self.training_panel, self.insight = self.docks.training, self.docks.insight
+        build_lessons_menu(self.menu("Lessons"), self.load_lesson)
+        self._size_docks(1.0)
 
         self.palette_panel.insert_requested.connect(self._insert_after_selection)
         self.editor.refused.connect(lambda text: self.statusBar().showMessage("✖ " + text, 8000))
@@ -102,6 +107,27 @@ class MainWindow(QMainWindow):
         created = QMenu(name, self)
         self.menuBar().insertMenu(self._help_menu.menuAction(), created)
         return created
+
+    def load_lesson(self, lesson: Lesson) -> None:
+        """The lesson's network as one undoable step, its layer selected, its player and view shown."""
+        if self.editor.push(lambda p: ReplaceProject(p, lesson.project, f"Load lesson {lesson.title}")) is None:
+            return
+        self.files.path = None  # a lesson is not the file that was open: Save asks for a name
+        self._update_title()
+        self.selection.select_index(lesson.layer)
+        self.docks.show_lesson(lesson)
+        self.statusBar().showMessage(f"Lesson: {lesson.title} · ◀ ▶ step through it", 8000)
+
+    def open_run(self, path: str | Path) -> bool:
+        """A saved run folder: its curves and insides in the docks; a bad folder explains itself."""
+        opened = self.docks.open_run(path)
+        self._update_title()
+        return opened
+
+    def _choose_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.training_panel.runs_root))
+        if path:
+            self.open_run(path)
 
     def set_editing_locked(self, locked: bool, reason: str = "") -> None:
         """Show that edits apply to the next run (the running one trains a frozen copy)."""
@@ -138,6 +164,8 @@ class MainWindow(QMainWindow):
                                          sp.SP_DialogOpenButton))
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self._action("open_run", "Open R&un…", self._choose_run, "Ctrl+Shift+O",
+                                         "Show a saved training run: its curves, filters and activations"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("save", "&Save", self.files.save, "Ctrl+S", "Save the project",
                                          sp.SP_DialogSaveButton))
@@ -268,17 +296,30 @@ class MainWindow(QMainWindow):
     def _presentation(self, on: bool) -> None:
         style.set_presentation_mode(on, self._base_font)
         scale = style.PRESENTATION_SCALE if on else 1.0
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(210 * scale), round(340 * scale)],
+        self.docks.set_scale(scale)
+        self._size_docks(scale)
+
+    def _size_docks(self, scale: float) -> None:
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(190 * scale), round(340 * scale)],
                          Qt.Orientation.Horizontal)
+        self.resizeDocks([self.summary_dock], [round(240 * scale)], Qt.Orientation.Vertical)
 
     def _reset_layout(self) -> None:
         if not self._default_state.isEmpty():
             self.restoreState(self._default_state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        running = self.docks.busy()
+        if running and QMessageBox.question(
+                self, "Stop and close?", f"{running}. Stop it and close the window?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel) != QMessageBox.StandardButton.Yes:
+            event.ignore()
+            return
         if not self.files.maybe_save():
             event.ignore()
             return
+        self.docks.stop_all()
         if self._restore_layout:
             stored = app_settings.settings()
             stored.setValue("window/geometry", self.saveGeometry())

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QWidget
-from sklearn.decomposition import PCA
 
 from workbench.ui.panels.activations import input_picture
 from workbench.ui.panels.base import INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, styled_plot
@@ -26,6 +25,8 @@ def project_2d(values: np.ndarray) -> tuple[np.ndarray, str]:
         return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit"
     if n < 2:
         return np.zeros((n, 2), np.float32), "PCA (too few points)"
+    from sklearn.decomposition import PCA  # here: importing sklearn costs ~1 s of the window's startup
+
     pca = PCA(n_components=2).fit(values)
     share = pca.explained_variance_ratio_.sum()
     return pca.transform(values).astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)"

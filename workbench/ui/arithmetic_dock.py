@@ -1,0 +1,99 @@
+"""The Arithmetic dock: the arithmetic view following the selected conv or pooling layer.
+
+It shows the layer's F, S, P on real numbers when a probe (live training or an opened run) gives
+them: a crop of the layer's input activations and its trained first filter. Otherwise it slides the
+window over example numbers. Other layer types get a hint instead of a picture.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from workbench.core.lessons import ArithmeticSetup
+from workbench.ui.arithmetic_view import ArithmeticView
+
+HINT = ("Select a convolution or pooling layer: its window slides over real numbers here, one output at a "
+        "time, with the size formula written out.")
+
+
+def input_shape(summary: dict, index: int) -> list[int] | None:
+    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
+    return summary["input"] if index == 0 else summary["layers"][index - 1]["output"]
+
+
+def layer_numbers(probe: dict, summary: dict, index: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(the layer's input activations (C, H, W), its first trained filter's first slice (F, F)) from a
+    probe, each None when absent or probed on a network whose shapes have changed since."""
+    shape = input_shape(summary, index)
+    if shape is None:
+        return None, None
+    acts = probe.get("input") if index == 0 else probe.get("activations", {}).get(index - 1)
+    if acts is None or tuple(np.shape(acts)) != tuple(shape):
+        acts = None
+    weights = probe.get("filters", {}).get(index)
+    out = summary["layers"][index]["output"]
+    kernel = None
+    if (weights is not None and weights.ndim == 4 and out and weights.shape[0] == out[0]
+            and weights.shape[1] == shape[0] and weights.shape[2] == weights.shape[3]):
+        kernel = weights[0, 0]
+    return acts, kernel
+
+
+class ArithmeticPanel(QWidget):
+    """A caption naming what is shown, over the arithmetic view (or a hint)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Arithmetic")
+        self.view = ArithmeticView()
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setMargin(24)
+        self._pages = QStackedWidget()
+        self._pages.addWidget(self.view)
+        self._pages.addWidget(self.hint)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.caption)
+        layout.addWidget(self._pages, 1)
+
+    def showing_hint(self) -> bool:
+        return self._pages.currentWidget() is self.hint
+
+    def show_layer(self, layer: dict, index: int, summary: dict, probe: dict) -> None:
+        """Layer `index` of the project (its dict) with the numbers a probe gives, if any."""
+        row = summary["layers"][index]
+        shape = input_shape(summary, index)
+        if shape is None:
+            self.show_hint(f"Layer {index} ({row['label']}) gets no known input shape: fix the error above it.")
+            return
+        acts, kernel = layer_numbers(probe, summary, index)
+        try:
+            self.view.set_layer(layer, list(shape), activations=acts, kernel=kernel)
+        except ValueError:
+            self.show_hint(f"Layer {index} is {row['label']}: it has no sliding window. " + HINT)
+            return
+        source = ("its input activations (channel 0) from the last probe" if acts is not None
+                  else "example numbers (train the network or open a run for real ones)")
+        weights = ", trained filter 0" if kernel is not None else ""
+        self.caption.setText(f"<b>Layer {index} · {row['label']}</b> — window over {source}{weights}")
+        self._pages.setCurrentWidget(self.view)
+
+    def show_lesson(self, title: str, setup: ArithmeticSetup) -> None:
+        self.view.set_arithmetic(setup)
+        self.view.set_step(self.view.step_count())
+        self.caption.setText(f"<b>{title}</b>")
+        self._pages.setCurrentWidget(self.view)
+
+    def set_scale(self, factor: float) -> None:
+        """Presentation mode: the canvas's text grows (the labels follow the application font)."""
+        self.view.set_scale(factor)
+
+    def show_hint(self, text: str = HINT) -> None:
+        self.caption.setText("")
+        self.hint.setText(text)
+        self._pages.setCurrentWidget(self.hint)

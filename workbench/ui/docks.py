@@ -1,0 +1,227 @@
+"""The window's working docks: Training, the insight panels, Arithmetic, Lesson and the Autoencoder
+lab — created, arranged into the default layout, and wired to the window's shared models.
+
+Views never talk to each other; this module connects them through the project, the summary and the
+selection, and through the training panel's public signals:
+
+    training.training_changed      -> the builder's "edits apply to the next run" banner
+    training.run_started(run_dir)  -> MetricsTail(run_dir/metrics.jsonl) -> insight.add_event
+    training.probe_received        -> insight.update_probe, the arithmetic dock's real numbers
+    summary.updated                -> insight.set_summary, the arithmetic dock
+    selection.changed              -> insight.set_layer, the arithmetic dock
+    insight / lesson layer picks   -> selection
+    visible panels change          -> training.set_probe_request(request()): hidden docks cost nothing
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QThreadPool
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabBar
+
+from workbench.core.commands import ReplaceProject
+from workbench.core.lessons import Lesson
+from workbench.training.probes import ProbeRequest
+from workbench.training.run_folder import RunError, open_run
+from workbench.ui.arithmetic_dock import ArithmeticPanel
+from workbench.ui.lab_panel import LabPanel
+from workbench.ui.lessons_panel import LessonPlayer
+from workbench.ui.panels import InsightPanels
+from workbench.ui.run_tail import MetricsTail
+from workbench.ui.training_panel import TrainingPanel
+
+if TYPE_CHECKING:
+    from workbench.ui.app import MainWindow
+
+LOCK_REASON = "Training — edits apply to the next run"
+INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
+RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+STOP_WAIT_MS = 10_000
+
+
+def _same_network(a: dict, b: dict) -> bool:
+    strip = [{k: v for k, v in layer.items() if k != "id"} for layer in a["layers"]]
+    return a["input"] == b["input"] and strip == [{k: v for k, v in layer.items() if k != "id"}
+                                                 for layer in b["layers"]]
+
+
+def _hide_stale_tab_bars(window: QMainWindow) -> None:
+    """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified:
+    shown with the window, it would sit over the bottom docks. Keep only the fullest bar per group."""
+    bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
+    for bar in bars:
+        tabs = [bar.tabText(i) for i in range(bar.count())]
+        if any(other is not bar and other.count() > bar.count()
+               and [other.tabText(i) for i in range(bar.count())] == tabs for other in bars):
+            bar.hide()
+
+
+class PanelDocks(QObject):
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        self.window = window
+        self.training = TrainingPanel(window.project, editor=window.editor)
+        self.insight = InsightPanels(self)
+        self.arithmetic = ArithmeticPanel()
+        self.player = LessonPlayer()
+        self.lab = LabPanel(window.project)
+        self.tail = MetricsTail(self)
+        self.probe: dict = {}  # the last probe's arrays, for the arithmetic dock
+        self.docks: dict[str, QDockWidget] = {}
+        self._arrange()
+        self._wire()
+        self.insight.set_summary(window.summary.summary)
+        self._follow_selection()
+
+    # layout ------------------------------------------------------------------------------------
+    def _arrange(self) -> None:
+        """Right: Inspector | Training (| Lesson, once one is loaded). Bottom, across the window: Summary,
+        Arithmetic and the insight panels as tabs. The builder keeps the centre; the lab waits in
+        View > Panels (its plots need more height than the bottom row has)."""
+        w = self.window
+        self.arithmetic.view.canvas.setMinimumSize(360, 110)  # it fits its text to the room it gets
+        panels = {"training": (self.training, "Training", RIGHT), "lesson": (self.player, "Lesson", RIGHT),
+                  "arithmetic": (self.arithmetic, "Arithmetic", BOTTOM),
+                  **{name: (self.insight.panels[name], self.insight.panels[name].title, BOTTOM)
+                     for name in INSIGHT_ORDER},
+                  "lab": (self.lab, "Autoencoder lab", BOTTOM)}
+        for name, (widget, title, area) in panels.items():
+            # tabified as soon as added: side by side, their minimum widths would add up and widen the window
+            self.docks[name] = w.add_panel(widget, title, area)
+            w.tabifyDockWidget(w.inspector_dock if area == RIGHT else w.summary_dock, self.docks[name])
+        for name in ("lesson", "lab"):
+            self.docks[name].hide()
+        w.inspector_dock.raise_()
+        w.summary_dock.raise_()
+        _hide_stale_tab_bars(w)
+
+    def raise_dock(self, name: str) -> None:
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    # wiring ------------------------------------------------------------------------------------
+    def _wire(self) -> None:
+        w, training, insight = self.window, self.training, self.insight
+        training.training_changed.connect(self._training_changed)
+        training.run_started.connect(self._run_started)
+        training.run_finished.connect(lambda _: self.tail.finish())
+        training.probe_received.connect(self._probe)
+        self.tail.events.connect(lambda events: [insight.add_event(e) for e in events])
+        w.summary.updated.connect(self._summary_changed)
+        w.selection.changed.connect(self._follow_selection)
+        insight.layer_selected.connect(w.selection.select_index)
+        self.player.layer_selected.connect(w.selection.select_index)
+        insight.request_changed.connect(self.push_request)
+        self.docks["arithmetic"].visibilityChanged.connect(self._arithmetic_shown)
+
+    def request(self) -> ProbeRequest:
+        """What the visible docks need probed: the insight panels', plus activations and filters while
+        the arithmetic dock shows (it slides its window over real activations and a trained filter)."""
+        request = self.insight.request()
+        if self.arithmetic.isVisible():
+            request.activations = request.filters = True
+        return request
+
+    def push_request(self) -> None:
+        self.training.set_probe_request(self.request())
+
+    def _training_changed(self, on: bool) -> None:
+        self.window.set_editing_locked(on, LOCK_REASON)
+        if on:
+            self.push_request()
+
+    def _run_started(self, run_dir: str) -> None:
+        self.probe = {}
+        self.tail.follow(run_dir)
+
+    def _probe(self, probe: dict) -> None:
+        self.insight.update_probe(probe)
+        self.probe = {**self.probe, **{k: v for k, v in probe.items() if k != "event"}}
+        if self.arithmetic.isVisible():
+            self._show_arithmetic()
+
+    def _summary_changed(self) -> None:
+        self.insight.set_summary(self.window.summary.summary)
+        self._show_arithmetic()
+
+    def _follow_selection(self) -> None:
+        index = self.window.selection.current_index()
+        if index is not None:
+            self.insight.set_layer(index)
+        self._show_arithmetic()
+
+    def _arithmetic_shown(self, shown: bool) -> None:
+        self.push_request()
+        if shown:
+            self._show_arithmetic()
+
+    def _show_arithmetic(self) -> None:
+        w = self.window
+        index = w.selection.current_index()
+        if index is None:
+            self.arithmetic.show_hint()
+            return
+        self.arithmetic.show_layer(w.project.layer(index), index, w.summary.summary, self.probe)
+
+    # lessons and runs --------------------------------------------------------------------------
+    def show_lesson(self, lesson: Lesson) -> None:
+        """The lesson's player (above the inspector), its arithmetic, and its view's dock raised."""
+        self.raise_dock("lesson")
+        self.player.set_lesson(lesson)
+        if lesson.arithmetic is not None:
+            self.arithmetic.show_lesson(lesson.title, lesson.arithmetic)
+        # the view's dock, beside the player: a training lesson shows its live curves at the bottom
+        # (the Training tab sits next to the Lesson tab: raising it would hide the lesson's steps)
+        view = {"arithmetic": "arithmetic", "training": "curves", "latent": "latent"}.get(lesson.view)
+        if view is not None:
+            self.raise_dock(view)
+        else:
+            self.window.summary_dock.show()
+            self.window.summary_dock.raise_()
+
+    def open_run(self, path: str | Path) -> bool:
+        """A saved run: its network in the builder (one undoable step when it differs), its curves in
+        the training panel, and its probes in the insight panels and the arithmetic dock."""
+        w = self.window
+        try:
+            run = open_run(path)
+        except RunError as exc:
+            QMessageBox.warning(w, "Cannot open run", str(exc))
+            return False
+        if not _same_network(run.project, w.project.to_dict()):
+            if w.editor.push(lambda p: ReplaceProject(p, run.project, f"Open run {Path(path).name}")) is None:
+                return False
+            w.files.path = None
+        self.training.open_run(path)
+        try:
+            self.insight.show_run(run)
+            self.probe = self.insight.run.capture(ProbeRequest(filters=True, activations=True))
+        except (ValueError, OSError) as exc:  # a run without weights, a dataset that is gone
+            QMessageBox.warning(w, "Cannot show the run's insides", f"{path}: {exc}")
+            return False
+        self._show_arithmetic()
+        w.statusBar().showMessage(f"Opened run {path}", 5000)
+        return True
+
+    # closing -----------------------------------------------------------------------------------
+    def busy(self) -> str:
+        """What would be cut short by closing ("" when nothing runs)."""
+        if self.training.is_training:
+            return "Training is running"
+        if self.lab.busy():
+            return "An autoencoder lab experiment is running"
+        return ""
+
+    def stop_all(self) -> None:
+        """Stop training and lab experiments and join their threads before the window goes."""
+        self.tail.finish()
+        self.training.stop_and_wait()
+        if self.lab.busy():
+            self.lab.stop()
+            QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
+
+    def set_scale(self, factor: float) -> None:
+        self.player.set_scale(factor)
+        self.arithmetic.set_scale(factor)

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.core.catalogue import CATALOGUE, Param
+from workbench.core.export import to_pytorch_source
 from workbench.core.inference import summarize
 
 # Small ranges keep each torch forward pass cheap; names pick sensible ranges per argument.
@@ -64,6 +65,19 @@ def run_torch(kind_name: str, layer: dict, shape: list[int]) -> tuple[list[int],
     return list(out.shape[1:]), sum(p.numel() for p in module.parameters())
 
 
+def assert_export_computes_the_same(layer: dict, shape: list[int]) -> None:
+    """The exported source, given the built layer's weights, gives the same output."""
+    kind = CATALOGUE[layer["type"]]
+    built = kind.build(tuple(shape), kind.resolve(layer)).eval()
+    namespace: dict = {}
+    exec(to_pytorch_source({"input": shape, "layers": [layer]}), namespace)
+    exported = namespace["Net"]().eval()
+    exported.layers[0].load_state_dict(built.state_dict())
+    x = torch.rand(2, *shape)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), built(x))
+
+
 @pytest.mark.parametrize("kind_name", sorted(CATALOGUE))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -83,6 +97,7 @@ def test_rule_matches_torch(kind_name: str, data: st.DataObject) -> None:
     assert row["output"] == out, row["formula"]
     assert row["params"] == params
     assert row["memory"] == 4 * math.prod(out)
+    assert_export_computes_the_same(layer, shape)
 
 
 def test_every_kind_is_exercised_with_a_valid_case() -> None:

@@ -138,3 +138,21 @@ def test_200_random_edits_never_raise_and_undo_all_restores_the_original():
     while history.redo():
         pass
     assert project.to_dict() == final
+
+
+def test_a_multi_layer_edit_is_one_change_for_the_views() -> None:
+    from workbench.core.commands import History, MoveLayers, RemoveLayers
+    from workbench.core.project import Project
+    from workbench.core.templates import template
+
+    project = Project(template("alexnet"))
+    original = project.to_dict()
+    history = History(project)
+    seen: list[str] = []
+    project.changed.connect(seen.append)
+    history.push(RemoveLayers(project, [0, 1, 2, 3]))
+    history.push(MoveLayers(project, [0, 1, 2], 10))
+    history.undo()
+    history.undo()
+    assert seen == ["layers"] * 4
+    assert project.to_dict() == original

@@ -1,4 +1,6 @@
 """Warnings and errors a user sees on a layer, and what happens to the layers after an error."""
+import pytest
+
 from workbench.core import summarize
 
 
@@ -42,3 +44,38 @@ def test_receptive_field_grows_through_conv_and_pool() -> None:
         {"type": "Conv2d", "out_channels": 1, "kernel_size": 3},
     ]})
     assert [r["receptive_field"] for r in s["layers"]] == [3, 4, 8]
+
+
+def autograd_receptive_field(layers: list[dict], size: int = 40) -> int:
+    """The widest input extent (rows) any single output value depends on, found by backprop."""
+    import torch
+
+    from workbench.core.build import build_model
+
+    model = build_model({"input": [1, size, size], "layers": layers}).eval()
+    for p in model.parameters():  # positive weights: no cancellation hides a dependency
+        torch.nn.init.constant_(p, 0.1)
+    x = torch.ones(1, 1, size, size, requires_grad=True)
+    out = model(x)
+    widest = 0
+    for i in range(out.shape[2]):
+        (grad,) = torch.autograd.grad(out[0, :, i, out.shape[3] // 2].sum(), x, retain_graph=True)
+        rows = grad[0, 0].abs().sum(dim=1).nonzero()
+        if len(rows):
+            widest = max(widest, int(rows.max() - rows.min() + 1))
+    return widest
+
+
+@pytest.mark.parametrize("layers", [
+    [{"type": "Conv2d", "out_channels": 2, "kernel_size": 5, "stride": 2}, {"type": "AvgPool2d", "kernel_size": 3},
+     {"type": "Conv2d", "out_channels": 1, "kernel_size": 3, "dilation": 2}],
+    [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2},
+     {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 3, "stride": 2},
+     {"type": "ConvTranspose2d", "out_channels": 1, "kernel_size": 2, "stride": 2}],
+    [{"type": "AvgPool2d", "kernel_size": 2}, {"type": "Upsample", "scale_factor": 2.0},
+     {"type": "Conv2d", "out_channels": 1, "kernel_size": 3}],
+    [{"type": "Conv2d", "out_channels": 1, "kernel_size": 3}, {"type": "AdaptiveAvgPool2d", "output_size": 5}],
+])
+def test_receptive_field_matches_autograd(layers: list[dict]) -> None:
+    summary = summarize({"input": [1, 40, 40], "layers": layers})
+    assert summary["layers"][-1]["receptive_field"] == autograd_receptive_field(layers)

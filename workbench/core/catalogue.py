@@ -143,8 +143,21 @@ class LayerKind:
     description: str
     params: tuple[Param, ...]
     infer: Callable[[Shape, dict], LayerResult]
-    build: Callable[[Shape, dict], nn.Module]
+    module: type  # the torch.nn class (or one of workbench.core.layers) the layer builds
     label: Callable[[dict], str]  # short card text on the resolved parameters
+    sized: bool = False  # the first argument is the incoming size (in_channels, in_features, num_features)
+    fixed: tuple[tuple[str, Any], ...] = ()  # arguments the app fixes, e.g. Softmax over channels (dim=1)
+
+    def arguments(self, shape: Shape, params: dict) -> tuple[list[Any], dict[str, Any]]:
+        """The constructor call for an input of `shape`: building and export both use it."""
+        args = [shape[0]] if self.sized else []
+        kwargs = dict(self.fixed)
+        kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        return args, kwargs
+
+    def build(self, shape: Shape, params: dict) -> nn.Module:
+        args, kwargs = self.arguments(shape, params)
+        return self.module(*args, **kwargs)
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -317,13 +330,9 @@ def _conv_transpose_infer(shape: Shape, p: dict) -> LayerResult:
         params_unshared=h * w * weights + ho * wo * k_out * bias,
         macs=h * w * weights,
         formula=fh if fh == fw else f"H: {fh}; W: {fw}",
-        field=(dh * (kh - 1) + 1, 1 / sh),
+        # An output sees ceil(F/S) positions of its input grid, which are 1/S output steps apart.
+        field=(-(-(dh * (kh - 1) + 1) // sh), 1 / sh),
     )
-
-
-def _build_sized(cls: type) -> Callable[[Shape, dict], nn.Module]:
-    """Modules whose first argument is the incoming size (in_channels, in_features, num_features)."""
-    return lambda shape, p: cls(shape[0], **p)
 
 
 def _conv_label(p: dict) -> str:
@@ -352,10 +361,6 @@ def _pool_infer(name: str, dilation_key: str | None) -> Callable[[Shape, dict], 
     return infer
 
 
-def _build_pool(cls: type) -> Callable[[Shape, dict], nn.Module]:
-    return lambda shape, p: cls(**p)
-
-
 def _pool_label(short: str) -> Callable[[dict], str]:
     def label(p: dict) -> str:
         stride = p["stride"] if p["stride"] is not None else p["kernel_size"]
@@ -367,7 +372,10 @@ def _pool_label(short: str) -> Callable[[dict], str]:
 def _adaptive_infer(shape: Shape, p: dict) -> LayerResult:
     c, h, w = _need_volume(shape, "AdaptiveAvgPool2d")
     oh, ow = pair(p["output_size"])
-    return LayerResult(output=(c, oh, ow), formula=f"{h}×{w} → {oh}×{ow} (windows sized to fit)", field="all")
+    # torch's window i spans floor(i·H/oh) … ceil((i+1)·H/oh): up to ceil(H/oh) + 1 rows, H/oh apart.
+    span = -(-h // oh) + (1 if h % oh else 0)
+    fld: tuple[int, float] | str = "all" if (oh, ow) == (1, 1) else (span, h / oh)
+    return LayerResult(output=(c, oh, ow), formula=f"{h}×{w} → {oh}×{ow} (windows sized to fit)", field=fld)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,7 +418,7 @@ def _upsample_infer(shape: Shape, p: dict) -> LayerResult:
     if ho < 1 or wo < 1:
         raise LayerError(f"scale_factor {s:g} shrinks {h}×{w} to nothing")
     return LayerResult(output=(c, ho, wo), formula=f"⌊{h}·{s:g}⌋ = {ho}" + ("" if h == w else f"; ⌊{w}·{s:g}⌋ = {wo}"),
-                       field=(1, 1 / s))
+                       field=(1 if p["mode"] == "nearest" else 2, 1 / s))  # bilinear blends 2 neighbours
 
 
 def _bn_infer(dims: int) -> Callable[[Shape, dict], LayerResult]:
@@ -431,18 +439,14 @@ def _lrn_infer(shape: Shape, p: dict) -> LayerResult:
     return LayerResult(output=shape, formula=f"each value divided by its {p['size']} depth neighbours' energy")
 
 
-def _plain(cls: type) -> Callable[[Shape, dict], nn.Module]:
-    return lambda shape, p: cls(**p)
-
-
 def _fixed(label: str) -> Callable[[dict], str]:
     return lambda p: label
 
 
 def _kind(name: str, category: str, description: str, params: tuple[Param, ...],
-          infer: Callable[[Shape, dict], LayerResult], build: Callable[[Shape, dict], nn.Module],
-          label: Callable[[dict], str]) -> LayerKind:
-    return LayerKind(name, category, description, params, infer, build, label)
+          infer: Callable[[Shape, dict], LayerResult], module: type, label: Callable[[dict], str],
+          sized: bool = False, **fixed: Any) -> LayerKind:
+    return LayerKind(name, category, description, params, infer, module, label, sized, tuple(fixed.items()))
 
 
 def _pair_param(name: str, default: int, low: int, required: bool = False, help: str = "") -> Param:
@@ -470,87 +474,86 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
           (_OUT_CHANNELS, _KERNEL, _STRIDE, _PADDING, _DILATION, _GROUPS, _BIAS,
            Param("padding_mode", "choice", "zeros", choices=("zeros", "reflect", "replicate", "circular"),
                  help="what the border is filled with")),
-          _conv_infer, _build_sized(nn.Conv2d), _conv_label),
+          _conv_infer, nn.Conv2d, _conv_label, sized=True),
     _kind("ConvTranspose2d", "Convolution",
           "Transposed convolution: upsamples a volume with learned filters (decoders).",
           (_OUT_CHANNELS, _KERNEL, _STRIDE, _PADDING,
            _pair_param("output_padding", 0, 0, help="extra rows/columns added to one side of the output"),
            _GROUPS, _BIAS, _DILATION),
-          _conv_transpose_infer, _build_sized(nn.ConvTranspose2d),
-          lambda p: f"ConvT {p['out_channels']} @ {fmt_pair(p['kernel_size'])}, s{_short(p['stride'])}"),
+          _conv_transpose_infer, nn.ConvTranspose2d,
+          lambda p: f"ConvT {p['out_channels']} @ {fmt_pair(p['kernel_size'])}, s{_short(p['stride'])}", sized=True),
     _kind("MaxPool2d", "Pooling",
           "Keeps the largest value in each F×F window of every depth slice; no parameters.",
           (Param("kernel_size", "pair", 2, 1, MAX_KERNEL, required=True, help="window size F"), _POOL_STRIDE,
            _pair_param("padding", 0, 0, help="implicit −∞ padding (at most F/2)"), _DILATION, _CEIL),
-          _pool_infer("MaxPool2d", "dilation"), _build_pool(nn.MaxPool2d), _pool_label("MaxPool")),
+          _pool_infer("MaxPool2d", "dilation"), nn.MaxPool2d, _pool_label("MaxPool")),
     _kind("AvgPool2d", "Pooling",
           "Averages each F×F window of every depth slice; no parameters.",
           (Param("kernel_size", "pair", 2, 1, MAX_KERNEL, required=True, help="window size F"), _POOL_STRIDE,
            _pair_param("padding", 0, 0, help="zero padding (at most F/2)"), _CEIL,
            Param("count_include_pad", "bool", True, help="count padded zeros in the average")),
-          _pool_infer("AvgPool2d", None), _build_pool(nn.AvgPool2d), _pool_label("AvgPool")),
+          _pool_infer("AvgPool2d", None), nn.AvgPool2d, _pool_label("AvgPool")),
     _kind("LPPool2d", "Pooling",
           "Lp-norm of each window (p = 2: L2-norm pooling); no parameters.",
           (Param("norm_type", "float", 2.0, 1.0, 100.0, help="p of the norm (2: L2 pooling)"),
            Param("kernel_size", "pair", 2, 1, MAX_KERNEL, required=True, help="window size F"), _POOL_STRIDE, _CEIL),
-          _pool_infer("LPPool2d", None), _build_pool(nn.LPPool2d),
+          _pool_infer("LPPool2d", None), nn.LPPool2d,
           lambda p: f"L{p['norm_type']:g}Pool {fmt_pair(p['kernel_size'])}, s{_short(p['stride'] or p['kernel_size'])}"),
     _kind("AdaptiveAvgPool2d", "Pooling",
           "Averages into a fixed output size whatever the input size.",
           (Param("output_size", "pair", 1, 1, MAX_SIZE, required=True, help="output height and width"),),
-          _adaptive_infer, _plain(nn.AdaptiveAvgPool2d), lambda p: f"AdaptiveAvg → {fmt_pair(p['output_size'])}"),
+          _adaptive_infer, nn.AdaptiveAvgPool2d, lambda p: f"AdaptiveAvg → {fmt_pair(p['output_size'])}"),
     _kind("Linear", "Fully connected",
           "Fully connected: every output neuron has a weight for every input value, plus a bias.",
           (Param("out_features", "int", 64, 1, MAX_FEATURES, required=True, help="number of neurons"), _BIAS),
-          _linear_infer, _build_sized(nn.Linear), lambda p: f"FC {p['out_features']}"),
+          _linear_infer, nn.Linear, lambda p: f"FC {p['out_features']}", sized=True),
     _kind("Flatten", "Reshape & autoencoder",
           "Unrolls a C×H×W volume into a vector of C·H·W values (needed before a fully connected layer).",
-          (), _flatten_infer, _plain(nn.Flatten), _fixed("Flatten")),
+          (), _flatten_infer, nn.Flatten, _fixed("Flatten")),
     _kind("Unflatten", "Reshape & autoencoder",
           "Folds a vector back into a C×H×W volume (decoders).",
           (Param("unflattened_size", "ints", [16, 4, 4], 1, MAX_SIZE, required=True, help="[C, H, W]"),),
-          _unflatten_infer, lambda shape, p: nn.Unflatten(1, tuple(p["unflattened_size"])),
-          lambda p: "Unflatten → " + fmt_shape(tuple(p["unflattened_size"]))),
+          _unflatten_infer, nn.Unflatten, lambda p: "Unflatten → " + fmt_shape(tuple(p["unflattened_size"])), dim=1),
     _kind("Upsample", "Reshape & autoencoder",
           "Enlarges each depth slice by a scale factor (nearest or bilinear); no parameters.",
           (Param("scale_factor", "float", 2.0, 0.01, 64.0, help="size multiplier"),
            Param("mode", "choice", "nearest", choices=("nearest", "bilinear"), help="interpolation")),
-          _upsample_infer, _plain(nn.Upsample), lambda p: f"Upsample ×{p['scale_factor']:g}"),
+          _upsample_infer, nn.Upsample, lambda p: f"Upsample ×{p['scale_factor']:g}"),
     _kind("Corruption", "Reshape & autoencoder",
           "Corrupts the input while training (denoising autoencoder); passes it unchanged otherwise.",
           (Param("kind", "choice", "gaussian", choices=("gaussian", "masking", "salt_pepper"), help="noise type"),
            Param("level", "float", 0.3, 0.0, 1.0, help="noise std, or fraction of values hit")),
-          _same_shape, _plain(Corruption), lambda p: f"Noise {p['kind']} {p['level']:g}"),
-    _kind("ReLU", "Activation", "max(0, x), element-wise.", (), _same_shape, _plain(nn.ReLU), _fixed("ReLU")),
+          _same_shape, Corruption, lambda p: f"Noise {p['kind']} {p['level']:g}"),
+    _kind("ReLU", "Activation", "max(0, x), element-wise.", (), _same_shape, nn.ReLU, _fixed("ReLU")),
     _kind("LeakyReLU", "Activation", "x for x > 0, a·x otherwise.",
           (Param("negative_slope", "float", 0.01, 0.0, 1.0, help="slope a for negative inputs"),),
-          _same_shape, _plain(nn.LeakyReLU), lambda p: f"LeakyReLU {p['negative_slope']:g}"),
-    _kind("Sigmoid", "Activation", "1 / (1 + e^−x): squashes to (0, 1).", (), _same_shape, _plain(nn.Sigmoid),
+          _same_shape, nn.LeakyReLU, lambda p: f"LeakyReLU {p['negative_slope']:g}"),
+    _kind("Sigmoid", "Activation", "1 / (1 + e^−x): squashes to (0, 1).", (), _same_shape, nn.Sigmoid,
           _fixed("Sigmoid")),
-    _kind("Tanh", "Activation", "tanh(x): squashes to (−1, 1).", (), _same_shape, _plain(nn.Tanh), _fixed("Tanh")),
+    _kind("Tanh", "Activation", "tanh(x): squashes to (−1, 1).", (), _same_shape, nn.Tanh, _fixed("Tanh")),
     _kind("GELU", "Activation", "x·Φ(x): a smooth ReLU.",
           (Param("approximate", "choice", "none", choices=("none", "tanh"), help="exact or tanh approximation"),),
-          _same_shape, _plain(nn.GELU), _fixed("GELU")),
+          _same_shape, nn.GELU, _fixed("GELU")),
     _kind("Softmax", "Activation", "Turns scores into class probabilities that sum to 1 (over channels).",
-          (), _same_shape, lambda shape, p: nn.Softmax(dim=1), _fixed("Softmax")),
+          (), _same_shape, nn.Softmax, _fixed("Softmax"), dim=1),
     _kind("Dropout", "Normalization & regularization",
           "Zeroes each value with probability p while training (regularization).",
           (Param("p", "float", 0.5, 0.0, 1.0, help="drop probability"),),
-          _same_shape, _plain(nn.Dropout), lambda p: f"Dropout {p['p']:g}"),
+          _same_shape, nn.Dropout, lambda p: f"Dropout {p['p']:g}"),
     _kind("BatchNorm1d", "Normalization & regularization",
           "Normalizes each feature of a vector over the batch, then scales and shifts it.",
           _BATCHNORM,
-          _bn_infer(1), _build_sized(nn.BatchNorm1d), _fixed("BatchNorm")),
+          _bn_infer(1), nn.BatchNorm1d, _fixed("BatchNorm"), sized=True),
     _kind("BatchNorm2d", "Normalization & regularization",
           "Normalizes each channel of a volume over the batch, then scales and shifts it.",
           _BATCHNORM,
-          _bn_infer(2), _build_sized(nn.BatchNorm2d), _fixed("BatchNorm")),
+          _bn_infer(2), nn.BatchNorm2d, _fixed("BatchNorm"), sized=True),
     _kind("LocalResponseNorm", "Normalization & regularization",
           "AlexNet's local response normalization across neighbouring depth slices; no parameters.",
           (Param("size", "int", 5, 1, MAX_CHANNELS, required=True, help="neighbouring channels"),
            Param("alpha", "float", 1e-4, 0.0, 100.0), Param("beta", "float", 0.75, 0.0, 100.0),
            Param("k", "float", 1.0, 0.0, 100.0)),
-          _lrn_infer, _plain(nn.LocalResponseNorm), _fixed("LRN")),
+          _lrn_infer, nn.LocalResponseNorm, _fixed("LRN")),
 )}
 
 # In-size arguments: derived from the previous layer, never written in a project file.

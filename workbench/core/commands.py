@@ -36,6 +36,11 @@ class Command:
         """Absorb `later` (already applied) into this one; True if merged."""
         return False
 
+    def apply(self, project: Project, undo: bool = False) -> None:
+        """Redo (or undo) as one change: views redraw once however many layers it touches."""
+        with project.batch():
+            (self.undo if undo else self.redo)(project)
+
 
 def _reorder(project: Project, ids: list[str]) -> None:
     """Move layers until their ids read `ids` (a permutation of the current ids)."""
@@ -231,7 +236,7 @@ class History:
         self.undone: list[Command] = []
 
     def push(self, command: Command) -> None:
-        command.redo(self.project)
+        command.apply(self.project)
         self.undone.clear()
         last = self.done[-1] if self.done else None
         if last is not None and command.merge_id != NO_MERGE and last.merge_id == command.merge_id \
@@ -240,15 +245,15 @@ class History:
         self.done.append(command)
 
     def undo(self) -> bool:
-        return self._step(self.done, self.undone, "undo")
+        return self._step(self.done, self.undone, undo=True)
 
     def redo(self) -> bool:
-        return self._step(self.undone, self.done, "redo")
+        return self._step(self.undone, self.done, undo=False)
 
-    def _step(self, source: list[Command], target: list[Command], method: str) -> bool:
+    def _step(self, source: list[Command], target: list[Command], undo: bool) -> bool:
         if not source:
             return False
         command = source.pop()
-        getattr(command, method)(self.project)
+        command.apply(self.project, undo)
         target.append(command)
         return True

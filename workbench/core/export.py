@@ -1,7 +1,7 @@
 """Export a project as readable, standalone PyTorch source (imports only torch) or as ONNX.
 
-The source is generated from the built modules' own reprs, which torch writes as valid constructor
-calls (`Conv2d(1, 16, kernel_size=(3, 3), ...)`), so the export can never drift from `build_model`.
+Each call is written from the same constructor arguments `build_model` uses (`LayerKind.arguments`),
+leaving out those equal to torch's defaults, so the export can never drift from the built network.
 """
 from __future__ import annotations
 
@@ -15,18 +15,34 @@ import torch
 from workbench import __version__
 from workbench.core import layers as custom_layers
 from workbench.core.build import build_model
-from workbench.core.catalogue import fmt_shape
+from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.inference import summarize
 from workbench.core.project import Project, load_spec, write_atomic
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
 
+def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
+    """`nn.Conv2d(1, 16, kernel_size=3, padding=1)`: the call that builds this layer, with the
+    arguments the project sets and any that differ from torch's defaults."""
+    args, kwargs = kind.arguments(shape, kind.resolve(layer))
+    defaults = inspect.signature(kind.module.__init__).parameters
+
+    def shown(key: str, value: object) -> bool:
+        default = defaults[key].default if key in defaults else inspect.Parameter.empty
+        return key in layer or default is inspect.Parameter.empty or default != value or type(default) is not type(value)
+
+    text = [repr(a) for a in args] + [f"{key}={value!r}" for key, value in kwargs.items() if shown(key, value)]
+    prefix = "" if kind.module.__name__ in CUSTOM else "nn."
+    return f"{prefix}{kind.module.__name__}({', '.join(text)})"
+
+
 def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
     """Python source of an nn.Module whose constructor needs no arguments."""
     doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
-    model = build_model(doc)
     summary = summarize(doc)
+    if summary["first_error"] is not None:
+        build_model(doc)  # raises the ProjectError naming the layer
     input_text = fmt_shape(tuple(doc["input"]))
     lines = [
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
@@ -38,7 +54,7 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         "from torch import nn",
         "",
     ]
-    used = sorted({type(m).__name__ for m in model} & CUSTOM)
+    used = sorted({layer["type"] for layer in doc["layers"]} & CUSTOM)
     for name in used:
         lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
     lines += [
@@ -48,8 +64,11 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         "        super().__init__()",
         "        self.layers = nn.Sequential(",
     ]
-    for module, row in zip(model, summary["layers"]):
-        call = repr(module) if type(module).__name__ in CUSTOM else f"nn.{module!r}"
+    shape = tuple(doc["input"])
+    for layer, row in zip(doc["layers"], summary["layers"]):
+        kind = CATALOGUE[layer["type"]]
+        call = constructor_call(kind, shape, layer)
+        shape = tuple(row["output"])
         params = f", {row['params']:,} parameters" if row["params"] else ""
         lines.append(f"            {call},  # {row['index']}: → {fmt_shape(tuple(row['output']))}{params}")
     example = ", ".join(str(s) for s in doc["input"])

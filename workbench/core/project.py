@@ -10,6 +10,7 @@ key; nothing here lets a traceback-worthy exception escape for any input.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import json
@@ -17,7 +18,7 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from psygnal import Signal
 
@@ -189,14 +190,22 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
         raise
 
 
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do that once, at import, before any thread runs.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 def _mode_for(path: Path) -> int:
     """Keep an existing file's permissions; a new file gets the usual 0666 less the umask."""
     try:
         return path.stat().st_mode & 0o777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 def load_spec(spec: str | os.PathLike | dict) -> dict:
@@ -254,6 +263,12 @@ class Project:
         return copy.deepcopy(self._doc)
 
     # mutating --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several mutations, one `changed` at the end: views redraw once for a multi-layer edit."""
+        with self.changed.paused(reducer=lambda a, b: a if a == b else ("all",)):
+            yield
+
     def insert_layer(self, index: int, layer: dict) -> dict:
         """Insert at index (clamped); returns the stored layer (with its id)."""
         index = max(0, min(index, len(self)))

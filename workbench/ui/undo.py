@@ -21,10 +21,10 @@ class QtCommand(QUndoCommand):
         self.project, self.command = project, command
 
     def redo(self) -> None:
-        self.command.redo(self.project)
+        self.command.apply(self.project)
 
     def undo(self) -> None:
-        self.command.undo(self.project)
+        self.command.apply(self.project, undo=True)
 
     def id(self) -> int:
         return self.command.merge_id if self.command.merge_id != NO_MERGE else -1

@@ -77,10 +77,7 @@ def ready_panel(doc: dict, threads: int):
     panel.runner.process = TrainingProcess(torch_threads=threads)
     panel.resize(900, 600)
     panel.show()
-    panel.runner.prepare()
-    process = panel.runner.process
-    while not process._ready:  # not timed: the app spawns it when the panel is first shown
-        process.events(timeout=0.1)
+    panel.runner.process.wait_ready()  # not timed: the app spawns it when the panel is first shown
     return panel
 
 

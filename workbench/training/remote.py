@@ -87,6 +87,19 @@ class TrainingProcess:
         return self._process.pid if self._process is not None else None
 
     @property
+    def ready(self) -> bool:
+        """The child has imported torch and listens (as far as the events read so far tell)."""
+        return self._ready
+
+    def wait_ready(self, timeout_s: float = 60.0) -> bool:
+        """Spawn if needed and wait for the child to listen (benchmarks; the window never waits)."""
+        self.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._ready and self.alive and time.monotonic() < deadline:
+            self.events(timeout=0.05)
+        return self._ready
+
+    @property
     def running(self) -> bool:
         """A run was started and its "done" event has not been read yet."""
         return self._running

@@ -2,6 +2,7 @@
 class, beside a linear PCA of the raw inputs, so the two can be compared."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -29,18 +30,32 @@ def project_2d(values: np.ndarray) -> tuple[np.ndarray, str]:
     return points.astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)"
 
 
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # sklearn's dependency; scans the loaded libraries once
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> Any:
+    """These matrices are small: BLAS's threads only wait for a core that training is using (on 2
+    cores beside the training process a 64×64 eigh took 40-170 ms with 2 threads, 0.5 ms with 1)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
 def principal_components(values: np.ndarray, k: int) -> tuple[np.ndarray, float]:
     """The (n, k) projections on the first k principal components and their share of the variance.
     From the eigenvectors of the smaller of the covariance and Gram matrices: a full SVD (sklearn's
     PCA) took 40-300 ms per refresh with multithreaded BLAS beside the training process, this ~1 ms.
     Signs fixed (each component's largest projection is positive), so refreshes do not flip."""
     centred = values.astype(np.float64) - values.mean(0)
-    if centred.shape[1] <= centred.shape[0]:
-        eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
-        points = centred @ vectors[:, ::-1][:, :k]
-    else:
-        eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
-        points = vectors[:, ::-1][:, :k] * np.sqrt(eigenvalues[::-1][:k].clip(0))
+    with _one_blas_thread():
+        if centred.shape[1] <= centred.shape[0]:
+            eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
+            points = centred @ vectors[:, ::-1][:, :k]
+        else:
+            eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
+            points = vectors[:, ::-1][:, :k] * np.sqrt(eigenvalues[::-1][:k].clip(0))
     total = float(np.square(centred).sum())
     share = float(eigenvalues[::-1][:k].clip(0).sum()) / total if total > 0 else 0.0
     signs = np.sign(points[np.abs(points).argmax(0), np.arange(points.shape[1])])

@@ -181,8 +181,10 @@ def test_stages_tag_their_events():
                     Stage("all", 1, self.model, self.task, self.optimizer)]
 
     events = list(TwoStages(digits_project()).events())
-    tags = [(e["stage"], e["epoch"]) for e in events if e["event"] == "epoch"]
-    assert tags == [("conv1", 1), ("all", 1)] and events[-1]["status"] == "finished"
+    tags = [(e["stage"], e["epoch"], e["stage_epoch"]) for e in events if e["event"] == "epoch"]
+    assert tags == [("conv1", 1, 1), ("all", 2, 1)] and events[-1]["status"] == "finished"
+    batches = [(e["epoch"], e["stage_epoch"]) for e in events if e["event"] == "batch"]
+    assert batches[0] == (1, 1) and batches[-1] == (2, 1)
 
 
 @pytest.mark.parametrize("training,message", [

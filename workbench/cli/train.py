@@ -43,10 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(event: dict, epochs_done: int, epochs: int) -> None:
-    """A progress bar on stderr; epochs are counted across stages (layer-wise runs restart theirs)."""
+def _progress(event: dict, epochs: int) -> None:
+    """A progress bar on stderr; events' epochs count across stages and on from a resumed run."""
     if event["event"] not in ("batch", "epoch"):
         return
+    epochs_done = event["epoch"] - (event["event"] == "batch")  # a batch event's epoch is still running
     width = 30
     filled = int(width * min(epochs_done / max(epochs, 1), 1.0))
     eta = int(event.get("eta_s", 0))
@@ -85,12 +86,12 @@ def main(argv: list[str]) -> int:
             out = args.out or str(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
             trainer = make_trainer(project, args.schedule, run_dir=out, **overrides)
         tty = sys.stderr.isatty()
-        epochs = trainer.config.epochs
-        status, epochs_done = "finished", 0
+        status, epochs = "finished", trainer.config.epochs
         for event in trainer.events():
-            epochs_done += event["event"] == "epoch"
+            if event["event"] == "start":
+                epochs = event["epochs"]  # all stages' epochs
             if tty:
-                _progress(event, epochs_done, epochs)
+                _progress(event, epochs)
             if event["event"] in PRINTED:
                 if tty and event["event"] == "done":
                     sys.stderr.write("\n")

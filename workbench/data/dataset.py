@@ -37,9 +37,14 @@ class Dataset:
 
 def split(name: str, classes: list[str], x: torch.Tensor, y: torch.Tensor,
           val_fraction: float, split_seed: int) -> Dataset:
-    """A seeded permutation: the first `val_fraction` of it validates, the rest trains."""
+    """A seeded permutation: the first `val_fraction` of it validates, the rest trains. Both parts
+    must hold a sample (an empty validation set would report a loss of 0)."""
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(split_seed))
     n_val = int(round(len(x) * val_fraction))
+    if n_val < 1 or n_val >= len(x):
+        raise DataError(f"{name}: {len(x)} samples with data.val_fraction = {val_fraction:g} give {n_val} validation "
+                        f"and {len(x) - n_val} training samples; both need at least one: use more samples "
+                        f"(data.count) or a val_fraction of at least {1 / max(len(x), 1):.2g}")
     val, train = order[:n_val], order[n_val:]
     return Dataset(name, classes, x[train], y[train], x[val], y[val])
 

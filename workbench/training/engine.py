@@ -30,10 +30,10 @@ from workbench.core.build import build_model
 from workbench.core.inference import summarize
 from workbench.core.project import Project, load_spec
 from workbench.data import Dataset, load_dataset
-from workbench.data.augment import augment_batch
+from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
-from workbench.training.run_folder import RunError, RunWriter, open_run
+from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
 PROBE_BATCH = 256
@@ -50,13 +50,16 @@ class _Stopped(Exception):
 
 @dataclass
 class Stage:
-    """One phase of a schedule: `model` is called on the batch, `optimizer` holds what trains."""
+    """One phase of a schedule: `model` is called on the batch, `optimizer` holds what trains.
+    `scaffold` holds weights the stage trains that are not the network's (layer-wise pretraining's
+    mirrored decoder): checkpointed with the stage, so a run resumes mid-stage."""
 
     name: str | None
     epochs: int
     model: nn.Module
     task: Task
     optimizer: torch.optim.Optimizer
+    scaffold: nn.Module | None = None
 
 
 def make_optimizer(config: TrainingConfig, params: Any) -> torch.optim.Optimizer:
@@ -85,13 +88,15 @@ class Trainer:
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
         self.data = data.to(self.device)
+        check_augment(self.data_section["augment"], self.project["input"])
         self.task = make_task(self.config, self.model, self.project["input"], summary["output"], len(self.classes))
         self.optimizer = make_optimizer(self.config, self.model.parameters())
         self.use_amp = self.device.type == "cuda" and self.config.amp
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
-        # where training stands: completed epochs of the current stage, steps overall
-        self.stage_index, self.epoch, self.global_step = 0, 0, 0
+        # Where training stands: completed epochs of the run and of the current stage, steps overall.
+        # Events' "epoch" counts across stages (one axis for curves, progress and resuming).
+        self.stage_index, self.epoch, self.stage_epoch, self.global_step = 0, 0, 0, 0
         self.best_val = math.inf
         self._val_inputs = self._fixed_val_inputs()
         self._stop, self._paused = threading.Event(), threading.Event()
@@ -104,8 +109,11 @@ class Trainer:
         if _resume_state is not None:
             self.stage_index = int(_resume_state.get("stage_index", 0))
             self.epoch = int(_resume_state.get("epoch", 0))
+            self.stage_epoch = int(_resume_state.get("stage_epoch", self.epoch))
             self.global_step = int(_resume_state.get("global_step", 0))
-            self.best_val = float(_resume_state.get("best_val", math.inf))
+            best = _resume_state.get("best_val")
+            self.best_val = math.inf if best is None else float(best)
+        self._epoch_first_step = self.global_step  # where an interrupted epoch starts over
 
     @classmethod
     def resume_run(cls, run_dir: str | Path, *, log_interval_s: float = 0.1, probe_interval_s: float = 0.25,
@@ -119,14 +127,13 @@ class Trainer:
         project = {**run.project, "training": section, "data": run.config["data"]}
         trainer = cls(project, run_dir=run_dir, log_interval_s=log_interval_s, probe_interval_s=probe_interval_s,
                       _resume_state=run.state)
-        run.load_weights_into(trainer.model)
-        trainer.model.to(trainer.device)
-        try:
-            trainer.optimizer.load_state_dict(run.optimizer_state())
-        except (ValueError, KeyError) as exc:
-            raise RunError(f"{run_dir}: the optimizer state does not fit this run ({exc})") from None
+        stages = trainer.stages()
+        if not 0 <= trainer.stage_index < len(stages):
+            raise RunError(f"{run.path / 'checkpoints' / 'state.json'}: stage_index {trainer.stage_index} does not "
+                           f"exist in this run's schedule ({len(stages)} stages)")
+        trainer._load_checkpoint(run, stages[trainer.stage_index])
         assert trainer.writer is not None
-        trainer.writer.truncate_after(trainer.stage_index, trainer.epoch, trainer.global_step)
+        trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
         return trainer
 
     # controls, safe from any thread -------------------------------------------------------------
@@ -163,59 +170,73 @@ class Trainer:
         return [Stage(None, self.config.epochs, self.model, self.task, self.optimizer)]
 
     def events(self) -> Iterator[dict]:
-        stages = self.stages()
-        yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
-                          "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
-                          "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
-                          "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step})
+        """The run from where it stands: an epoch that was interrupted starts over. Whatever goes
+        wrong ends in a "done" event with status "failed" and a message (written to metrics.jsonl)."""
         status, message = "finished", ""
-        self._clock = _Clock()
-        self._steps_left = sum(max(0, s.epochs - (self.epoch if i == self.stage_index else 0)) * self.steps_per_epoch
-                               for i, s in enumerate(stages) if i >= self.stage_index)
-        self._steps_done = 0
+        self._phase = "start"
         try:
+            stages = self.stages()
+            self._back_to_epoch_start()
+            yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
+                              "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
+                              "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
+                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step})
+            self._clock = _Clock()
+            self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
+                                   * self.steps_per_epoch for i, s in enumerate(stages) if i >= self.stage_index)
+            self._steps_done = 0
             while self.stage_index < len(stages):
                 yield from self._run_stage(stages[self.stage_index])
                 if self.stage_index < len(stages) - 1:
-                    self.epoch = 0
+                    self.stage_epoch = 0
                 self.stage_index += 1
             self.stage_index = len(stages) - 1
-            self.epoch = stages[-1].epochs
             message = f"finished {self.epoch} epochs"
         except _Stopped:
             status, message = "stopped", f"stopped at epoch {self.epoch + 1}, step {self.global_step}"
         except NonFiniteLoss as exc:
-            status, message = "failed", str(exc)
-            self._restore_last_checkpoint()
+            status, message = "failed", str(exc) + self._restore_last_checkpoint()
         except torch.cuda.OutOfMemoryError:
-            status, message = "failed", self._out_of_memory_message()
+            status, message = "failed", self._out_of_memory_message("GPU memory")
+        except Exception as exc:  # noqa: BLE001 - a run must end in a message, and the engine stay usable
+            status, message = "failed", self._failure_message(exc)
         self._stop.clear()  # here, not at the start: a stop asked for before the run began still counts
         done = {"event": "done", "status": status, "message": message,
                 "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
                 "global_step": self.global_step, "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
-        yield self._emit(done)
+        try:
+            self._emit(done)
+        except OSError as exc:  # the run folder cannot take it (disk full): the caller still gets the event
+            done["message"] += f" (not recorded in the run folder: {exc.strerror or exc})"
+        yield done
 
     @property
     def steps_per_epoch(self) -> int:
-        return max(1, math.ceil(len(self.data.train_x) / self.config.batch_size))
+        # A last batch of a single sample is left out (a different sample each epoch, as the order is
+        # shuffled): batch normalization cannot train on one sample, and one sample's step is mostly noise.
+        full, rest = divmod(len(self.data.train_x), self.config.batch_size)
+        return max(1, full + (rest > 1))
 
     # the loop ---------------------------------------------------------------------------------------
     def _run_stage(self, stage: Stage) -> Iterator[dict]:
-        while self.epoch < stage.epochs:
+        while self.stage_epoch < stage.epochs:
             yield from self._run_epoch(stage)
+            self._phase = "validation"
             record = self._evaluate(stage)
             self.epoch += 1
+            self.stage_epoch += 1
+            self._epoch_first_step = self.global_step
             best = record["val_loss"] < self.best_val
             self.best_val = min(self.best_val, record["val_loss"])
             if self.writer is not None and math.isfinite(record["train_loss"]):
-                self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best)
+                self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
             yield self._emit(record, stage)
 
     def _run_epoch(self, stage: Stage) -> Iterator[dict]:
         x, y = self.data.train_x, self.data.train_y
         n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.epoch)
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch)
         order = torch.randperm(n, generator=g).to(self.device)
         stage.model.train()
         self._loss_sum = torch.zeros((), device=self.device)
@@ -223,14 +244,15 @@ class Trainer:
         pending: list[torch.Tensor] = []
         last_log = self._clock.now()
         self._epoch_start = last_log
-        self._epoch_steps = 0
+        self._epoch_samples = 0
         for step in range(self.steps_per_epoch):
             yield from self._controls(stage)
+            self._phase = "step"
             index = order[step * batch:(step + 1) * batch]
             pending.append(self._step(stage, x[index], y[index]))
             self.global_step += 1
             self._steps_done += 1
-            self._epoch_steps += 1
+            self._epoch_samples += len(index)
             now = self._clock.now()
             if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
                 yield self._emit(self._batch_event(pending, step), stage)
@@ -244,7 +266,7 @@ class Trainer:
         target = stage.task.targets(xb, yb)
         with self._autocast():
             out = stage.model(stage.task.inputs(xb))
-            loss = stage.task.loss(out, target)
+        loss = stage.task.loss(out, target)  # in float32, outside autocast (which refuses BCE)
         stage.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(stage.optimizer)
@@ -265,7 +287,7 @@ class Trainer:
                 f"the loss became {losses[~finite][0].item()} at step {bad} (epoch {self.epoch + 1}): training "
                 f"stopped; the last good checkpoint is kept. Try a lower learning rate (now {self.config.lr:g})")
         elapsed = self._clock.now() - self._epoch_start
-        rate = self._epoch_steps * self.config.batch_size / max(elapsed, 1e-9)
+        rate = self._epoch_samples / max(elapsed, 1e-9)
         return {"event": "batch", "epoch": self.epoch + 1, "step": step + 1, "global_step": self.global_step,
                 "train_loss": float(losses.mean()), "samples_per_s": rate, "eta_s": self._eta()}
 
@@ -276,7 +298,7 @@ class Trainer:
 
     @torch.no_grad()
     def _evaluate(self, stage: Stage) -> dict:
-        n_train = len(self.data.train_x)
+        n_train = max(self._epoch_samples, 1)
         record: dict[str, Any] = {"event": "epoch", "epoch": self.epoch + 1, "global_step": self.global_step,
                                   "train_loss": float(self._loss_sum) / n_train}
         train_time = self._clock.now() - self._epoch_start
@@ -290,19 +312,20 @@ class Trainer:
             xb, yb = val_x[i:i + EVAL_BATCH], val_y[i:i + EVAL_BATCH]
             with self._autocast():
                 out = stage.model(xb)
-                target = stage.task.targets(self.data.val_x[i:i + EVAL_BATCH], yb)
-                loss_sum += stage.task.loss(out, target).float() * len(xb)
+            target = stage.task.targets(self.data.val_x[i:i + EVAL_BATCH], yb)
+            loss_sum += stage.task.loss(out, target) * len(xb)
             if stage.task.classifies:
                 predictions.append(out.argmax(1))
         stage.model.train()
         record["val_loss"] = float(loss_sum) / max(len(val_x), 1)
         if stage.task.classifies and predictions:
             k = len(self.classes)
-            pred = torch.cat(predictions).clamp_max(k - 1)
-            confusion = torch.bincount(val_y * k + pred, minlength=k * k).view(k, k).cpu()
+            pred = torch.cat(predictions)
+            real = pred < k  # a network with more outputs than classes may predict none of them: wrong
+            confusion = torch.bincount(val_y[real] * k + pred[real], minlength=k * k).view(k, k).cpu()
             record["val_accuracy"] = float(confusion.diag().sum()) / max(len(val_x), 1)
             record["val_confusion"] = confusion.tolist()
-        record["samples_per_s"] = self._epoch_steps * self.config.batch_size / max(train_time, 1e-9)
+        record["samples_per_s"] = self._epoch_samples / max(train_time, 1e-9)
         record["eta_s"] = self._eta()
         record["time_s"] = self._clock.now()
         return record
@@ -328,8 +351,11 @@ class Trainer:
         self._last_probe = self._clock.now()
         if request is None:
             return
+        self._phase = "probe"
         n = min(PROBE_BATCH, len(self._val_inputs))
-        capture = probes.capture(stage.model, self._val_inputs[:n], self.data.val_y[:n], request)
+        # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
+        noisy = {"corrupted": self._val_inputs[:n]} if self.task.corruption is not None else {}
+        capture = probes.capture(stage.model, self.data.val_x[:n], self.data.val_y[:n], request, **noisy)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
     _last_probe = -math.inf
@@ -339,6 +365,8 @@ class Trainer:
         if stage is not None and stage.name is not None:
             event["stage"] = stage.name
             event["stage_index"] = self.stage_index
+            if "epoch" in event:  # the stage's own count: the run's less the earlier stages' epochs
+                event["stage_epoch"] = event["epoch"] - (self.epoch - self.stage_epoch)
         if self.writer is not None and event["event"] not in ("probe", "paused", "resumed"):
             self.writer.append(event)
         return event
@@ -358,8 +386,16 @@ class Trainer:
             return self.task.inputs(self.data.val_x.cpu()).to(self.device)
 
     def _state(self) -> dict:
-        return {"stage_index": self.stage_index, "epoch": self.epoch, "global_step": self.global_step,
-                "best_val": None if math.isinf(self.best_val) else self.best_val}
+        return {"stage_index": self.stage_index, "epoch": self.epoch, "stage_epoch": self.stage_epoch,
+                "global_step": self.global_step, "best_val": None if math.isinf(self.best_val) else self.best_val}
+
+    def _back_to_epoch_start(self) -> None:
+        """Going on after a stop or a failure repeats the interrupted epoch from its first step: its
+        steps are not counted twice, and its logged batches are dropped from metrics.jsonl."""
+        if self.global_step != self._epoch_first_step:
+            self.global_step = self._epoch_first_step
+            if self.writer is not None:
+                self.writer.truncate_after(self.epoch, self.global_step)
 
     def _config_record(self) -> dict:
         return {"training": self.config.to_dict(), "data": self.data_section,
@@ -367,22 +403,57 @@ class Trainer:
                 "device_name": device_name(self.device), "classes": self.classes,
                 "input": self.project["input"]}
 
-    def _restore_last_checkpoint(self) -> None:
-        """After a non-finite loss the weights are poisoned: go back to the last good epoch, if any."""
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.run_dir is None or not (self.run_dir / "checkpoints" / "last.safetensors").exists():
-            return
-        run = open_run(self.run_dir)
+    def _load_checkpoint(self, run: Run, stage: Stage) -> None:
+        """The run folder's last checkpoint into the network, and into `stage` (the one the checkpoint
+        was taken in) its optimizer state and scaffold."""
         run.load_weights_into(self.model)
-        self.optimizer.load_state_dict(run.optimizer_state())
+        try:
+            stage.optimizer.load_state_dict(run.optimizer_state())
+        except (ValueError, KeyError) as exc:
+            raise RunError(f"{run.path}: the optimizer state does not fit this run ({exc})") from None
+        if stage.scaffold is not None:
+            run.load_weights_into(stage.scaffold, "scaffold")
 
-    def _out_of_memory_message(self) -> str:
+    def _restore_last_checkpoint(self) -> str:
+        """After a non-finite loss the weights are poisoned: go back to the last good epoch, if any.
+        A stage with no checkpoint of its own yet (the last one is its predecessor's) starts afresh.
+        Returns what the failure message should add when that is not possible."""
+        stage = self.stages()[self.stage_index]
+        stage.optimizer.zero_grad(set_to_none=True)
+        if self.run_dir is None or not (self.run_dir / "checkpoints" / "last.safetensors").exists():
+            return ""
+        try:
+            run = open_run(self.run_dir)
+            if run.state.get("stage_index", 0) == self.stage_index:
+                self._load_checkpoint(run, stage)
+                return ""
+            run.load_weights_into(self.model)
+        except RunError as exc:
+            return f" (the checkpoint could not be restored: {exc})"
+        stage.optimizer.state.clear()
+        for module in stage.scaffold.modules() if stage.scaffold is not None else ():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        return ""
+
+    def _out_of_memory_message(self, what: str) -> str:
         self.optimizer.zero_grad(set_to_none=True)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         smaller = max(1, self.config.batch_size // 2)
-        return (f"out of GPU memory at batch size {self.config.batch_size} (epoch {self.epoch + 1}): "
+        return (f"out of {what} at batch size {self.config.batch_size} (epoch {self.epoch + 1}): "
                 f"try batch size {smaller} or smaller, or a smaller network")
+
+    def _failure_message(self, exc: Exception) -> str:
+        """What went wrong, and where: the step, the validation or the probe it happened in."""
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if isinstance(exc, MemoryError) or "allocate memory" in text:  # torch's CPU allocator says so
+            return self._out_of_memory_message("memory")
+        where = {"start": "before the first step",
+                 "step": f"at step {self.global_step + 1} (epoch {self.epoch + 1})",
+                 "validation": f"while validating epoch {self.epoch + 1}",
+                 "probe": f"while probing the network at step {self.global_step}"}[self._phase]
+        return f"training failed {where}: {type(exc).__name__}: {text[:300]}"
 
 
 class _Clock:

@@ -2,8 +2,8 @@
 layer as an autoencoder, one after another, then fine-tune the whole network on the task.
 
     trainer = LayerwiseTrainer("stacked-autoencoder", epochs=20)
-    for event in trainer.events():          # every event carries "stage": "pretrain-1", ..., "finetune"
-        ...
+    for event in trainer.events():          # every event carries "stage": "pretrain-1", ..., "finetune";
+        ...                                 # "epoch" counts across stages, "stage_epoch" within one
 
 Stage "pretrain-j" trains block j (its Linear/Conv2d and the layers up to the next one) with a
 mirrored decoder built here (Linear n→k gets Linear k→n, Conv2d gets a ConvTranspose2d, pooling an
@@ -11,7 +11,8 @@ Upsample, Flatten an Unflatten) to reconstruct what the block receives: the inpu
 frozen earlier blocks' codes after that. Earlier blocks run in eval mode under no_grad, so their
 weights (and batch-norm statistics) stay exactly as their own stage left them. Stage "finetune" is
 the engine's plain stage: the whole network, the project's task (classify, or the deep
-autoencoder's reconstruction). Only `stages()` is overridden; the loop is the engine's.
+autoencoder's reconstruction). Only `stages()` is overridden; the loop is the engine's. A stage's
+decoder is its scaffold: checkpointed with its optimizer, so a run stopped mid-pretraining resumes.
 
 The epoch budget is the project's `epochs`: by default half of it is spent pretraining, shared
 equally by the blocks, so a comparison with training from scratch (`comparison_events`) is fair.
@@ -205,7 +206,7 @@ class LayerwiseTrainer(Trainer):
             task = CodeTask("autoencoder", "mse", self.task.corruption, source=model)
             trained = [*self.model[block.start:block.end].parameters(), *decoder.parameters()]
             stages.append(Stage(f"pretrain-{j}", self.plan.pretrain_epochs, model, task,
-                                make_optimizer(self.config, trained)))
+                                make_optimizer(self.config, trained), scaffold=decoder))
         stages.append(Stage("finetune", self.plan.finetune_epochs, self.model, self.task, self.optimizer))
         return stages
 
@@ -219,7 +220,7 @@ class LayerwiseTrainer(Trainer):
         return super()._emit(event, stage)
 
     def _run_stage(self, stage: Stage) -> Iterator[dict]:
-        if self.epoch == 0:
+        if self.stage_epoch == 0:
             self.best_val = math.inf  # losses of different stages do not compare: best is per stage
         yield from super()._run_stage(stage)
 
@@ -227,9 +228,9 @@ class LayerwiseTrainer(Trainer):
 # comparison with training from scratch -----------------------------------------------------------------
 
 def _curve(events: list[dict]) -> dict:
-    """Epoch events as curves over the budget: epoch numbers run on across stages."""
+    """Epoch events as curves over the budget (the events' epoch numbers run on across stages)."""
     epochs = [e for e in events if e["event"] == "epoch"]
-    curve: dict[str, Any] = {"epoch": list(range(1, len(epochs) + 1)),
+    curve: dict[str, Any] = {"epoch": [e["epoch"] for e in epochs],
                              "stage": [e.get("stage", "") for e in epochs],
                              "val_loss": [e["val_loss"] for e in epochs],
                              "train_loss": [e["train_loss"] for e in epochs],

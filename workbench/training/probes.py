@@ -157,13 +157,16 @@ def _corrupted_pass(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
     return recorder.corrupted if recorder.corrupted is not None else x, out
 
 
-def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest) -> dict[str, Any]:
+def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest,
+            corrupted: Tensor | None = None) -> dict[str, Any]:
     """Probe `model` on the batch x (N, C, H, W) with labels y (or None). Returns numpy arrays:
     "filters" {layer: (K, C, F, F)}; "activations" {layer: (C, H, W) or (N,)} and "input" (C, H, W)
     for the chosen sample; "latent" (n, d) codes at "latent_layer"; "labels" (n,); "inputs"
-    (n, C, H, W); "reconstructions" (n, C, H, W) and, with a Corruption layer, "corrupted"; "confusion"
-    (K, K) counts (rows: true class) with "predicted" and "confidence" (n,). Keys a request did not
-    ask for, or that the network cannot give (no reconstructions from a classifier), are absent."""
+    (n, C, H, W); "reconstructions" (n, C, H, W) and, with a Corruption layer or `corrupted` (the
+    denoise task's noisy copy of x, what the network is given), "corrupted"; "confusion" (K, K)
+    counts (rows: true class) with "predicted" and "confidence" (n,). Keys a request did not ask for,
+    or that the network or an empty batch cannot give (no reconstructions from a classifier), are
+    absent."""
     result: dict[str, Any] = {}
     if not request.any():
         return result
@@ -174,8 +177,8 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
         with torch.no_grad():
             if request.filters:
                 result["filters"] = conv_filters(model)
-            batch_wide = request.latent or request.reconstructions or request.confusion
-            if not (batch_wide or request.activations):
+            batch_wide = (request.latent or request.reconstructions or request.confusion) and len(x) > 0
+            if not (batch_wide or request.activations) or (len(x) == 0 and request.image is None):
                 return result
             sample = min(max(request.sample, 0), len(x) - 1)
             if request.image is not None:
@@ -203,7 +206,10 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
                 result["latent"] = _numpy(recorder.codes.flatten(1))
                 result["latent_layer"] = recorder.code_layer
             if request.reconstructions and out.shape == x.shape:
-                if _has_active_corruption(model):
+                if corrupted is not None:
+                    result["corrupted"] = _numpy(corrupted)
+                    out = model(corrupted)
+                elif _has_active_corruption(model):
                     corrupted, out = _corrupted_pass(model, x)
                     result["corrupted"] = _numpy(corrupted)
                 result["reconstructions"] = _numpy(out)

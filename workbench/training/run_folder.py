@@ -4,8 +4,11 @@
     RUN_DIR/config.json         resolved training config, data section (split seed), device used
     RUN_DIR/metrics.jsonl       one event per line (never probes)
     RUN_DIR/checkpoints/last.safetensors, best.safetensors   model weights (safetensors)
+    RUN_DIR/checkpoints/scaffold.safetensors   weights a stage trains besides the network (the
+                                                mirrored decoder while pretraining layer-wise)
     RUN_DIR/checkpoints/optimizer.pt   optimizer state (tensors and numbers only)
-    RUN_DIR/checkpoints/state.json     where training stands (stage, epoch, global step)
+    RUN_DIR/checkpoints/state.json     where training stands: stage_index, epoch (of the run),
+                                       stage_epoch, global_step, best_val
 
 Every file is written atomically. Weights are read with safetensors and the optimizer state with
 `torch.load(weights_only=True)`: nothing in a run folder can make us unpickle arbitrary objects.
@@ -17,7 +20,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors import SafetensorError
@@ -120,19 +123,26 @@ class RunWriter:
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
             metrics.write(json.dumps(event) + "\n")
 
-    def truncate_after(self, stage: int, epoch: int, global_step: int) -> None:
-        """Drop events past a checkpoint (an interrupted epoch), so a resumed run continues the curve."""
+    def truncate_after(self, epoch: int, global_step: int) -> None:
+        """Drop events past a checkpoint (an interrupted epoch), so a resumed run continues the curve.
+        `epoch` counts the run's epochs across stages, as the events do."""
         path = self.path / "metrics.jsonl"
         kept = [e for e in read_metrics(path)
                 if not (e.get("event") == "batch" and e.get("global_step", 0) > global_step)
-                and not (e.get("event") == "epoch" and (e.get("stage_index", 0), e.get("epoch", 0)) > (stage, epoch))]
+                and not (e.get("event") == "epoch" and e.get("epoch", 0) > epoch)]
         write_atomic(path, "".join(json.dumps(e) + "\n" for e in kept))
 
-    def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict, best: bool) -> None:
+    def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict, best: bool,
+                        scaffold: nn.Module | None = None) -> None:
+        """The network, the optimizer of the stage training now and its scaffold, then state.json last."""
         save_weights(self.checkpoints / "last.safetensors", model)
         if best:
             save_weights(self.checkpoints / "best.safetensors", model)
         save_tensors(self.checkpoints / "optimizer.pt", optimizer.state_dict())
+        if scaffold is not None:
+            save_weights(self.checkpoints / "scaffold.safetensors", scaffold)
+        else:
+            (self.checkpoints / "scaffold.safetensors").unlink(missing_ok=True)
         write_atomic(self.checkpoints / "state.json", json.dumps(state) + "\n")
 
 
@@ -155,8 +165,9 @@ class Run:
         return model.eval()
 
     def load_weights_into(self, model: nn.Module, which: str = "last") -> None:
-        if which not in ("last", "best"):
-            raise RunError(f"checkpoint must be 'last' or 'best', got {which!r}")
+        """which: "last", "best", or "scaffold" (the checkpointed stage's own extra weights)."""
+        if which not in ("last", "best", "scaffold"):
+            raise RunError(f"checkpoint must be 'last', 'best' or 'scaffold', got {which!r}")
         path = self.path / CHECKPOINTS / f"{which}.safetensors"
         try:
             model.load_state_dict(load_weights(path))
@@ -184,6 +195,36 @@ def open_run(path: str | os.PathLike) -> Run:
     config = _read_json(path / "config.json")
     if not isinstance(config, dict) or "training" not in config or "data" not in config:
         raise RunError(f"{path / 'config.json'}: not a workbench run config")
+    _check_types(path / "config.json", config, CONFIG_TYPES)
     state_path = path / CHECKPOINTS / "state.json"
     state = _read_json(state_path) if state_path.exists() else {}
+    if not isinstance(state, dict):
+        raise RunError(f"{state_path}: not a training state (expected a JSON object)")
+    _check_types(state_path, state, STATE_TYPES)
     return Run(path, project, config, read_metrics(path / "metrics.jsonl"), state)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+# What the keys that resuming, plotting and probing read must hold (the values inside "training" and
+# "data" are checked like a project's sections when the run is resumed or its data loaded).
+CONFIG_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "training": ("an object", lambda v: isinstance(v, dict)), "data": ("an object", lambda v: isinstance(v, dict)),
+    "schedule": ("an object", lambda v: isinstance(v, dict)), "classes": ("a list", lambda v: isinstance(v, list)),
+    "split_seed": ("a whole number >= 0", _whole)}
+STATE_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    **{key: ("a whole number >= 0", _whole) for key in ("stage_index", "epoch", "stage_epoch", "global_step")},
+    "best_val": ("a number or null", _number_or_null)}
+
+
+def _check_types(path: Path, doc: dict, types: dict[str, tuple[str, Callable[[Any], bool]]]) -> None:
+    """RunError naming the file and the key whose value is not what it must be."""
+    for key, (what, fits) in types.items():
+        if key in doc and not fits(doc[key]):
+            raise RunError(f"{path}: {key!r} must be {what}, got {json.dumps(doc[key])[:80]}")

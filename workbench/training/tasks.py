@@ -31,13 +31,15 @@ class Task:
         return y if self.classifies else x
 
     def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """In float32; the engine calls it outside autocast, which refuses binary_cross_entropy on
+        CUDA (unsafe in float16) and would otherwise pick the loss's precision itself."""
         if self.loss_kind == "ce":
-            return F.cross_entropy(out, target)
+            return F.cross_entropy(out.float(), target)
         if self.loss_kind == "nll":  # the network already applies Softmax: take the log ourselves
             return F.nll_loss(torch.log(out.float().clamp_min(1e-12)), target)
         if self.loss_kind == "mse":
             return F.mse_loss(out.float(), target)
-        if self.loss_kind == "bce":  # outside autocast's float16, where BCE is unsafe
+        if self.loss_kind == "bce":
             return F.binary_cross_entropy(out.float().clamp(0.0, 1.0), target.clamp(0.0, 1.0))
         return F.binary_cross_entropy_with_logits(out.float(), target.clamp(0.0, 1.0))
 

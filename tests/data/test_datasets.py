@@ -145,3 +145,11 @@ def test_augmentation_works_on_whole_batches():
     assert 10 < int(moved.sum()) < 54  # about half mirrored
     shifted = augment_batch(x, ["shift"])
     assert shifted.shape == x.shape and not torch.equal(shifted, x)
+
+
+def test_a_split_that_leaves_a_part_empty_is_refused_naming_the_numbers():
+    with pytest.raises(DataError) as err:
+        load_dataset({"dataset": "digits", "count": 20, "val_fraction": 0.01}, [1, 8, 8])
+    assert "20 samples with data.val_fraction = 0.01 give 0 validation and 20 training samples" in str(err.value)
+    small = load_dataset({"dataset": "digits", "count": 20, "val_fraction": 0.05}, [1, 8, 8])
+    assert (len(small.train_x), len(small.val_x)) == (19, 1)

@@ -55,3 +55,23 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, capsys):
         rc = main(argv + ["--out", str(tmp_path / "never")])
         err = capsys.readouterr().err
         assert rc == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+
+
+def test_resuming_a_run_folder_with_wrongly_typed_keys_names_the_file_and_key(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", tiny_spec(tmp_path), "--epochs", "1", "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    config, state = out / "config.json", out / "checkpoints" / "state.json"
+    good_config, good_state = config.read_text(), state.read_text()
+    for path, change, words in [
+        (config, {"training": [1]}, "config.json: 'training' must be an object, got [1]"),
+        (config, {"data": "digits"}, "config.json: 'data' must be an object, got \"digits\""),
+        (state, {"epoch": "2"}, "state.json: 'epoch' must be a whole number >= 0, got \"2\""),
+        (state, {"best_val": [0.5]}, "state.json: 'best_val' must be a number or null, got [0.5]"),
+    ]:
+        config.write_text(good_config)
+        state.write_text(good_state)
+        path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+        rc = main(["train", "--resume", str(out)])
+        err = capsys.readouterr().err
+        assert rc == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err, err

@@ -1,8 +1,10 @@
 """The engine headless: curves, checkpoints, failures, controls and resuming, on tiny runs."""
+import contextlib
 import json
 import math
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,6 +19,13 @@ def digits_project(**training):
     doc = template("digits-cnn")
     doc["data"] = dict(SMALL)
     doc["training"] = {**doc["training"], "epochs": 2, "batch_size": 32, **training}
+    return doc
+
+
+def linear_project(**training):
+    """A one-layer classifier: for tests of the loop, not of learning."""
+    doc = digits_project(**training)
+    doc["layers"] = [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}]
     return doc
 
 
@@ -211,3 +220,127 @@ def test_a_classifier_with_too_few_outputs_is_explained():
 def test_mixed_precision_on_cuda():
     events = list(Trainer(digits_project(device="cuda")).events())
     assert events[0]["device"] == "cuda" and events[-1]["status"] == "finished"
+
+
+def test_predictions_of_classes_that_do_not_exist_count_as_wrong():
+    doc = linear_project(epochs=1, optimizer="sgd", lr=1e-8, momentum=0.0)
+    doc["layers"][-1]["out_features"] = 20
+    trainer = Trainer(doc)
+    with torch.no_grad():  # always predicts class 15: the digits have only 0-9
+        trainer.model[1].weight.zero_()
+        trainer.model[1].bias.zero_()
+        trainer.model[1].bias[15] = 5.0
+    epoch = next(e for e in trainer.events() if e["event"] == "epoch")
+    assert epoch["val_accuracy"] == 0.0 and epoch["train_accuracy"] == 0.0
+    assert len(epoch["val_confusion"]) == 10 and sum(map(sum, epoch["val_confusion"])) == 0
+
+
+def test_denoising_probes_show_the_clean_input_and_the_corrupted_one_apart():
+    from workbench.training.probes import ProbeRequest
+
+    doc = template("autoencoder")
+    doc["data"] = dict(SMALL)
+    doc["training"] = {**doc["training"], "task": "denoise", "noise": "masking:0.5", "epochs": 1}
+    trainer = Trainer(doc, probe_interval_s=0)
+    trainer.set_probe_request(ProbeRequest(reconstructions=True))
+    probe = next(e for e in trainer.events() if e["event"] == "probe")
+    clean = trainer.data.val_x[:48].numpy()
+    assert np.array_equal(probe["inputs"], clean)
+    masked = probe["corrupted"] == 0
+    assert 0.3 < masked[clean > 0].mean() < 0.7  # about half the ink masked away, the clean input untouched
+    assert probe["reconstructions"].shape == clean.shape
+
+
+def test_a_last_batch_of_one_sample_is_left_out_so_batch_norm_trains(tmp_path):
+    doc = linear_project(epochs=1, batch_size=191)  # 192 training samples: 191 + 1
+    doc["layers"].insert(0, {"type": "BatchNorm2d"})
+    events = events_of(Trainer(doc, run_dir=tmp_path / "run"))
+    assert events[0]["steps_per_epoch"] == 1 and events[-1]["status"] == "finished"
+    assert Trainer(linear_project(batch_size=190)).steps_per_epoch == 2  # a last batch of two is kept
+
+
+def test_any_error_in_a_step_ends_in_a_failed_done_event_and_the_engine_goes_on(tmp_path, monkeypatch):
+    trainer = Trainer(linear_project(epochs=1), run_dir=tmp_path / "run")
+    real_step = trainer._step
+
+    def broken(*args):
+        if trainer.global_step == 3:
+            raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (64x10 and 12x10)")
+        return real_step(*args)
+
+    monkeypatch.setattr(trainer, "_step", broken)
+    done = events_of(trainer)[-1]
+    assert done["status"] == "failed"
+    assert done["message"] == ("training failed at step 4 (epoch 1): RuntimeError: mat1 and mat2 shapes cannot be "
+                               "multiplied (64x10 and 12x10)")
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1] == done
+    monkeypatch.setattr(trainer, "_step", real_step)
+    again = events_of(trainer)
+    assert again[-1]["status"] == "finished" and again[-1]["global_step"] == 6
+
+
+def test_running_out_of_cpu_memory_suggests_a_smaller_batch(monkeypatch):
+    trainer = Trainer(linear_project(batch_size=64))
+
+    def oom(*args):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 1000000000000 bytes")
+
+    monkeypatch.setattr(trainer, "_step", oom)
+    done = events_of(trainer)[-1]
+    assert done["status"] == "failed" and done["message"].startswith("out of memory at batch size 64 (epoch 1)")
+
+
+def test_going_on_after_a_stop_repeats_the_epoch_without_counting_its_steps_twice(tmp_path):
+    trainer = Trainer(linear_project(epochs=2, batch_size=16), run_dir=tmp_path / "run", log_interval_s=0)
+    for event in trainer.events():
+        if event["event"] == "batch" and event["epoch"] == 2 and event["step"] == 3:
+            trainer.stop()
+    events = events_of(trainer)
+    batches = [e for e in events if e["event"] == "batch"]
+    assert batches[0]["global_step"] == 13 and events[-1]["global_step"] == 24  # 12 steps an epoch
+    steps = [e["global_step"] for e in open_run(tmp_path / "run").metrics if e["event"] == "batch"]
+    assert steps == list(range(1, 25))  # one curve: the interrupted epoch's batches are dropped
+
+
+def test_the_loss_is_computed_in_float32_outside_autocast(monkeypatch):
+    """Autocast on CUDA refuses binary_cross_entropy: BCE runs must compute their loss outside it."""
+    import torch.nn.functional as F
+
+    from workbench.training import tasks
+
+    doc = template("autoencoder")
+    doc["data"] = dict(SMALL)
+    doc["training"] = {**doc["training"], "loss": "bce", "epochs": 1}
+    trainer = Trainer(doc)
+    inside, real_bce = [], F.binary_cross_entropy
+
+    @contextlib.contextmanager
+    def autocast():  # what CUDA's autocast does to BCE, on the CPU
+        inside.append(True)
+        try:
+            yield
+        finally:
+            inside.pop()
+
+    def refusing_bce(out, target, *args, **kwargs):
+        if inside:
+            raise RuntimeError("torch.nn.functional.binary_cross_entropy is unsafe to autocast")
+        assert out.dtype == torch.float32
+        return real_bce(out, target, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_autocast", autocast)
+    monkeypatch.setattr(tasks.F, "binary_cross_entropy", refusing_bce)
+    done = events_of(trainer)[-1]
+    assert done["status"] == "finished", done["message"]
+
+
+def test_augmenting_a_vector_input_is_refused_at_once():
+    doc = digits_project()
+    doc["input"] = [64]
+    doc["layers"] = [{"type": "Linear", "out_features": 10}]
+    doc["data"]["augment"] = ["shift"]
+    with pytest.raises(ValueError, match=r"data.augment \(shift\) needs image inputs \(C×H×W\) but the project's "
+                                         r"input is \[64\]"):
+        Trainer(doc)

@@ -8,7 +8,8 @@ import torch
 from workbench.core.templates import template
 from workbench.training.engine import Trainer
 from workbench.training.layerwise import LayerwiseTrainer, compare_with_scratch, pretrain_blocks
-from workbench.training.schedules import make_trainer
+from workbench.training.run_folder import open_run
+from workbench.training.schedules import make_trainer, resume_trainer
 
 FAST = {"device": "cpu", "batch_size": 256}
 
@@ -63,7 +64,6 @@ def test_every_json_line_carries_its_stage(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["schedule"]["name"] == "layerwise" and config["schedule"]["pretrain_epochs"] == 1
     # the checkpoint is the network being built, so a run folder opens like any other
-    from workbench.training.run_folder import open_run
     model = open_run(tmp_path / "run").load_model()
     assert torch.equal(model[1].weight, trainer.model[1].weight.cpu())
 
@@ -103,3 +103,47 @@ def test_comparison_with_scratch_uses_the_same_budget():
     assert lw["stage"] == ["pretrain-1", "pretrain-2", "pretrain-3"] + ["finetune"] * 5
     assert set(sc["stage"]) == {""}
     assert all(v > 0 for v in lw["val_loss"] + sc["val_loss"])
+
+
+def _stop_at(trainer, stage, stage_epoch):
+    for event in trainer.events():
+        if event["event"] == "epoch" and (event["stage"], event["stage_epoch"]) == (stage, stage_epoch):
+            trainer.stop()
+
+
+@pytest.mark.parametrize("stage,stage_epoch", [("pretrain-1", 1), ("pretrain-2", 2)])
+def test_a_run_stopped_mid_pretraining_resumes_to_where_an_uninterrupted_one_gets(tmp_path, stage, stage_epoch):
+    """12 epochs: pretrain-1..3 have 2 each, finetune 6. The resumed run needs the stage's own
+    optimizer and mirrored decoder back, or its weights would differ from the uninterrupted run's."""
+    whole = make_trainer("stacked-autoencoder", run_dir=tmp_path / "whole", epochs=12, **FAST)
+    events_whole = list(whole.events())
+    _stop_at(make_trainer("stacked-autoencoder", run_dir=tmp_path / "run", epochs=12, **FAST), stage, stage_epoch)
+    resumed = resume_trainer(tmp_path / "run")
+    assert isinstance(resumed, LayerwiseTrainer) and list(resumed.events())[-1]["status"] == "finished"
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b.cpu())
+    metrics = open_run(tmp_path / "run").metrics
+    epochs = [(e["epoch"], e["stage"], e["stage_epoch"]) for e in metrics if e["event"] == "epoch"]
+    assert epochs == [(e["epoch"], e["stage"], e["stage_epoch"]) for e in events_whole if e["event"] == "epoch"]
+    assert [e[0] for e in epochs] == list(range(1, 13))  # one axis across stages
+    assert [e[2] for e in epochs] == [1, 2, 1, 2, 1, 2, 1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("poison_after", [("pretrain-1", 1), ("pretrain-1", 2)])
+def test_a_non_finite_loss_while_pretraining_fails_cleanly_and_the_run_can_go_on(tmp_path, poison_after):
+    """After pretrain-1's epoch 1 the failing stage has a checkpoint of its own; after its last epoch
+    the failure is in pretrain-2, whose checkpoint does not exist yet: it starts that stage afresh."""
+    trainer = make_trainer("stacked-autoencoder", run_dir=tmp_path / "run", epochs=12, **FAST)
+    events = []
+    for event in trainer.events():
+        events.append(event)
+        if event["event"] == "epoch" and (event["stage"], event["stage_epoch"]) == poison_after:
+            with torch.no_grad():
+                trainer.model[1].weight.fill_(float("nan"))
+    done = events[-1]
+    assert done["status"] == "failed" and "the loss became nan" in done["message"]
+    assert done["epoch"] == poison_after[1]
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    again = list(trainer.events())
+    assert again[-1]["status"] == "finished" and again[-1]["epoch"] == 12
+    assert all(e["train_loss"] == e["train_loss"] for e in again if e["event"] == "epoch")  # no NaN

@@ -133,3 +133,13 @@ def test_requests_follow_the_visible_panels():
     req = ProbeRequest.for_panels({"filters", "curves"}, layer=3, sample=2)
     assert req.filters and not (req.activations or req.latent or req.reconstructions or req.confusion)
     assert (req.layer, req.sample) == (3, 2) and req.any()
+
+
+def test_an_empty_batch_gives_what_needs_no_samples_and_does_not_crash():
+    model = _model("digits-cnn")
+    x, y = torch.zeros((0, 1, 8, 8)), torch.zeros((0,), dtype=torch.long)
+    assert set(capture(model, x, y, ALL)) == {"filters"}
+    image = np.random.default_rng(0).random((1, 8, 8), dtype=np.float32)
+    out = capture(model, x, y, ProbeRequest(activations=True, latent=True, image=image))
+    np.testing.assert_array_equal(out["input"], image)
+    assert sorted(out["activations"]) == list(range(10)) and "latent" not in out

@@ -52,6 +52,22 @@ def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: 
     return plot
 
 
+def set_title(plot: pg.PlotItem, title: str, size: str = "11pt") -> None:
+    """setTitle, only when the text changes: each call re-lays out the whole canvas, which made
+    titles a large part of a live refresh."""
+    if getattr(plot, "_shown_title", None) != (title, size):
+        plot.setTitle(title, color=INK, size=size)
+        plot._shown_title = (title, size)
+
+
+def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
+    """setLabel, only when the text changes (a new label makes the axis redo its layout and ticks)."""
+    axis = plot.getAxis(side)
+    if getattr(axis, "_shown_label", None) != text:
+        plot.setLabel(side, text, color=INK)
+        axis._shown_label = text
+
+
 class ImagePlot:
     """One plot holding ONE ImageItem (a whole mosaic), rows drawn top-down, square pixels."""
 
@@ -61,6 +77,7 @@ class ImagePlot:
         self.plot.setAspectLocked(True)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
+        self._framing: tuple | None = None
 
     def show(self, image: np.ndarray, title: str, headroom: float = 0.0) -> None:
         """image: (H, W, 3) in [0, 1] with NaN gaps (drawn as background); headroom: a fraction of
@@ -70,13 +87,17 @@ class ImagePlot:
         rgba[..., :3] = (np.nan_to_num(image, nan=1.0) * 255).astype(np.uint8)
         rgba[..., 3] = np.where(gap, 0, 255)
         self.item.setImage(np.ascontiguousarray(rgba), levels=None, autoLevels=False)
-        self.plot.setTitle(title, color=INK, size="11pt")
-        self.plot.setRange(xRange=(0, image.shape[1]), yRange=(-headroom * image.shape[0], image.shape[0]),
-                           padding=0.02)
+        set_title(self.plot, title)
+        framing = (image.shape[:2], headroom)
+        if framing != self._framing:  # the same picture size keeps the view (and the user's zoom)
+            self.plot.setRange(xRange=(0, image.shape[1]), yRange=(-headroom * image.shape[0], image.shape[0]),
+                               padding=0.02)
+            self._framing = framing
 
     def clear(self, title: str = "") -> None:
         self.item.clear()
-        self.plot.setTitle(title, color=INK, size="11pt")
+        set_title(self.plot, title)
+        self._framing = None
 
     def pixel_at(self, scene_pos: Any) -> tuple[float, float] | None:
         """(x, y) image pixel under a scene position, None when outside the plot."""

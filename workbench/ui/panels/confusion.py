@@ -73,6 +73,7 @@ class ConfusionPanel(InsightPanel):
             self.wrong_view.clear("")
             for text in self.cell_texts + self.wrong_texts:
                 text.setText("")
+                text._shown = None
             return
         self.matrix = matrix
         k = len(matrix)
@@ -80,12 +81,14 @@ class ConfusionPanel(InsightPanel):
         peak = max(int(matrix.max()), 1)
         for i, text in enumerate(self.cell_texts):
             count = int(matrix[i // k, i % k])
-            text.setText(str(count) if count else "")
-            text.setColor("w" if count < peak * 0.6 else "k")  # readable on dark and bright cells
+            shown = (str(count) if count else "", "w" if count < peak * 0.6 else "k")  # readable on any cell
+            if getattr(text, "_shown", None) != shown:  # K² items: touch only those that changed
+                text.setText(shown[0])
+                text.setColor(shown[1])
+                text._shown = shown
         accuracy = np.trace(matrix) / max(matrix.sum(), 1)
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
                               f"Confusion on {int(matrix.sum())} validation samples: accuracy {accuracy:.1%}")
-        self.matrix_view.plot.getAxis("bottom").setLabel("predicted class", color=INK)
         self._show_wrong()
 
     def _show_wrong(self) -> None:

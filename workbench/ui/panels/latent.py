@@ -11,7 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.ui.panels.activations import input_picture
-from workbench.ui.panels.base import INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, styled_plot
+from workbench.ui.panels.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, set_label,
+                                      set_title, styled_plot)
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
 
@@ -136,18 +137,18 @@ class LatentPanel(InsightPanel):
             self.points = 0
             for scatter in self.scatters:
                 scatter.clear()
-            self.codes_plot.setTitle("Latent codes appear here", color=INK)
-            self.inputs_plot.setTitle("", color=INK)
+            set_title(self.codes_plot, "Latent codes appear here")
+            set_title(self.inputs_plot, "")
             return
         if labels is None or len(labels) != len(codes):
             labels = np.zeros(len(codes), np.int64)
         brushes = [class_colour(int(k)) for k in labels]
         points, how = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
-        self.codes_plot.setTitle(f"Codes at {layer_name(self.summary, index)}: {how}", color=INK, size="10pt")
+        set_title(self.codes_plot, f"Codes at {layer_name(self.summary, index)}: {how}", "10pt")
         axis = ("unit 0", "unit 1") if codes.shape[1] <= 2 else ("PC 1", "PC 2")
-        self.codes_plot.setLabel("bottom", axis[0], color=INK)
-        self.codes_plot.setLabel("left", axis[1], color=INK)
+        set_label(self.codes_plot, "bottom", axis[0])
+        set_label(self.codes_plot, "left", axis[1])
         self.points = len(codes)
         self._update_legend(labels)
         if "inputs" in self.probe and len(self.probe["inputs"]) == len(codes):
@@ -155,9 +156,9 @@ class LatentPanel(InsightPanel):
             raw, raw_how = self._raw_pca(self.probe["inputs"])
             if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
                 self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
-            self.inputs_plot.setTitle(f"Raw inputs: {raw_how}", color=INK, size="10pt")
-            self.inputs_plot.setLabel("bottom", "PC 1", color=INK)
-            self.inputs_plot.setLabel("left", "PC 2", color=INK)
+            set_title(self.inputs_plot, f"Raw inputs: {raw_how}", "10pt")
+            set_label(self.inputs_plot, "bottom", "PC 1")
+            set_label(self.inputs_plot, "left", "PC 2")
 
     def _hovered(self, scatter: Any, points: Any, event: Any) -> None:
         if len(points) == 0 or "inputs" not in self.probe:

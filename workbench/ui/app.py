@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QStyle,
                                QToolBar, QWidget)
@@ -307,6 +307,13 @@ class MainWindow(QMainWindow):
     def _reset_layout(self) -> None:
         if not self._default_state.isEmpty():
             self.restoreState(self._default_state)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DeferredDelete:
+            # the undo stack clears itself when destroyed, after the docks' widgets: views listening
+            # to it would be called on deleted labels
+            self.editor.stack.blockSignals(True)
+        return super().event(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         running = self.docks.busy()

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from workbench.core.arithmetic import MAX_GRID
 from workbench.core.lessons import ArithmeticSetup
 from workbench.ui.arithmetic_view import ArithmeticView
 
@@ -38,6 +39,13 @@ def layer_numbers(probe: dict, summary: dict, index: int) -> tuple[np.ndarray | 
             and weights.shape[1] == shape[0] and weights.shape[2] == weights.shape[3]):
         kernel = weights[0, 0]
     return acts, kernel
+
+
+def example_numbers(shape: list[int]) -> np.ndarray:
+    """Single digits in the layer's input shape (one slice, at most MAX_GRID square): easy to add up
+    by eye, and as large as the layer's window needs (a 11×11 stride-4 window needs 19×19)."""
+    h, w = (min(int(n), MAX_GRID) for n in shape[-2:]) if len(shape) == 3 else (MAX_GRID, MAX_GRID)
+    return np.random.default_rng(0).integers(0, 10, (1, h, w)).astype(float)
 
 
 class ArithmeticPanel(QWidget):
@@ -73,12 +81,13 @@ class ArithmeticPanel(QWidget):
             return
         acts, kernel = layer_numbers(probe, summary, index)
         try:
-            self.view.set_layer(layer, list(shape), activations=acts, kernel=kernel)
+            self.view.set_layer(layer, list(shape), activations=acts if acts is not None else example_numbers(shape),
+                                kernel=kernel)
         except ValueError:
             self.show_hint(f"Layer {index} is {row['label']}: it has no sliding window. " + HINT)
             return
         source = ("its input activations (channel 0) from the last probe" if acts is not None
-                  else "example numbers (train the network or open a run for real ones)")
+                  else "example digits (train the network or open a run for its real activations)")
         weights = ", trained filter 0" if kernel is not None else ""
         self.caption.setText(f"<b>Layer {index} · {row['label']}</b> — window over {source}{weights}")
         self._pages.setCurrentWidget(self.view)

@@ -27,7 +27,7 @@ from workbench.training.run_folder import RunError, open_run
 from workbench.ui.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lab_panel import LabPanel
 from workbench.ui.lessons_panel import LessonPlayer
-from workbench.ui.panels import InsightPanels
+from workbench.ui.panels import InsightPanels, request_for
 from workbench.ui.run_tail import MetricsTail
 from workbench.ui.training_panel import TrainingPanel
 
@@ -68,7 +68,9 @@ class PanelDocks(QObject):
         self.lab = LabPanel(window.project)
         self.tail = MetricsTail(self)
         self.probe: dict = {}  # the last probe's arrays, for the arithmetic dock
+        self._lesson_numbers = False  # the arithmetic dock shows a lesson's grid until another layer is picked
         self.docks: dict[str, QDockWidget] = {}
+        self._shown: dict[str, bool] = {}  # dock name -> on screen (QDockWidget.visibilityChanged)
         self._arrange()
         self._wire()
         self.insight.set_summary(window.summary.summary)
@@ -114,13 +116,18 @@ class PanelDocks(QObject):
         insight.layer_selected.connect(w.selection.select_index)
         self.player.layer_selected.connect(w.selection.select_index)
         insight.request_changed.connect(self.push_request)
-        self.docks["arithmetic"].visibilityChanged.connect(self._arithmetic_shown)
+        for name in ("arithmetic", *INSIGHT_ORDER):
+            self.docks[name].visibilityChanged.connect(lambda shown, n=name: self._dock_shown(n, shown))
+
+    def on_screen(self, name: str) -> bool:
+        """Whether a dock is shown and its tab is the current one (a tab behind another is not)."""
+        return self._shown.get(name, False)
 
     def request(self) -> ProbeRequest:
-        """What the visible docks need probed: the insight panels', plus activations and filters while
-        the arithmetic dock shows (it slides its window over real activations and a trained filter)."""
-        request = self.insight.request()
-        if self.arithmetic.isVisible():
+        """What the docks on screen need probed: their insight panels', plus activations and filters
+        while the arithmetic dock shows (it slides its window over real activations and a trained filter)."""
+        request = request_for([self.insight.panels[n] for n in INSIGHT_ORDER if self.on_screen(n)], only_visible=False)
+        if self.on_screen("arithmetic"):
             request.activations = request.filters = True
         return request
 
@@ -139,7 +146,8 @@ class PanelDocks(QObject):
     def _probe(self, probe: dict) -> None:
         self.insight.update_probe(probe)
         self.probe = {**self.probe, **{k: v for k, v in probe.items() if k != "event"}}
-        if self.arithmetic.isVisible():
+        self._lesson_numbers = False
+        if self.on_screen("arithmetic"):
             self._show_arithmetic()
 
     def _summary_changed(self) -> None:
@@ -147,17 +155,23 @@ class PanelDocks(QObject):
         self._show_arithmetic()
 
     def _follow_selection(self) -> None:
+        self._lesson_numbers = False
         index = self.window.selection.current_index()
         if index is not None:
             self.insight.set_layer(index)
         self._show_arithmetic()
 
-    def _arithmetic_shown(self, shown: bool) -> None:
+    def _dock_shown(self, name: str, shown: bool) -> None:
+        if self._shown.get(name) == shown:
+            return
+        self._shown[name] = shown
         self.push_request()
-        if shown:
+        if shown and name == "arithmetic":
             self._show_arithmetic()
 
     def _show_arithmetic(self) -> None:
+        if self._lesson_numbers:
+            return
         w = self.window
         index = w.selection.current_index()
         if index is None:
@@ -168,10 +182,11 @@ class PanelDocks(QObject):
     # lessons and runs --------------------------------------------------------------------------
     def show_lesson(self, lesson: Lesson) -> None:
         """The lesson's player (above the inspector), its arithmetic, and its view's dock raised."""
-        self.raise_dock("lesson")
         self.player.set_lesson(lesson)
         if lesson.arithmetic is not None:
             self.arithmetic.show_lesson(lesson.title, lesson.arithmetic)
+            self._lesson_numbers = True
+        self.raise_dock("lesson")
         # the view's dock, beside the player: a training lesson shows its live curves at the bottom
         # (the Training tab sits next to the Lesson tab: raising it would hide the lesson's steps)
         view = {"arithmetic": "arithmetic", "training": "curves", "latent": "latent"}.get(lesson.view)

@@ -29,6 +29,9 @@ from workbench.ui.panels.base import INK, styled_plot
 from workbench.ui.worker import TrainingRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
+# The progress text (samples/s, ETA) cannot be read at the curves' 20 updates/s, and QProgressBar
+# repaints synchronously on every change: a few times a second is enough.
+PROGRESS_EVERY_S = 0.25
 
 
 class _Series:
@@ -93,6 +96,7 @@ class TrainingPanel(QWidget):
         self.runner.updated.connect(self._on_update)
         self.runner.finished.connect(self._on_finished)
         self._active = False
+        self._progress_shown = 0.0
         self.run_dir: str | None = None
         self.steps_per_epoch = 1
         self.epochs = 1
@@ -329,7 +333,9 @@ class TrainingPanel(QWidget):
                                 f"{start['val_size']:,} validation samples")
         self._add(*update["steps"], update["epochs"])
         progress = update["progress"]
-        if progress is not None:
+        now = time.monotonic()
+        if progress is not None and (progress["event"] == "epoch" or now - self._progress_shown >= PROGRESS_EVERY_S):
+            self._progress_shown = now
             done = progress["epoch"] - 1 + (progress.get("step", self.steps_per_epoch) / self.steps_per_epoch
                                             if progress["event"] == "batch" else 1)
             self.progress.setValue(int(1000 * done / max(self.epochs, 1)))

@@ -12,7 +12,8 @@ def test_panels_menus_and_selection_for_other_helpers(qtbot, monkeypatch):
     qtbot.addWidget(window)
     dock = window.add_panel(QLabel("maps"), "Activation maps", Qt.DockWidgetArea.RightDockWidgetArea, visible=False)
     toggles = [a.text() for a in window._panels_menu.actions()]
-    assert toggles == ["Layers", "Inspector", "Summary", "Activation maps"] and dock.isHidden()
+    assert toggles[:3] == ["Layers", "Inspector", "Summary"] and toggles[-1] == "Activation maps" and dock.isHidden()
+    assert {"Training", "Arithmetic", "Filters", "Curves", "Lesson", "Autoencoder lab"} <= set(toggles)
     lessons = window.menu("Lessons")
     assert window.menu("Lessons") is lessons
     titles = [a.text() for a in window.menuBar().actions()]
@@ -30,6 +31,7 @@ def test_geometry_and_dock_layout_are_remembered(qtbot, monkeypatch):
     first.show()
     first.summary_dock.hide()
     first.resize(700, 500)  # inside the offscreen screen (800×600), so no clamping
+    assert first.size().toTuple() == (700, 500)
     assert first.close()
     second = MainWindow(restore_layout=True)
     qtbot.addWidget(second)

@@ -34,6 +34,7 @@ from workbench.ui.summary import SummaryPanel
 from workbench.ui.undo import Editor
 
 SCREENSHOT_SIZE = (1400, 900)
+LAYOUT_VERSION = 2  # bumped when the set of docks changes: a layout stored for other docks is ignored
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -284,14 +285,14 @@ class MainWindow(QMainWindow):
         if self._restored:
             return
         self._restored = True
-        self._default_state = self.saveState()
+        self._default_state = self.saveState(LAYOUT_VERSION)
         if self._restore_layout:
             stored = app_settings.settings()
             geometry, state = stored.value("window/geometry"), stored.value("window/state")
             if isinstance(geometry, QByteArray):
                 self.restoreGeometry(geometry)
             if isinstance(state, QByteArray):
-                self.restoreState(state)
+                self.restoreState(state, LAYOUT_VERSION)
 
     def _presentation(self, on: bool) -> None:
         style.set_presentation_mode(on, self._base_font)
@@ -300,13 +301,13 @@ class MainWindow(QMainWindow):
         self._size_docks(scale)
 
     def _size_docks(self, scale: float) -> None:
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(190 * scale), round(340 * scale)],
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(190 * scale), round(520 * scale)],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.summary_dock], [round(240 * scale)], Qt.Orientation.Vertical)
 
     def _reset_layout(self) -> None:
         if not self._default_state.isEmpty():
-            self.restoreState(self._default_state)
+            self.restoreState(self._default_state, LAYOUT_VERSION)
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.DeferredDelete:
@@ -330,6 +331,6 @@ class MainWindow(QMainWindow):
         if self._restore_layout:
             stored = app_settings.settings()
             stored.setValue("window/geometry", self.saveGeometry())
-            stored.setValue("window/state", self.saveState())
+            stored.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.files.discard_recovery()
         event.accept()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThreadPool
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabBar
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QTabBar, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
@@ -44,6 +44,17 @@ def _same_network(a: dict, b: dict) -> bool:
     strip = [{k: v for k, v in layer.items() if k != "id"} for layer in a["layers"]]
     return a["input"] == b["input"] and strip == [{k: v for k, v in layer.items() if k != "id"}
                                                  for layer in b["layers"]]
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A panel that needs room, in a frameless scroll area: at the default size it fits and no bar
+    shows; on a small screen the window can still shrink (its minimum is not the sum of the panels')."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setMinimumSize(160, 120)  # else the area reports its panel's minimum
+    return area
 
 
 def _hide_stale_tab_bars(window: QMainWindow) -> None:
@@ -83,11 +94,12 @@ class PanelDocks(QObject):
         View > Panels (its plots need more height than the bottom row has)."""
         w = self.window
         self.arithmetic.view.canvas.setMinimumSize(360, 110)  # it fits its text to the room it gets
-        panels = {"training": (self.training, "Training", RIGHT), "lesson": (self.player, "Lesson", RIGHT),
-                  "arithmetic": (self.arithmetic, "Arithmetic", BOTTOM),
+        panels = {"training": (_scrolling(self.training), "Training", RIGHT),
+                  "lesson": (_scrolling(self.player), "Lesson", RIGHT),
+                  "arithmetic": (_scrolling(self.arithmetic), "Arithmetic", BOTTOM),
                   **{name: (self.insight.panels[name], self.insight.panels[name].title, BOTTOM)
                      for name in INSIGHT_ORDER},
-                  "lab": (self.lab, "Autoencoder lab", BOTTOM)}
+                  "lab": (_scrolling(self.lab), "Autoencoder lab", BOTTOM)}
         for name, (widget, title, area) in panels.items():
             # tabified as soon as added: side by side, their minimum widths would add up and widen the window
             self.docks[name] = w.add_panel(widget, title, area)

@@ -25,7 +25,6 @@ from workbench.core.lessons import Lesson
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
 from workbench.ui.arithmetic_dock import ArithmeticPanel
-from workbench.ui.lab_panel import LabPanel
 from workbench.ui.lessons_panel import LessonPlayer
 from workbench.ui.panels import InsightPanels, request_for
 from workbench.ui.run_tail import MetricsTail
@@ -76,7 +75,7 @@ class PanelDocks(QObject):
         self.insight = InsightPanels(self)
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
-        self.lab = LabPanel(window.project)
+        self.lab: QWidget | None = None  # made when its dock is first shown: it is hidden by default
         self.tail = MetricsTail(self)
         self.probe: dict = {}  # the last probe's arrays, for the arithmetic dock
         self._lesson_numbers = False  # the arithmetic dock shows a lesson's grid until another layer is picked
@@ -99,7 +98,7 @@ class PanelDocks(QObject):
                   "arithmetic": (_scrolling(self.arithmetic), "Arithmetic", BOTTOM),
                   **{name: (self.insight.panels[name], self.insight.panels[name].title, BOTTOM)
                      for name in INSIGHT_ORDER},
-                  "lab": (_scrolling(self.lab), "Autoencoder lab", BOTTOM)}
+                  "lab": (QWidget(), "Autoencoder lab", BOTTOM)}
         for name, (widget, title, area) in panels.items():
             # tabified as soon as added: side by side, their minimum widths would add up and widen the window
             self.docks[name] = w.add_panel(widget, title, area)
@@ -130,6 +129,15 @@ class PanelDocks(QObject):
         insight.request_changed.connect(self.push_request)
         for name in ("arithmetic", *INSIGHT_ORDER):
             self.docks[name].visibilityChanged.connect(lambda shown, n=name: self._dock_shown(n, shown))
+        self.docks["lab"].visibilityChanged.connect(self._make_lab)
+
+    def _make_lab(self, shown: bool) -> None:
+        """The lab's imports (superqt workers, the experiments) cost startup time: load them when needed."""
+        if shown and self.lab is None:
+            from workbench.ui.lab_panel import LabPanel
+
+            self.lab = LabPanel(self.window.project)
+            self.docks["lab"].setWidget(_scrolling(self.lab))
 
     def on_screen(self, name: str) -> bool:
         """Whether a dock is shown and its tab is the current one (a tab behind another is not)."""
@@ -237,7 +245,7 @@ class PanelDocks(QObject):
         """What would be cut short by closing ("" when nothing runs)."""
         if self.training.is_training:
             return "Training is running"
-        if self.lab.busy():
+        if self.lab is not None and self.lab.busy():
             return "An autoencoder lab experiment is running"
         return ""
 
@@ -245,7 +253,7 @@ class PanelDocks(QObject):
         """Stop training and lab experiments and join their threads before the window goes."""
         self.tail.finish()
         self.training.stop_and_wait()
-        if self.lab.busy():
+        if self.lab is not None and self.lab.busy():
             self.lab.stop()
             QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
 

@@ -8,7 +8,8 @@
     process.pause(); process.resume(); process.stop(); process.set_probe_request(request)
     process.shutdown()                           # on window close: asks, then kills after a timeout
 
-The child is started with the "spawn" context (a fork of a process with Qt threads can deadlock)
+The child is started with the "spawn" context (a fork of a process with Qt threads can deadlock;
+as with any spawned child, a script using this needs an `if __name__ == "__main__":` guard)
 and kept alive between runs, so a hundred Start/Stop cycles cost one torch import. It runs one
 run at a time on its main thread; a listener thread applies pause/resume/stop/probe commands to
 the engine's thread-safe controls, and a sender thread writes events to the pipe, so training
@@ -20,14 +21,18 @@ Probes are paced by the window: after each probe event the child captures no mor
 `grant_probe()` says the last one was drawn, so probes are made only as fast as the visible panels
 can draw them (and at most every `PROBE_INTERVAL_S`).
 
-Torch threads in the child (`DEFAULT_TORCH_THREADS`), measured on the 2-core CPU this project is
-tested on, with the panel's curves live (benchmarks/gui_training.py, cifar10-cnn on 3000 shapes)
-and with every insight panel live (benchmarks/panels_speed.py, digits-cnn), as a ratio of headless
-training with torch's default threads in the same process:
-    1 thread : curves 0.9x, all panels 0.9x   (see the numbers at the bottom of this docstring)
-    2 threads: curves 0.6x, all panels 0.6x
-Two threads lose because the window's painting takes a core now and then and torch's parallel
-regions then wait for their descheduled second thread; one thread leaves the window its core.
+Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores. Measured on the shared 2-core
+CPU this project is tested on, as a ratio of headless training (torch's default 2 threads) in the
+same benchmark run, best (typical) of 2 rounds:
+    benchmarks/gui_training.py (cifar10-cnn, the Training panel's curves live):
+        2 threads 0.85 (0.83), 1 thread 0.56 (0.56); a 5 ms timer p99 late 10 ms / 3 ms
+    benchmarks/panels_speed.py (digits-cnn, every insight panel live, ~6.6 refreshes/s):
+        2 threads 0.53 (0.52), 1 thread 0.72 (0.71)
+So the child trains on all cores, but on one while the window asks for probes (insight panels
+shown). One thread alone trains at 0.55-0.7 of two, so it is not the default. Two threads lose when
+the window paints (a parallel region waits for its descheduled second thread), so the window's
+share is kept small: progress text 4x/s, titles and labels set only when they change, latent
+PCA without a full SVD and on one BLAS thread.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from typing import Any
 
-DEFAULT_TORCH_THREADS = 1
+DEFAULT_TORCH_THREADS = os.cpu_count() or 1
 PROBE_INTERVAL_S = 0.15
 LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates per second
 CRASHED = "the training process stopped unexpectedly"
@@ -345,7 +350,7 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
     try:
         while (job := controls.runs.get()) is not None:
             run_id, spec = job
-            for event in run_events(spec, controls, probe_interval_s):
+            for event in run_events(spec, controls, probe_interval_s, torch_threads):
                 outbox.put((run_id, event))
     finally:
         outbox.put(None)
@@ -353,8 +358,10 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
         events.close()
 
 
-def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
+def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float, torch_threads: int):
     """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
+    import torch
+
     from workbench.training.schedules import make_trainer
 
     failed = {"event": "done", "status": "failed", "run_dir": spec.run_dir}
@@ -375,6 +382,11 @@ def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
     controls.attach(trainer)
     try:
         for event in trainer.events():
+            # Insight panels live (a probe request): the window paints several times a second and a
+            # second torch thread would mostly wait for its core, so train on one (see the docstring)
+            threads = 1 if controls.request is not None and controls.request.any() else max(1, torch_threads)
+            if threads != torch.get_num_threads():
+                torch.set_num_threads(threads)  # here, on the training thread: OpenMP's setting is per thread
             if event["event"] == "probe":
                 controls.probe_sent()
             yield event

@@ -89,6 +89,20 @@ def test_probes_wait_for_the_window_to_draw_the_last_one(process):
     assert collect(process)[-1]["status"] == "stopped"
 
 
+def test_a_layerwise_project_trains_in_stages_and_resumes_with_its_schedule(process, tmp_path):
+    doc = template("stacked-autoencoder")  # training.schedule is "layerwise"
+    doc["training"] = {**doc["training"], "epochs": 8, "batch_size": 256}
+    process.run(doc, str(tmp_path / "run"), {"device": "cpu"})
+    epochs = [e for e in collect(process) if e["event"] == "epoch"]
+    stages = [e["stage"] for e in epochs]  # the engine's plain Trainer has no stages
+    assert list(dict.fromkeys(stages)) == ["pretrain-1", "pretrain-2", "pretrain-3", "finetune"]
+    assert [e["epoch"] for e in epochs] == list(range(1, 9))
+    assert epochs[-1]["stage_epoch"] == stages.count("finetune")
+    process.run(None, str(tmp_path / "run"), {"epochs": 10}, resume=True)
+    more = [e for e in collect(process) if e["event"] == "epoch"]
+    assert [(e["epoch"], e["stage"]) for e in more] == [(9, "finetune"), (10, "finetune")]
+
+
 def test_bad_settings_come_back_as_the_engines_message(process):
     doc = tiny()
     doc["training"]["lr"] = -1

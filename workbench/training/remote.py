@@ -64,7 +64,7 @@ class RunSpec:
     run_dir: str | None
     overrides: dict
     resume: bool = False
-    schedule: str = "plain"
+    schedule: str | None = None  # None: the project's training.schedule
 
 
 class TrainingProcess:
@@ -146,8 +146,9 @@ class TrainingProcess:
 
     # runs ---------------------------------------------------------------------------------------
     def run(self, project: dict | None, run_dir: str | None = None, overrides: dict | None = None,
-            resume: bool = False, schedule: str = "plain") -> None:
-        """Start a run (after the previous one's "done"): project is frozen here, as sent."""
+            resume: bool = False, schedule: str | None = None) -> None:
+        """Start a run (after the previous one's "done"): project is frozen here, as sent. schedule:
+        "plain" or "layerwise", None for the project's own (a resumed run keeps the one it began with)."""
         if self._running:
             raise RuntimeError("a run is in progress: stop it and wait for its done event first")
         self.start()
@@ -362,15 +363,13 @@ def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float, torc
     """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
     import torch
 
-    from workbench.training.schedules import make_trainer
+    from workbench.training.schedules import make_trainer, resume_trainer
 
     failed = {"event": "done", "status": "failed", "run_dir": spec.run_dir}
     kwargs = {"log_interval_s": LOG_INTERVAL_S, "probe_interval_s": probe_interval_s}
     try:
         if spec.resume:
-            from workbench.training.engine import Trainer
-
-            trainer = Trainer.resume_run(spec.run_dir, **kwargs, **spec.overrides)
+            trainer = resume_trainer(spec.run_dir, **kwargs, **spec.overrides)
         else:
             trainer = make_trainer(spec.project, spec.schedule, run_dir=spec.run_dir, **kwargs, **spec.overrides)
     except (ValueError, OSError) as exc:  # bad settings, missing data: the engine's message

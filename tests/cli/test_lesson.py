@@ -36,7 +36,7 @@ def test_a_step_picks_the_slide(qapp, tmp_path):
     (["alexnet"], "give the picture to write with -o FILE.png"),
     ([], "name a lesson"),
     (["stride-1", "-o", "x.png", "--step", "9"], "has steps 1…4, not 9"),
-    (["stride-1", "-o", "x.png", "--size", "big"], "--size 'big' must look like 1280x760"),
+    (["stride-1", "-o", "x.png", "--size", "big"], "--size 'big' must look like WIDTHxHEIGHT"),
 ])
 def test_bad_input_is_one_line_and_non_zero(qapp, tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)

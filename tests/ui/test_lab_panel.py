@@ -8,7 +8,8 @@ from PySide6.QtGui import QImage
 
 from workbench.core.project import Project
 from workbench.core.templates import template
-from workbench.ui.lab_panel import LabPanel, widget_png
+from workbench.ui.lab_panel import LabPanel
+from workbench.ui.pictures import widget_png
 
 SHOTS = os.environ.get("WORKBENCH_SHOTS")  # a folder to keep the pictures in, to look at them
 
@@ -93,3 +94,20 @@ def test_a_classifier_gets_a_message_not_a_traceback(qtbot):
     assert panel.analysis is None
     assert "failed: not an autoencoder" in panel.status.text()
     assert panel.train_button.isEnabled()
+
+
+def test_stop_acts_between_steps_not_at_the_end_of_an_epoch():
+    """The worker can only be stopped where its generator yields: it must yield while an epoch runs."""
+    from workbench.ui.lab_panel import _throttled
+
+    seen = []
+
+    def one_long_epoch():
+        yield {"event": "start"}
+        for step in range(10**7):  # no epoch event for a long time
+            seen.append(step)
+            yield {"event": "batch", "global_step": step, "train_loss": 1.0}
+
+    lists = _throttled(one_long_epoch())
+    assert next(lists) == [{"event": "start"}]
+    assert next(lists) == [] and len(seen) < 10**7  # a chance to stop, mid-epoch

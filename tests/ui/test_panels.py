@@ -1,5 +1,8 @@
 """The insight panels on tiny trained runs: what a user sees, and no error on network edits."""
+import copy
+
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 
@@ -152,3 +155,53 @@ def test_tile_layout_and_hover_lookup():
     assert m.tile_at(*m.origin(3)) == 3 and m.tile_at(4, 0) is None  # x = 4 is the gap
     assert np.isnan(m.image[-1, -1])  # the sixth cell is empty
     assert np.nanmin(m.image) == 0 and np.nanmax(m.image) == 1
+
+
+def test_confusion_matrix_is_sized_by_the_classes_and_numbered_only_when_small(hub):
+    rng = np.random.default_rng(0)
+    panel = hub["confusion"]
+    summary = {"layers": [], "output": [100]}  # 100 outputs, 10 classes: predictions land beyond them too
+    panel.set_summary(summary)
+    panel.set_classes([str(i) for i in range(10)])
+    counts = np.zeros((100, 100), np.int64)
+    counts[:10] = rng.integers(0, 5, (10, 100))
+    panel.update_probe({"confusion": counts})
+    assert panel.matrix.shape == (10, 10) and panel.matrix_view.item.image.shape[:2] == (10, 10)
+    assert len(panel.cell_texts) == 100 and panel.cell_texts[0].toPlainText() == str(counts[0, 0] or "")
+    accuracy = np.trace(counts) / counts.sum()  # predictions of output 10..99 count as wrong
+    assert f"on {counts.sum()} validation samples: accuracy {accuracy:.1%}" in panel.matrix_view.plot.titleLabel.text
+
+    panel.set_classes([f"class {i}" for i in range(30)])
+    panel.set_summary({"layers": [], "output": [30]})
+    panel.update_probe({"confusion": rng.integers(0, 5, (30, 30))})
+    assert panel.matrix.shape == (30, 30) and panel.cell_texts == []  # colour only
+    corner = panel.matrix_view.plot.vb.mapViewToScene(pg.Point(2.5, 1.5))  # predicted 2, true 1
+    assert panel.describe_at(corner) == f"true class 1, predicted class 2: {panel.matrix[1, 2]} samples"
+
+
+def test_filters_of_another_kernel_size_are_not_shown_under_the_new_label(hub, runs):
+    run = runs["digits-cnn"]
+    hub.show_run(run)
+    filters = hub["filters"]
+    assert filters.weights.shape[2:] == (3, 3)
+    doc = copy.deepcopy(run.project)
+    doc["layers"][0] = {**doc["layers"][0], "kernel_size": 5, "padding": 2}  # same output shape, 5×5 kernels
+    hub.set_summary(summarize(doc))
+    assert 0 not in [filters.layers.itemData(i) for i in range(filters.layers.count())]
+    assert filters.view.plot.titleLabel.text.startswith("layer 2 · Conv 32 @ 3×3")  # the other conv still fits
+
+
+def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub):
+    curves = hub["curves"]
+    start = {"event": "start", "steps_per_epoch": 10, "global_step": 0}
+    batches = [{"event": "batch", "global_step": s, "train_loss": 1.0 / s} for s in range(1, 41)]
+    epochs = [{"event": "epoch", "epoch": e, "global_step": 10 * e, "train_loss": 1.0, "val_loss": 2.0 / e,
+               "stage": "pretrain-1" if e <= 2 else "finetune", "stage_epoch": e if e <= 2 else e - 2}
+              for e in range(1, 5)]
+    hub.add_events([start, *batches[:10], epochs[0], *batches[10:20], epochs[1], *batches[20:25]])
+    hub.add_events([{**start, "global_step": 20}, *batches[20:40], epochs[2], epochs[3]])
+    x, _ = curves.lines[0][0].getData()
+    assert list(x) == [s / 10 for s in range(1, 41)]  # step 21..25 of the stopped run were dropped
+    assert list(curves.lines[2][0].getData()[0]) == [1, 2, 3, 4]
+    assert curves.stage_marks.stages == ["pretrain-1", "finetune"]
+    assert [line.value() for line, _ in curves.stage_marks.items] == [0, 2]

@@ -151,3 +151,60 @@ def test_100_start_stop_cycles_without_a_crash_or_growing_memory(panel, qtbot):
     tracemalloc.stop()
     assert grown < 5_000_000, f"Python memory grew by {grown:,} bytes over 90 start/stop cycles"
     assert not panel.is_training and panel.runner.process.pid == pid  # one process for every run
+
+
+def test_first_start_queues_the_run_while_the_process_starts(qtbot, tmp_path):
+    widget = TrainingPanel(tiny_project(epochs=1), runs_root=tmp_path)
+    qtbot.addWidget(widget)
+    widget.show()  # the process is spawned only PREPARE_DELAY_MS later: the window starts first
+    assert not widget.runner.process.alive
+    events = []
+    widget.events_received.connect(events.extend)
+    try:
+        with qtbot.waitSignal(widget.run_finished, timeout=60_000) as finished:
+            widget.start()
+            assert widget.status.text().startswith("Starting the training process")
+        assert finished.args[0]["status"] == "finished" and events[0]["event"] == "start"
+    finally:
+        widget.stop_and_wait()
+
+
+def test_events_received_carries_the_runs_events_for_other_curves(panel, qtbot):
+    events = []
+    panel.events_received.connect(events.extend)
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000):
+        panel.start()
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("epoch") == 3 and "batch" in kinds
+    assert events[0]["classes"][:3] == ["0", "1", "2"]
+    assert all("val_confusion" not in e for e in events)  # plain numbers only: probes carry the matrix
+
+
+def test_the_schedule_combo_trains_layer_wise_and_marks_the_stages(qtbot, tmp_path):
+    doc = template("stacked-autoencoder")
+    doc["training"] = {**doc["training"], "epochs": 6, "batch_size": 256, "schedule": "plain"}
+    widget = TrainingPanel(Project(doc), runs_root=tmp_path)
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    assert widget.schedule.currentText() == "plain"
+    widget.schedule.setCurrentIndex(widget.schedule.findText("layer-wise"))
+    assert widget.project.section("training")["schedule"] == "layerwise"
+    try:
+        formats = []
+        widget.events_received.connect(lambda _: formats.append(widget.progress.format()))
+        with qtbot.waitSignal(widget.run_finished, timeout=60_000) as finished:
+            widget.start()
+        assert finished.args[0]["status"] == "finished"
+        assert widget.stage_marks.stages == ["pretrain-1", "pretrain-2", "pretrain-3", "finetune"]
+        lines = widget.stage_marks.items
+        assert [line[0].value() for line in lines] == [0, 1, 2, 3]  # 1 epoch per pretraining stage
+        assert [line[0].label.format for line in lines] == widget.stage_marks.stages
+        assert all(line[0].isVisible() for line in lines)
+        assert any("· finetune ·" in text for text in formats)
+        widget.start()  # a new run takes its marks down until its stages begin
+        assert not any(line[0].isVisible() for line in lines)
+        with qtbot.waitSignal(widget.run_finished, timeout=60_000):
+            widget.stop()
+    finally:
+        widget.stop_and_wait()

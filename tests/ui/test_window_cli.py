@@ -38,3 +38,18 @@ def test_missing_xcb_libraries_name_the_debian_packages(monkeypatch):
     assert "sudo apt-get install libxcb-cursor0" in problem and "libegl1" not in problem
     monkeypatch.setattr(gui.ctypes.util, "find_library", lambda name: "lib.so")
     assert gui.display_problem({"DISPLAY": ":0"}, "linux") is None
+
+
+def test_the_window_process_runs_blas_on_one_thread_and_headless_code_does_not(qapp):
+    """Training has its own process: a multithreaded BLAS next to it stalled the window."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from workbench.ui.app import create_app
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    with threadpool_limits(2, "blas"):  # put back afterwards: other tests share this process
+        assert blas_threads() and max(blas_threads()) == 2  # importing the ui changes nothing
+        create_app()
+        assert blas_threads() == [1] * len(blas_threads())

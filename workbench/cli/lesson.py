@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import TYPE_CHECKING
 
 from workbench.cli.errors import run_cli
+from workbench.cli.pictures import offscreen_without_display, parse_size
 
 if TYPE_CHECKING:
     from workbench.core.lessons import Lesson
@@ -36,7 +35,7 @@ def main(argv: list[str]) -> int:
         lesson = get_lesson(args.name)
         if not args.output:
             raise ValueError("give the picture to write with -o FILE.png")
-        size = _size(args.size)
+        size = parse_size(args.size, (320, 240))
         if not 0.5 <= args.scale <= 4:
             raise ValueError(f"--scale {args.scale:g} is out of range (0.5…4)")
         return _render(lesson, args.output, None if args.step is None else args.step - 1, size, args.scale)
@@ -44,31 +43,15 @@ def main(argv: list[str]) -> int:
     return run_cli("lesson", body)
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--size {text!r} must look like 1280x760") from None
-    if not (320 <= width <= 8000 and 240 <= height <= 8000):
-        raise ValueError(f"--size {text} is out of range (320x240 … 8000x8000)")
-    return width, height
-
-
 def _render(lesson: Lesson, output: str, step: int | None, size: tuple[int, int], scale: float) -> int:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QBuffer, QIODevice
+    offscreen_without_display()
     from PySide6.QtWidgets import QApplication
 
     from workbench.core.project import write_atomic
     from workbench.ui.lessons_panel import lesson_picture
+    from workbench.ui.pictures import encode_png
 
     app = QApplication.instance() or QApplication(["workbench lesson"])  # noqa: F841 (kept alive while painting)
-    image = lesson_picture(lesson, step, size, scale)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError("could not encode the picture as PNG")
-    write_atomic(output, bytes(buffer.data()))
+    write_atomic(output, encode_png(lesson_picture(lesson, step, size, scale)))
     print(f"{output}: {lesson.title} ({size[0]}×{size[1]})")
     return 0

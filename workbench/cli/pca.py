@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 from workbench.cli.errors import run_cli
+from workbench.cli.pictures import offscreen_without_display, parse_size
 
 
 def main(argv: list[str]) -> int:
@@ -28,7 +27,7 @@ def main(argv: list[str]) -> int:
         from workbench.training.pca_compare import compare_run
         from workbench.training.run_folder import open_run
 
-        size = _size(args.size)
+        size = parse_size(args.size, (400, 300))
         result = compare_run(open_run(args.run_dir), args.checkpoint)
         if args.json:
             print(json.dumps(result.to_json()))
@@ -43,23 +42,13 @@ def main(argv: list[str]) -> int:
     return run_cli("pca", body)
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--size {text!r} must look like 1400x900") from None
-    if not (400 <= width <= 8000 and 300 <= height <= 8000):
-        raise ValueError(f"--size {text} is out of range (400x300 … 8000x8000)")
-    return width, height
-
-
 def _render(result, output: str, size: tuple[int, int]) -> None:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
     from PySide6.QtWidgets import QApplication
 
     from workbench.core.project import write_atomic
-    from workbench.ui.lab_panel import PcaView, widget_png
+    from workbench.ui.lab_panel import PcaView
+    from workbench.ui.pictures import widget_png
 
     app = QApplication.instance() or QApplication(["workbench pca"])  # noqa: F841 (kept alive while painting)
     view = PcaView()

@@ -7,11 +7,11 @@ shows exactly what the app shows.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import NoReturn
 
 from workbench.cli.errors import EXIT_BAD_INPUT, run_cli
+from workbench.cli.pictures import offscreen_without_display, parse_size
 
 KINDS = ("filters", "activations", "latent", "reconstructions", "curves", "confusion")
 # what a probe must contain for each picture, and what to say when the network cannot give it
@@ -32,12 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 1200x800, got {text!r}") from None
-    if not (200 <= w <= 8000 and 150 <= h <= 8000):
-        raise argparse.ArgumentTypeError(f"size {w}x{h} is out of range (200x150 … 8000x8000)")
-    return w, h
+        return parse_size(text, option="size")
+    except ValueError as exc:  # argparse's own one-line error, with the usage hint
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _quiet_offscreen(mode: object, context: object, message: str) -> None:
@@ -49,8 +46,7 @@ def _quiet_offscreen(mode: object, context: object, message: str) -> None:
 def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
            size: tuple[int, int] = (1200, 800)) -> bytes:
     """The PNG bytes of one panel showing a saved run; ValueError for anything the run cannot show."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
     import shiboken6
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
@@ -59,6 +55,7 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
     from workbench.training.probes import ProbeRequest, RunProbe
     from workbench.training.run_folder import open_run
     from workbench.ui.panels import PANEL_TYPES
+    from workbench.ui.pictures import widget_png
 
     run = open_run(run_dir)
     summary = summarize(run.project)
@@ -94,7 +91,7 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
     panel.show()
     app.processEvents()
     try:
-        return panel.png_bytes()
+        return widget_png(panel)
     finally:
         # Delete the panel's scene while Qt is alive: left to interpreter exit it can crash.
         panel.close()

@@ -38,6 +38,12 @@ LAYOUT_VERSION = 2  # bumped when the set of docks changes: a layout stored for 
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
+    """The window's QApplication. Also limits this process's BLAS to one thread: training runs in its
+    own process, and a multithreaded BLAS (PCA of latent codes) next to it stalled the window for
+    40-300 ms. Headless commands (`workbench train`, `plot`) keep their threads."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, "blas")
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0], *(argv or [])])

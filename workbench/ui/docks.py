@@ -5,7 +5,7 @@ Views never talk to each other; this module connects them through the project, t
 selection, and through the training panel's public signals:
 
     training.training_changed      -> the builder's "edits apply to the next run" banner
-    training.run_started(run_dir)  -> MetricsTail(run_dir/metrics.jsonl) -> insight.add_event
+    training.events_received       -> insight.add_events (curves; the start event carries class names)
     training.probe_received        -> insight.update_probe, the arithmetic dock's real numbers
     summary.updated                -> insight.set_summary, the arithmetic dock
     selection.changed              -> insight.set_layer, the arithmetic dock
@@ -27,7 +27,6 @@ from workbench.training.run_folder import RunError, open_run
 from workbench.ui.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons_panel import LessonPlayer
 from workbench.ui.panels import InsightPanels, request_for
-from workbench.ui.run_tail import MetricsTail
 from workbench.ui.training_panel import TrainingPanel
 
 if TYPE_CHECKING:
@@ -76,7 +75,6 @@ class PanelDocks(QObject):
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
         self.lab: QWidget | None = None  # made when its dock is first shown: it is hidden by default
-        self.tail = MetricsTail(self)
         self.probe: dict = {}  # the last probe's arrays, for the arithmetic dock
         self._lesson_numbers = False  # the arithmetic dock shows a lesson's grid until another layer is picked
         self.docks: dict[str, QDockWidget] = {}
@@ -119,9 +117,8 @@ class PanelDocks(QObject):
         w, training, insight = self.window, self.training, self.insight
         training.training_changed.connect(self._training_changed)
         training.run_started.connect(self._run_started)
-        training.run_finished.connect(lambda _: self.tail.finish())
         training.probe_received.connect(self._probe)
-        self.tail.events.connect(lambda events: [insight.add_event(e) for e in events])
+        training.events_received.connect(insight.add_events)
         w.summary.updated.connect(self._summary_changed)
         w.selection.changed.connect(self._follow_selection)
         insight.layer_selected.connect(w.selection.select_index)
@@ -161,7 +158,6 @@ class PanelDocks(QObject):
 
     def _run_started(self, run_dir: str) -> None:
         self.probe = {}
-        self.tail.follow(run_dir)
 
     def _probe(self, probe: dict) -> None:
         self.insight.update_probe(probe)
@@ -251,7 +247,6 @@ class PanelDocks(QObject):
 
     def stop_all(self) -> None:
         """Stop training and lab experiments and join their threads before the window goes."""
-        self.tail.finish()
         self.training.stop_and_wait()
         if self.lab is not None and self.lab.busy():
             self.lab.stop()

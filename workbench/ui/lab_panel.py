@@ -5,7 +5,7 @@ autoencoder at the same code size, compression, and denoising sweeps.
 workbench.training (layerwise, pca_compare, compression, denoise_sweep) run in superqt generator
 workers off the GUI thread; what comes back is plain numbers and numpy arrays, at most
 `MAX_UPDATES_PER_S` times a second. The views (`StageCurves`, `PcaView`, `CompressionTable`,
-`DenoiseView`) take those results and also render headless (`widget_png`, `workbench pca -o`).
+`DenoiseView`) take those results and also render headless (`workbench pca -o`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import create_worker
@@ -32,17 +32,6 @@ MAX_UPDATES_PER_S = 20
 STAGE_COLOURS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 FINETUNE_COLOUR, SCRATCH_COLOUR, PCA_COLOUR, AE_COLOUR = "#d62728", "#7f7f7f", "#1f77b4", "#d62728"
 NOISE_KINDS = {"gaussian": "Gaussian (std)", "masking": "masking (fraction)", "salt_pepper": "salt and pepper (fraction)"}
-
-
-def widget_png(widget: QWidget, size: tuple[int, int]) -> bytes:
-    """The widget rendered at `size` (offscreen is fine) as PNG bytes."""
-    widget.resize(QSize(*size))
-    widget.grab()  # the first grab lays the widget out at its new size
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not widget.grab().save(buffer, "PNG"):
-        raise OSError("could not encode the picture as PNG")
-    return bytes(QByteArray(buffer.data()).data())
 
 
 def _canvas() -> pg.GraphicsLayoutWidget:
@@ -327,14 +316,16 @@ class DenoiseView(QWidget):
 # the jobs (run in worker threads) --------------------------------------------------------------------
 
 def _throttled(events: Iterator[dict], keep: tuple[str, ...] = ("start", "epoch", "done")) -> Iterator[list[dict]]:
-    """Engine events in lists, at most MAX_UPDATES_PER_S lists a second (plus the last)."""
+    """Engine events in lists, at most MAX_UPDATES_PER_S lists a second (plus the last). A list may be
+    empty: the worker can only be stopped where its generator yields, so it yields between steps too
+    (Stop then acts within a step, not at the end of an epoch)."""
     pending: list[dict] = []
     last = 0.0
     for event in events:
         if event["event"] in keep:
             pending.append({k: v for k, v in event.items() if k != "val_confusion"})
         now = time.monotonic()
-        if pending and (now - last >= 1 / MAX_UPDATES_PER_S or event["event"] == "done"):
+        if now - last >= 1 / MAX_UPDATES_PER_S or event["event"] == "done":
             yield pending
             pending, last = [], now
     if pending:
@@ -365,7 +356,8 @@ def _comparison_job(project: dict) -> Iterator[Any]:
 
     torch.set_num_threads(gui_torch_threads())
     result = None
-    for batch in _throttled(comparison_events(project), ("start", "epoch", "done", "comparison")):
+    events = comparison_events(project, log_interval_s=1 / MAX_UPDATES_PER_S)
+    for batch in _throttled(events, ("start", "epoch", "done", "comparison")):
         result = next((e for e in batch if e["event"] == "comparison"), result)
         yield batch
     return result
@@ -514,6 +506,8 @@ class LabPanel(QWidget):
         self.stop_button.setEnabled(False)
 
     def _progress(self, events: list[dict]) -> None:
+        if not events:  # the worker only gave a chance to stop it
+            return
         self.stages.add_events(events)
         last = next((e for e in reversed(events) if e.get("event") == "epoch"), None)
         if last is not None:

@@ -2,6 +2,8 @@
 the first error highlighted. Clicking a row selects that card."""
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -57,7 +59,7 @@ class SummaryTableModel(QAbstractTableModel):
     def cells(self, row: int) -> tuple[str, ...]:
         s = self.summary.summary
         if row == 0:
-            return ("", "Input", fmt_shape(tuple(s["input"])), "", "", "", memory_text(4 * _prod(s["input"])), "1", "")
+            return ("", "Input", fmt_shape(tuple(s["input"])), "", "", "", memory_text(4 * math.prod(s["input"])), "1", "")
         r = s["layers"][row - 1]
         out = fmt_shape(tuple(r["output"])) if r["output"] is not None else "?"
         return (str(r["index"]), r["label"], out, _num(r["params"]), _num(r["params_unshared"]), _num(r["macs"]),
@@ -83,12 +85,6 @@ class SummaryTableModel(QAbstractTableModel):
             return font
         return None
 
-
-def _prod(values: list[int]) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 class SummaryPanel(QWidget):

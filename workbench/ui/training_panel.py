@@ -1,10 +1,14 @@
-"""The Training panel: settings from the project's data/training sections, Start / Pause / Stop,
-progress with ETA and samples/s, and live loss and accuracy curves.
+"""The Training panel: settings from the project's data/training sections (schedule included),
+Start / Pause / Stop, progress with ETA and samples/s, and live loss and accuracy curves, with the
+stages of a staged run (layer-wise pretraining) marked.
 
 Training runs in a separate process driven by a `TrainingRunner` (workbench.ui.worker) on a
-frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays.
-The process is spawned in the background when the panel is first shown, kept between runs, and
-ended by `stop_and_wait()` (the window closing). Curves are pyqtgraph items created
+frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays,
+and passes the run's start/batch/epoch/done events on as `events_received(list)` (<= 20 lists a
+second) for other views' curves. The process is spawned in the background `PREPARE_DELAY_MS` after
+the panel is first shown (its torch import would compete with the window's own startup; Qt counts
+a dock behind a tab as shown) or by the first Start, kept between runs, and ended by
+`stop_and_wait()` (the window closing). Curves are pyqtgraph items created
 once and updated with setData (auto-downsampled, clipped to view), and only while the panel is
 visible: a hidden panel keeps the data and draws it when shown.
 """
@@ -25,13 +29,17 @@ from workbench.data import DATASETS
 from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.run_folder import RunError, default_runs_root, open_run
-from workbench.ui.panels.base import INK, styled_plot
+from workbench.training.schedules import SCHEDULES
+from workbench.ui.panels.base import INK, StageMarks, styled_plot
 from workbench.ui.worker import TrainingRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 # The progress text (samples/s, ETA) cannot be read at the curves' 20 updates/s, and QProgressBar
 # repaints synchronously on every change: a few times a second is enough.
 PROGRESS_EVERY_S = 0.25
+PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work is done
+SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
+STARTING = "Starting the training process (it loads PyTorch once)…"
 
 
 class _Series:
@@ -84,6 +92,7 @@ class TrainingPanel(QWidget):
     run_started = Signal(str)
     run_finished = Signal(dict)
     training_changed = Signal(bool)
+    events_received = Signal(list)  # the run's start/batch/epoch/done events (plain numbers), coalesced
 
     def __init__(self, project: Project, parent: QWidget | None = None, runs_root: str | Path | None = None,
                  editor: Any = None):
@@ -101,6 +110,7 @@ class TrainingPanel(QWidget):
         self.steps_per_epoch = 1
         self.epochs = 1
         self._syncing = False
+        self._prepare_scheduled = False
         self._build()
         self._sync_from_project()
         project.changed.connect(self._on_project_changed)
@@ -125,16 +135,21 @@ class TrainingPanel(QWidget):
         self.device = QComboBox()
         for value, label in available_devices():
             self.device.addItem(label, value)
+        self.schedule = QComboBox()
+        for value in SCHEDULES:
+            self.schedule.addItem(SCHEDULE_TEXT.get(value, value), value)
+        self.schedule.setToolTip("layer-wise: pretrain each layer as a small autoencoder, then fine-tune the "
+                                 "whole network")
 
         grid = QGridLayout()
         fields = [("Dataset", self.dataset), ("Task", self.task), ("Optimizer", self.optimizer),
                   ("Learning rate", self.lr), ("Batch size", self.batch_size), ("Epochs", self.epochs_box),
                   ("Weight decay", self.weight_decay), ("Seed", self.seed), ("Noise", self.noise),
-                  ("Device", self.device)]
+                  ("Device", self.device), ("Schedule", self.schedule)]
         for i, (label, widget) in enumerate(fields):
             grid.addWidget(QLabel(label), i // 2, (i % 2) * 2)
             grid.addWidget(widget, i // 2, (i % 2) * 2 + 1)
-        for combo in (self.dataset, self.task, self.optimizer, self.device):
+        for combo in (self.dataset, self.task, self.optimizer, self.device, self.schedule):
             combo.currentIndexChanged.connect(self._write_to_project)
         for spin in (self.lr, self.batch_size, self.epochs_box, self.weight_decay, self.seed):
             spin.valueChanged.connect(self._write_to_project)
@@ -185,6 +200,7 @@ class TrainingPanel(QWidget):
                        "val_loss": _curve(loss, VAL, "validation", True),
                        "train_accuracy": _curve(accuracy, TRAIN, "train", True),
                        "val_accuracy": _curve(accuracy, VAL, "validation", True)}
+        self.stage_marks = StageMarks([loss, accuracy])
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -215,6 +231,7 @@ class TrainingPanel(QWidget):
             self.noise.setText(str(training.get("noise", TRAINING_OPTIONS["noise"].default)))
             index = self.device.findData(training.get("device", "auto"))
             self.device.setCurrentIndex(max(index, 0))
+            self.schedule.setCurrentIndex(max(self.schedule.findData(training.get("schedule", "plain")), 0))
             self.noise.setEnabled(self.task.currentText() == "denoise")
         finally:
             self._syncing = False
@@ -228,7 +245,8 @@ class TrainingPanel(QWidget):
         training.update({"task": self.task.currentText(), "optimizer": self.optimizer.currentText(),
                          "lr": round(self.lr.value(), 8), "batch_size": self.batch_size.value(),
                          "epochs": self.epochs_box.value(), "weight_decay": self.weight_decay.value(),
-                         "seed": self.seed.value(), "device": self.device.currentData()})
+                         "seed": self.seed.value(), "device": self.device.currentData(),
+                         "schedule": self.schedule.currentData()})
         if self.noise.text().strip():
             training["noise"] = self.noise.text().strip()
         self.noise.setEnabled(training["task"] == "denoise")
@@ -263,7 +281,9 @@ class TrainingPanel(QWidget):
         self._clear_curves()
         self._active = True
         self._set_state("running")
-        self.status.setText(f"Preparing {doc.get('data', {}).get('dataset', 'digits')}…")
+        # never waits: the run is queued in the process, which starts it once torch is loaded
+        self.status.setText(f"Preparing {doc.get('data', {}).get('dataset', 'digits')}…" if self.runner.ready
+                            else STARTING)
         self.runner.start(doc, self.run_dir)
         self.run_started.emit(self.run_dir)
         self.training_changed.emit(True)
@@ -309,6 +329,7 @@ class TrainingPanel(QWidget):
         steps = np.array([(e["global_step"], e["train_loss"]) for e in run.metrics if e.get("event") == "batch"],
                          dtype=np.float64).reshape(-1, 2)
         self._add(steps[:, 0], steps[:, 1], [e for e in run.metrics if e.get("event") == "epoch"])
+        self.stage_marks.add(run.metrics)
         done = [e for e in run.metrics if e.get("event") == "done"]
         self.run_dir = str(path)
         self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}")
@@ -332,6 +353,7 @@ class TrainingPanel(QWidget):
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples")
         self._add(*update["steps"], update["epochs"])
+        self.stage_marks.add(update["epochs"])
         progress = update["progress"]
         now = time.monotonic()
         if progress is not None and (progress["event"] == "epoch" or now - self._progress_shown >= PROGRESS_EVERY_S):
@@ -339,13 +361,16 @@ class TrainingPanel(QWidget):
             done = progress["epoch"] - 1 + (progress.get("step", self.steps_per_epoch) / self.steps_per_epoch
                                             if progress["event"] == "batch" else 1)
             self.progress.setValue(int(1000 * done / max(self.epochs, 1)))
-            self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs} · {progress['samples_per_s']:,.0f} "
-                                    f"samples/s · ETA {_clock(progress['eta_s'])}")
+            stage = f" · {progress['stage']}" if progress.get("stage") else ""
+            self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs}{stage} · "
+                                    f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
         if update["paused"] is not None:  # the engine has really stopped between steps (or gone on)
             self.progress.setFormat(("paused · " if update["paused"] else "") + self.progress.format()
                                     .removeprefix("paused · "))
             self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update["paused"]
                                 else "Training…")
+        if update["events"]:
+            self.events_received.emit(update["events"])
         if update["probe"] is not None:
             self.probe_received.emit(update["probe"])
         if self.isVisible():
@@ -360,6 +385,7 @@ class TrainingPanel(QWidget):
         self._set_state("idle")
         if done.get("status") != "finished":
             self.progress.setFormat(f"{done.get('status', 'stopped')} · " + self.progress.format())
+        self.events_received.emit([done])
         self.run_finished.emit(done)
         self.training_changed.emit(False)
 
@@ -375,6 +401,7 @@ class TrainingPanel(QWidget):
     def _clear_curves(self) -> None:
         for series in self.curves.values():
             series.clear()
+        self.stage_marks.clear()
         self._redraw()
 
     def _redraw(self) -> None:
@@ -384,8 +411,15 @@ class TrainingPanel(QWidget):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self._redraw()
-        if not self.runner.process.alive:  # after the first paint: spawning takes a few ms here
-            QTimer.singleShot(0, self.runner, self.runner.prepare)
+        if not self._prepare_scheduled:
+            self._prepare_scheduled = True
+            QTimer.singleShot(PREPARE_DELAY_MS, self, self._prepare)
+
+    def _prepare(self) -> None:
+        """Spawn the training process ahead of the first Start (it was spawned by a Start already,
+        or the window closed meanwhile: nothing to do)."""
+        if not self.runner.process.alive and not self._active and self.isVisible():
+            self.runner.prepare()
 
     def _set_state(self, state: str) -> None:
         idle = state == "idle"

@@ -6,7 +6,8 @@ thread (never blocking: a poll reads only what has arrived). It coalesces them a
 `MAX_UPDATES_PER_S` `updated` signals, each carrying plain numbers and numpy arrays:
 
     {"start": dict | None, "steps": (global_step array, loss array), "epochs": [epoch events],
-     "progress": the latest batch/epoch event | None, "paused": bool | None, "probe": dict | None}
+     "progress": the latest batch/epoch event | None, "paused": bool | None, "probe": dict | None,
+     "events": [the start/batch/epoch events, in order, for the window's curves]}
 
 and one `finished(done_event)` per run. Only the newest probe is passed on; once its `updated`
 slots have drawn it, the runner lets the process capture the next one, so probes are made only as
@@ -47,11 +48,14 @@ class _Batch:
         self.progress: dict | None = None
         self.paused: bool | None = None
         self.probe: dict | None = None
+        self.events: list[dict] = []
         self.pending = False
 
     def add(self, event: dict) -> None:
         kind = event["event"]
         self.pending = True
+        if kind in ("start", "batch", "epoch"):  # the confusion counts come with probes, not here
+            self.events.append({k: v for k, v in event.items() if k != "val_confusion"})
         if kind == "start":
             self.start = event
         elif kind == "batch":
@@ -68,7 +72,7 @@ class _Batch:
     def take(self) -> dict:
         steps = np.array(self.steps, dtype=np.float64).reshape(-1, 2)
         out = {"start": self.start, "steps": (steps[:, 0], steps[:, 1]), "epochs": self.epochs,
-               "progress": self.progress, "paused": self.paused, "probe": self.probe}
+               "progress": self.progress, "paused": self.paused, "probe": self.probe, "events": self.events}
         self._reset()
         return out
 
@@ -105,6 +109,13 @@ class TrainingRunner(QObject):
     @property
     def running(self) -> bool:
         return self.process.running
+
+    @property
+    def ready(self) -> bool:
+        """The training process has imported torch and listens (a Start then begins at once)."""
+        if not self.running:
+            self.process.events()  # reads its "ready" news; between runs nothing else is waiting
+        return self.process.ready
 
     @property
     def pause_requested(self) -> bool:

@@ -4,7 +4,7 @@ Each panel views numpy probe results (see workbench.training.probes) and the net
 `InsightPanels` holds one of each and is the single object the main window wires:
 
     training_panel.probe_received  -> insight.update_probe      (live probes)
-    training_panel.event_received  -> insight.add_event         (curves; "start" carries classes)
+    training_panel.events_received -> insight.add_events        (curves; "start" carries classes)
     project changes                -> insight.set_summary(summarize(project))
     builder selection (index)      -> insight.set_layer
     insight.layer_selected(int)    -> builder selection
@@ -72,14 +72,18 @@ class InsightPanels(QObject):
                 panel.update_probe(result)
 
     def add_event(self, event: dict) -> None:
-        if event.get("event") == "start":
-            self.run = None  # live training takes over from a saved run
-            if event.get("classes"):
-                self.set_classes(event["classes"])
-        if event.get("event") == "probe":
-            self.update_probe(event)
-        else:
-            self.panels["curves"].add_event(event)
+        self.add_events([event])
+
+    def add_events(self, events: list[dict]) -> None:
+        """A live run's events (the training panel's events_received); probes among them are shown."""
+        for event in events:
+            if event.get("event") == "start":
+                self.run = None  # live training takes over from a saved run
+                if event.get("classes"):
+                    self.set_classes(event["classes"])
+            if event.get("event") == "probe":
+                self.update_probe(event)
+        self.panels["curves"].add_events([e for e in events if e.get("event") != "probe"])
 
     def set_summary(self, summary: dict | None) -> None:
         for panel in self.panels.values():

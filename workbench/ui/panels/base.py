@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import write_atomic
+from workbench.ui.pictures import widget_png
 
 INK = "#202020"
 BACKGROUND = "w"
@@ -210,15 +211,9 @@ class InsightPanel(QWidget):
         self.export_button.hide()
         self.hover.hide()
 
-    def png_bytes(self) -> bytes:
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        self.grab().save(buffer, "PNG")
-        return bytes(QByteArray(buffer.data()).data())
-
     def export_png(self, path: str | os.PathLike) -> None:
         """The panel as shown, written atomically (a failed write leaves no half file)."""
-        write_atomic(path, self.png_bytes())
+        write_atomic(path, widget_png(self))
 
     def _ask_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", f"{self.kind or 'panel'}.png",
@@ -270,3 +265,37 @@ class LayerChooser(QComboBox):
 
     def current(self) -> int | None:
         return self.currentData() if self.count() else None
+
+
+class StageMarks:
+    """Where each stage of a staged run (layer-wise pretraining) begins, on epoch-axis plots: a dashed
+    vertical line and the stage's name. Items are made once per stage and reused by later runs."""
+
+    def __init__(self, plots: list[pg.PlotItem]):
+        self.plots = plots
+        self.items: list[tuple[pg.InfiniteLine, ...]] = []
+        self.stages: list[str] = []
+
+    def clear(self) -> None:
+        self.stages = []
+        for items in self.items:
+            for item in items:
+                item.hide()
+
+    def add(self, events: list[dict]) -> None:
+        """Mark the stages that these events enter (an epoch's stage began where the epoch began)."""
+        for event in events:
+            stage = event.get("stage")
+            if event.get("event") != "epoch" or not stage or (self.stages and self.stages[-1] == stage):
+                continue
+            x = float(event["epoch"]) - float(event.get("stage_epoch", 1))
+            if len(self.items) <= len(self.stages):
+                pen = pg.mkPen(INK, width=1, style=Qt.PenStyle.DashLine)
+                self.items.append(tuple(plot.addLine(x=0, pen=pen, label="", labelOpts={
+                    "position": 0.95, "color": INK, "anchors": [(0, 0), (0, 0)], "movable": False})
+                    for plot in self.plots))
+            for line in self.items[len(self.stages)]:
+                line.setValue(x)
+                line.label.setFormat(stage)
+                line.show()
+            self.stages.append(stage)

@@ -1,4 +1,8 @@
-"""Classification: the confusion matrix and the most confidently wrong samples."""
+"""Classification: the confusion matrix and the most confidently wrong samples.
+
+The matrix is as large as the dataset's classes, not the network's outputs (an AlexNet with 1,000
+outputs on 10 classes shows 10×10); above `NUMBERED_UP_TO` classes cells are colour only (their
+count is on hover): thousands of text items would take seconds to draw."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +16,7 @@ from workbench.ui.panels.activations import input_picture
 from workbench.ui.panels.base import HEAT, INK, ImagePlot, InsightPanel
 
 WRONG_SHOWN = 12
+NUMBERED_UP_TO = 20
 
 
 def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
@@ -35,6 +40,7 @@ class ConfusionPanel(InsightPanel):
         self.wrong_view.plot.hideAxis("left")
         self.wrong_view.plot.hideAxis("bottom")
         self.cell_texts: list[pg.TextItem] = []
+        self._cells_for: int | None = None
         self.wrong_texts = [pg.TextItem(color=INK, anchor=(0.5, 0)) for _ in range(WRONG_SHOWN)]
         for text in self.wrong_texts:
             self.wrong_view.plot.addItem(text)
@@ -51,16 +57,17 @@ class ConfusionPanel(InsightPanel):
         return self.classes[k] if 0 <= k < len(self.classes) else str(k)
 
     def _cells(self, k: int) -> None:
-        """K² count labels, made again only when the number of classes changes."""
-        if len(self.cell_texts) == k * k:
+        """K² count labels (none above NUMBERED_UP_TO classes), made again only when K changes."""
+        if self._cells_for == k:
             return
+        self._cells_for = k
         for text in self.cell_texts:
             self.matrix_view.plot.removeItem(text)
-        self.cell_texts = [pg.TextItem(anchor=(0.5, 0.5)) for _ in range(k * k)]
+        self.cell_texts = [pg.TextItem(anchor=(0.5, 0.5)) for _ in range(k * k if k <= NUMBERED_UP_TO else 0)]
         for i, text in enumerate(self.cell_texts):
             text.setPos(i % k + 0.5, i // k + 0.5)
             self.matrix_view.plot.addItem(text)
-        ticks = [[(j + 0.5, self._name(j)) for j in range(k)]]
+        ticks = [[(j + 0.5, self._name(j)) for j in range(k)]] if k <= NUMBERED_UP_TO else None
         self.matrix_view.plot.getAxis("bottom").setTicks(ticks)
         self.matrix_view.plot.getAxis("left").setTicks(ticks)
 
@@ -75,8 +82,11 @@ class ConfusionPanel(InsightPanel):
                 text.setText("")
                 text._shown = None
             return
-        self.matrix = matrix
-        k = len(matrix)
+        # the classes' rows and columns: outputs beyond them hold no true class, and predictions
+        # there are wrong (counted in the accuracy below, not drawn)
+        k = min(len(self.classes), len(matrix)) if self.classes else len(matrix)
+        self.matrix = matrix[:k, :k]
+        full, matrix = matrix, self.matrix
         self._cells(k)
         peak = max(int(matrix.max()), 1)
         for i, text in enumerate(self.cell_texts):
@@ -86,9 +96,9 @@ class ConfusionPanel(InsightPanel):
                 text.setText(shown[0])
                 text.setColor(shown[1])
                 text._shown = shown
-        accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+        accuracy = np.trace(matrix) / max(full.sum(), 1)
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
-                              f"Confusion on {int(matrix.sum())} validation samples: accuracy {accuracy:.1%}")
+                              f"Confusion on {int(full.sum())} validation samples: accuracy {accuracy:.1%}")
         self._show_wrong()
 
     def _show_wrong(self) -> None:

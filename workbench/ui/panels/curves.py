@@ -1,11 +1,12 @@
-"""Curves: training and validation loss (and accuracy) against epochs, from the run's events."""
+"""Curves: training and validation loss (and accuracy) against epochs, from the run's events; the
+stages of a staged run (layer-wise pretraining) are marked where they begin."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from workbench.ui.panels.base import INK, InsightPanel, styled_plot
+from workbench.ui.panels.base import INK, InsightPanel, StageMarks, styled_plot
 
 SERIES = (("loss", "train_loss", "batch", "train (per step)", (150, 150, 150)),
           ("loss", "train_loss", "epoch", "train (epoch)", (31, 119, 180)),
@@ -23,6 +24,7 @@ class CurvesPanel(InsightPanel):
         self.events: list[dict] = []
         self.plots = {"loss": styled_plot(self.canvas.addPlot(row=0, col=0), "Loss", "epoch", "loss"),
                       "accuracy": styled_plot(self.canvas.addPlot(row=0, col=1), "Accuracy", "epoch", "accuracy")}
+        self.stage_marks = StageMarks(list(self.plots.values()))
         self.lines = []
         for plot_name, key, event, label, colour in SERIES:
             plot = self.plots[plot_name]
@@ -40,11 +42,20 @@ class CurvesPanel(InsightPanel):
         self.refresh()
 
     def add_event(self, event: dict) -> None:
-        """One live event; a "start" of a fresh run (no steps done) begins new curves."""
-        if event.get("event") == "start" and not event.get("global_step"):
-            self.events = []
-        if event.get("event") in ("start", "batch", "epoch"):
+        self.add_events([event])
+
+    def add_events(self, events: list[dict]) -> None:
+        """Live events, drawn once. A "start" of a fresh run (no steps done) begins new curves; one that goes on
+        from step N (after a stop, or a resumed run) drops what was recorded beyond N, which the run
+        does again."""
+        kept = [e for e in events if e.get("event") in ("start", "batch", "epoch")]
+        for event in kept:
+            if event["event"] == "start":
+                step = event.get("global_step") or 0
+                self.events = [e for e in self.events if e["event"] != "start" and e.get("global_step", 0) <= step] \
+                    if step else []
             self.events.append(event)
+        if kept:
             self.refresh()
 
     def update_probe(self, result: dict) -> None:
@@ -59,6 +70,8 @@ class CurvesPanel(InsightPanel):
             else:
                 x = np.array([e.get("epoch", i) for i, e in enumerate(rows)], np.float64)
             line.setData(x, np.array([e[key] for e in rows], np.float64))
+        self.stage_marks.clear()
+        self.stage_marks.add(self.events)
         has_accuracy = any(e.get("val_accuracy") is not None for e in self.events)
         self.plots["accuracy"].setVisible(has_accuracy)
         last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)

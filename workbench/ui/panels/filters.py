@@ -13,18 +13,26 @@ from workbench.ui.panels.base import DIVERGING, ImagePlot, InsightPanel, LayerCh
 SCALES = ("per filter", "shared")
 
 
+def _kernel_fits(rows: list[dict], input_shape: list[int] | None, index: int, weights: np.ndarray) -> bool:
+    """Whether (K, C, Fh, Fw) weights fit conv row `index`: K its output channels, C its input's (or a
+    divisor of them, for grouped convolutions), and K·C·Fh·Fw its parameter count (less a bias of K):
+    a kernel of another size, 3×3 under a layer now 5×5, has another count."""
+    row = rows[index]
+    before = rows[index - 1].get("output") if index else input_shape
+    k, c = weights.shape[:2]
+    if row.get("output") is None or row["output"][0] != k or not before or len(before) != 3 or before[0] % c:
+        return False
+    return row.get("params") in (weights.size, weights.size + k)
+
+
 def filter_layers(summary: dict | None, filters: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """The probed kernels that still belong to a Conv2d of the current network (same K, C, F)."""
     if summary is None:
         return dict(filters)
     rows = summary.get("layers", [])
-    kept = {}
-    for index, weights in filters.items():
-        if index >= len(rows) or rows[index]["type"] != "Conv2d" or rows[index].get("output") is None:
-            continue
-        if rows[index]["output"][0] == weights.shape[0]:
-            kept[index] = weights
-    return kept
+    return {index: weights for index, weights in filters.items()
+            if index < len(rows) and rows[index]["type"] == "Conv2d" and weights.ndim == 4
+            and _kernel_fits(rows, summary.get("input"), index, weights)}
 
 
 class FiltersPanel(InsightPanel):

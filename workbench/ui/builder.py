@@ -185,7 +185,7 @@ class Builder(QAbstractScrollArea):
         rect = QRectF(0, 0, self.viewport().width(), 26 * self.unit)
         painter.fillRect(rect, QColor(WARNING.red(), WARNING.green(), WARNING.blue(), 60))
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
-        painter.drawText(rect.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter, "⏵ " + self.locked_reason)
+        painter.drawText(rect.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter, self.locked_reason)
 
     def _paint_arrow(self, painter: QPainter, left: QRect, right: QRect) -> None:
         y = left.top() + (volumes.AREA_H / 2 + 8) * self.unit

@@ -90,7 +90,8 @@ class PanelDocks(QObject):
         Arithmetic and the insight panels as tabs. The builder keeps the centre; the lab waits in
         View > Panels (its plots need more height than the bottom row has)."""
         w = self.window
-        self.arithmetic.view.canvas.setMinimumSize(360, 110)  # it fits its text to the room it gets
+        for view in (self.arithmetic.view, self.player.arithmetic):  # they fit their text to the room they get
+            view.canvas.setMinimumSize(360, 110)
         panels = {"training": (_scrolling(self.training), "Training", RIGHT),
                   "lesson": (_scrolling(self.player), "Lesson", RIGHT),
                   "arithmetic": (_scrolling(self.arithmetic), "Arithmetic", BOTTOM),

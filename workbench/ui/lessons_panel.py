@@ -171,6 +171,7 @@ class LessonPlayer(QWidget):
         self._index = 0
         self._scale = 1.0
         self.title = QLabel()
+        self.title.setWordWrap(True)  # a long lesson title wraps instead of widening the dock
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.about = QLabel()

@@ -200,7 +200,7 @@ class TrainingPanel(QWidget):
                        "val_loss": _curve(loss, VAL, "validation", True),
                        "train_accuracy": _curve(accuracy, TRAIN, "train", True),
                        "val_accuracy": _curve(accuracy, VAL, "validation", True)}
-        self.stage_marks = StageMarks([loss, accuracy])
+        self.stage_marks = StageMarks([loss])  # the narrow accuracy plot has no room for the names twice
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)

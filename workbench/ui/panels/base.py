@@ -7,6 +7,7 @@ changed layer disappear instead of being drawn under the wrong name.
 """
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
@@ -57,7 +58,7 @@ def set_title(plot: pg.PlotItem, title: str, size: str = "11pt") -> None:
     """setTitle, only when the text changes: each call re-lays out the whole canvas, which made
     titles a large part of a live refresh."""
     if getattr(plot, "_shown_title", None) != (title, size):
-        plot.setTitle(title, color=INK, size=size)
+        plot.setTitle(html.escape(title, quote=False), color=INK, size=size)  # rich text: "a < b" is no tag
         plot._shown_title = (title, size)
 
 

@@ -55,6 +55,8 @@ class FiltersPanel(InsightPanel):
                 self.bar.addWidget(QLabel(label))
             self.bar.addWidget(widget)
         self.view = ImagePlot(self.canvas)
+        for side in ("left", "bottom"):  # pixel numbers of a mosaic mean nothing; the room goes to the kernels
+            self.view.plot.hideAxis(side)
         self.mosaic: Mosaic | None = None
         self.weights: np.ndarray | None = None
         self.refresh()

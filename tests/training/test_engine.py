@@ -182,6 +182,27 @@ def test_probe_events_come_from_the_probe_module_when_requested(monkeypatch):
     assert not [e for e in trainer.events() if e["event"] == "probe"]
 
 
+def test_costly_probes_take_at_most_a_tenth_of_the_run(monkeypatch):
+    import time
+
+    from workbench.training import engine, probes
+
+    probed: list[float] = []
+
+    def slow_capture(model, x, y, request):
+        time.sleep(0.02)  # a probe costing 20 ms: the next may come 0.2 s later at the earliest
+        probed.append(time.perf_counter())
+        return {}
+
+    monkeypatch.setattr(probes, "capture", slow_capture)
+    trainer = Trainer(digits_project(epochs=30), probe_interval_s=0)
+    trainer.set_probe_request(probes.ProbeRequest(confusion=True))
+    events = list(trainer.events())
+    gaps = [b - a for a, b in zip(probed, probed[1:])]
+    assert len(probed) >= 2 and events[-1]["status"] == "finished"
+    assert min(gaps) >= 0.02 / engine.PROBE_SHARE * 0.95
+
+
 def test_stages_tag_their_events():
     class TwoStages(Trainer):
         def stages(self):

@@ -191,7 +191,7 @@ def test_filters_of_another_kernel_size_are_not_shown_under_the_new_label(hub, r
     assert filters.view.plot.titleLabel.text.startswith("layer 2 · Conv 32 @ 3×3")  # the other conv still fits
 
 
-def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub):
+def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub, qtbot):
     curves = hub["curves"]
     start = {"event": "start", "steps_per_epoch": 10, "global_step": 0}
     batches = [{"event": "batch", "global_step": s, "train_loss": 1.0 / s} for s in range(1, 41)]
@@ -200,6 +200,8 @@ def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub):
               for e in range(1, 5)]
     hub.add_events([start, *batches[:10], epochs[0], *batches[10:20], epochs[1], *batches[20:25]])
     hub.add_events([{**start, "global_step": 20}, *batches[20:40], epochs[2], epochs[3]])
+    qtbot.waitUntil(lambda: curves.lines[2][0].getData()[0] is not None
+                    and len(curves.lines[2][0].getData()[0]) == 4)  # live curves repaint a few times a second
     x, _ = curves.lines[0][0].getData()
     assert list(x) == [s / 10 for s in range(1, 41)]  # step 21..25 of the stopped run were dropped
     assert list(curves.lines[2][0].getData()[0]) == [1, 2, 3, 4]

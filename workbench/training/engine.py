@@ -37,6 +37,9 @@ from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
 PROBE_BATCH = 256
+# Probes may take at most this share of the run's time: after a probe that took t seconds the next
+# waits at least t / PROBE_SHARE (cifar10-cnn's probe of every panel costs ~60 ms on 2 CPU cores).
+PROBE_SHARE = 0.1
 EVAL_BATCH = 1024
 
 
@@ -257,7 +260,7 @@ class Trainer:
             if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
                 yield self._emit(self._batch_event(pending, step), stage)
                 pending, last_log = [], now
-            if self._probe_request is not None and now - self._last_probe >= self.probe_interval_s:
+            if self._probe_request is not None and now - self._last_probe >= self._probe_gap:
                 yield from self._probe(stage)
 
     def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -356,9 +359,12 @@ class Trainer:
         # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
         noisy = {"corrupted": self._val_inputs[:n]} if self.task.corruption is not None else {}
         capture = probes.capture(stage.model, self.data.val_x[:n], self.data.val_y[:n], request, **noisy)
+        took = self._clock.now() - self._last_probe
+        self._probe_gap = max(self.probe_interval_s, took / PROBE_SHARE)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
     _last_probe = -math.inf
+    _probe_gap = 0.0
 
     # helpers ----------------------------------------------------------------------------------------
     def _emit(self, event: dict, stage: Stage | None = None) -> dict:

@@ -23,16 +23,13 @@ can draw them (and at most every `PROBE_INTERVAL_S`).
 
 Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores. Measured on the shared 2-core
 CPU this project is tested on, as a ratio of headless training (torch's default 2 threads) in the
-same benchmark run, best (typical) of 2 rounds:
-    benchmarks/gui_training.py (cifar10-cnn, the Training panel's curves live):
-        2 threads 0.85 (0.83), 1 thread 0.56 (0.56); a 5 ms timer p99 late 10 ms / 3 ms
-    benchmarks/panels_speed.py (digits-cnn, every insight panel live, ~6.6 refreshes/s):
-        2 threads 0.53 (0.52), 1 thread 0.72 (0.71)
-So the child trains on all cores, but on one while the window asks for probes (insight panels
-shown). One thread alone trains at 0.55-0.7 of two, so it is not the default. Two threads lose when
-the window paints (a parallel region waits for its descheduled second thread), so the window's
-share is kept small: progress text 4x/s, titles and labels set only when they change, latent
-PCA without a full SVD and on one BLAS thread.
+same benchmark run: with the Training panel's curves live (benchmarks/gui_training.py, cifar10-cnn)
+2 threads kept 0.87 (0.85 typical), 1 thread 0.53; with every insight panel live
+(benchmarks/panels_speed.py, digits-cnn) 2 threads 0.71, 1 thread 0.68. Two threads lose when the
+window paints (a parallel region waits for its descheduled second thread), so the window's share
+is kept small: curves repaint 4x a second, titles and labels are set only when they change, probes
+are paced by what the panels can draw and take at most a tenth of the run's time (the engine's
+PROBE_SHARE).
 """
 from __future__ import annotations
 
@@ -351,7 +348,7 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
     try:
         while (job := controls.runs.get()) is not None:
             run_id, spec = job
-            for event in run_events(spec, controls, probe_interval_s, torch_threads):
+            for event in run_events(spec, controls, probe_interval_s):
                 outbox.put((run_id, event))
     finally:
         outbox.put(None)
@@ -359,10 +356,8 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
         events.close()
 
 
-def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float, torch_threads: int):
+def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
     """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
-    import torch
-
     from workbench.training.schedules import make_trainer, resume_trainer
 
     failed = {"event": "done", "status": "failed", "run_dir": spec.run_dir}
@@ -381,11 +376,6 @@ def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float, torc
     controls.attach(trainer)
     try:
         for event in trainer.events():
-            # Insight panels live (a probe request): the window paints several times a second and a
-            # second torch thread would mostly wait for its core, so train on one (see the docstring)
-            threads = 1 if controls.request is not None and controls.request.any() else max(1, torch_threads)
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)  # here, on the training thread: OpenMP's setting is per thread
             if event["event"] == "probe":
                 controls.probe_sent()
             yield event

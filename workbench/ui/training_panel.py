@@ -37,6 +37,10 @@ TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 # The progress text (samples/s, ETA) cannot be read at the curves' 20 updates/s, and QProgressBar
 # repaints synchronously on every change: a few times a second is enough.
 PROGRESS_EVERY_S = 0.25
+# Curves repaint at most this often while training. Every repaint takes CPU from the training
+# process on 2 cores: at 20 repaints/s digits-cnn kept 0.78 of its headless speed, with the panel
+# hidden 1.00 (benchmarks/gui_training.py). The data still arrives <= 20 times a second.
+CURVE_REDRAW_MS = 250
 PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work is done
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
 STARTING = "Starting the training process (it loads PyTorch once)…"
@@ -111,6 +115,7 @@ class TrainingPanel(QWidget):
         self.epochs = 1
         self._syncing = False
         self._prepare_scheduled = False
+        self._redraw_timer = QTimer(self, singleShot=True, interval=CURVE_REDRAW_MS, timeout=self._redraw)
         self._build()
         self._sync_from_project()
         project.changed.connect(self._on_project_changed)
@@ -373,8 +378,8 @@ class TrainingPanel(QWidget):
             self.events_received.emit(update["events"])
         if update["probe"] is not None:
             self.probe_received.emit(update["probe"])
-        if self.isVisible():
-            self._redraw()
+        if self.isVisible() and not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def _on_finished(self, done: dict) -> None:
         if not self._active:

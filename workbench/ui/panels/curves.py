@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from typing import Any
+
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from workbench.ui.panels.base import INK, InsightPanel, StageMarks, styled_plot
+
+LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 
 SERIES = (("loss", "train_loss", "batch", "train (per step)", (150, 150, 150)),
           ("loss", "train_loss", "epoch", "train (epoch)", (31, 119, 180)),
@@ -22,6 +27,8 @@ class CurvesPanel(InsightPanel):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.events: list[dict] = []
+        self._stale = False
+        self._refresh_timer = QTimer(self, singleShot=True, interval=LIVE_REDRAW_MS, timeout=self._live_refresh)
         self.plots = {"loss": styled_plot(self.canvas.addPlot(row=0, col=0), "Loss", "epoch", "loss"),
                       "accuracy": styled_plot(self.canvas.addPlot(row=0, col=1), "Accuracy", "epoch", "accuracy")}
         self.stage_marks = StageMarks(list(self.plots.values()))
@@ -55,11 +62,22 @@ class CurvesPanel(InsightPanel):
                 self.events = [e for e in self.events if e["event"] != "start" and e.get("global_step", 0) <= step] \
                     if step else []
             self.events.append(event)
-        if kept:
-            self.refresh()
+        if kept and not self._refresh_timer.isActive():
+            self._refresh_timer.start()  # live events arrive up to 20 times a second: draw a few
 
     def update_probe(self, result: dict) -> None:
         """Curves come from metrics, not probes."""
+
+    def _live_refresh(self) -> None:
+        """A hidden panel (a dock behind a tab) draws when it is shown, not while training."""
+        self._stale = not self.isVisible()
+        if not self._stale:
+            self.refresh()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale:
+            self._live_refresh()
 
     def refresh(self) -> None:
         per_epoch = next((e.get("steps_per_epoch") for e in reversed(self.events) if e["event"] == "start"), None)

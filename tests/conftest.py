@@ -5,3 +5,16 @@ import os
 # same on a desktop, a headless CI machine and a fresh clone.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("WORKBENCH_SETTINGS_SCOPE", "tests")  # keep QSettings away from the user's
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models train faster, and repeatably, on one torch thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

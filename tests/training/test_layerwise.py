@@ -14,12 +14,7 @@ from workbench.training.schedules import make_trainer, resume_trainer
 FAST = {"device": "cpu", "batch_size": 256}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _weights(model, layers):

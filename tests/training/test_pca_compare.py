@@ -13,12 +13,7 @@ from workbench.training.engine import Trainer
 from workbench.training.pca_compare import compare, curve_ks, pca_errors
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _trained(name, **overrides):
@@ -30,8 +25,12 @@ def _trained(name, **overrides):
 
 @pytest.fixture(scope="module")
 def linear_ae():
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    return _trained("linear-autoencoder")  # the template: full-batch Adam, 300 steps, k = 8
+    try:
+        return _trained("linear-autoencoder")  # the template: full-batch Adam, 300 steps, k = 8
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_pca_errors_are_sklearns_reconstruction_error():

@@ -168,7 +168,7 @@ def test_probe_events_come_from_the_probe_module_when_requested(monkeypatch):
 
     calls = []
 
-    def fake_capture(model, x, y, request):
+    def fake_capture(model, x, y, request, **options):
         calls.append((x.shape, y.shape, model.training))
         return {"confusion": "fake"}
 
@@ -189,7 +189,7 @@ def test_costly_probes_take_at_most_a_tenth_of_the_run(monkeypatch):
 
     probed: list[float] = []
 
-    def slow_capture(model, x, y, request):
+    def slow_capture(model, x, y, request, **options):
         time.sleep(0.02)  # a probe costing 20 ms: the next may come 0.2 s later at the earliest
         probed.append(time.perf_counter())
         return {}

@@ -143,3 +143,17 @@ def test_an_empty_batch_gives_what_needs_no_samples_and_does_not_crash():
     out = capture(model, x, y, ProbeRequest(activations=True, latent=True, image=image))
     np.testing.assert_array_equal(out["input"], image)
     assert sorted(out["activations"]) == list(range(10)) and "latent" not in out
+
+
+def test_confusion_is_sized_by_the_classes_not_the_outputs():
+    import torch
+    from torch import nn
+
+    from workbench.training.probes import ProbeRequest, capture
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 100))  # 100 outputs, 3 classes
+    x, y = torch.rand(30, 1, 2, 2), torch.arange(30) % 3
+    result = capture(model, x, y, ProbeRequest(confusion=True), classes=3)
+    assert result["confusion"].shape == (3, 3)
+    in_range = (result["predicted"] < 3).sum()
+    assert result["confusion"].sum() == in_range  # a prediction of class 57 is wrong, and not drawn

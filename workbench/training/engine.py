@@ -358,7 +358,8 @@ class Trainer:
         n = min(PROBE_BATCH, len(self._val_inputs))
         # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
         noisy = {"corrupted": self._val_inputs[:n]} if self.task.corruption is not None else {}
-        capture = probes.capture(stage.model, self.data.val_x[:n], self.data.val_y[:n], request, **noisy)
+        capture = probes.capture(stage.model, self.data.val_x[:n], self.data.val_y[:n], request,
+                                 classes=len(self.data.classes), **noisy)
         took = self._clock.now() - self._last_probe
         self._probe_gap = max(self.probe_interval_s, took / PROBE_SHARE)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)

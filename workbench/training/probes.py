@@ -158,7 +158,7 @@ def _corrupted_pass(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest,
-            corrupted: Tensor | None = None) -> dict[str, Any]:
+            corrupted: Tensor | None = None, classes: int | None = None) -> dict[str, Any]:
     """Probe `model` on the batch x (N, C, H, W) with labels y (or None). Returns numpy arrays:
     "filters" {layer: (K, C, F, F)}; "activations" {layer: (C, H, W) or (N,)} and "input" (C, H, W)
     for the chosen sample; "latent" (n, d) codes at "latent_layer"; "labels" (n,); "inputs"
@@ -216,9 +216,11 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
             if request.confusion and y is not None and out.dim() == 2:
                 probs = _as_probabilities(out.float())
                 confidence, predicted = probs.max(1)
-                k = out.shape[1]
+                # The dataset's classes, not the network's outputs (AlexNet's 1,000 outputs on 10
+                # classes would be a 1,000×1,000 matrix); a prediction beyond them is wrong and not drawn.
+                k = min(classes or out.shape[1], out.shape[1])
                 truth = y.to(out.device)
-                known = (truth >= 0) & (truth < k)  # a label the output cannot express counts nowhere
+                known = (truth >= 0) & (truth < k) & (predicted < k)
                 counts = torch.bincount(truth[known] * k + predicted[known], minlength=k * k)
                 result["confusion"] = counts.reshape(k, k).cpu().numpy()
                 result["predicted"] = predicted.cpu().numpy()
@@ -242,4 +244,4 @@ class RunProbe:
         self.x, self.y = data.val_x[:count], data.val_y[:count]
 
     def capture(self, request: ProbeRequest) -> dict[str, Any]:
-        return capture(self.model, self.x, self.y, request)
+        return capture(self.model, self.x, self.y, request, classes=len(self.classes))

@@ -156,3 +156,20 @@ def test_a_multi_layer_edit_is_one_change_for_the_views() -> None:
     history.undo()
     assert seen == ["layers"] * 4
     assert project.to_dict() == original
+
+
+def test_steps_of_one_training_setting_undo_in_one_go() -> None:
+    from workbench.core.commands import History, SetSection
+    from workbench.core.project import Project
+    from workbench.core.templates import template
+
+    project = Project(template("digits-cnn"))
+    history = History(project)
+    training = project.section("training")
+    for lr in (0.003, 0.004, 0.005):
+        history.push(SetSection(project, "training", {**project.section("training"), "lr": lr}))
+    history.push(SetSection(project, "training", {**project.section("training"), "epochs": 5}))
+    history.undo()
+    assert project.section("training") == {**training, "lr": 0.005}
+    history.undo()
+    assert project.section("training") == training

@@ -208,3 +208,21 @@ def test_the_schedule_combo_trains_layer_wise_and_marks_the_stages(qtbot, tmp_pa
             widget.stop()
     finally:
         widget.stop_and_wait()
+
+
+def test_a_field_writes_only_its_own_setting(qtbot, tmp_path):
+    from workbench.core.project import Project
+    from workbench.core.templates import template
+    from workbench.ui.training_panel import TrainingPanel
+
+    doc = template("denoising-autoencoder")
+    doc["training"] = {**doc["training"], "task": "denoise", "lr": 1e-7, "noise": "masking:0.5"}
+    project = Project(doc)
+    panel = TrainingPanel(project, runs_root=tmp_path)
+    qtbot.addWidget(panel)
+    panel.seed.setValue(7)
+    assert project.section("training")["lr"] == 1e-7  # below what the box shows: kept as written
+    assert project.section("training")["seed"] == 7
+    panel.noise.setText("")
+    panel.noise.editingFinished.emit()
+    assert "noise" not in project.section("training")  # an emptied field removes the setting

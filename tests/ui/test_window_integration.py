@@ -60,7 +60,7 @@ def test_arithmetic_dock_follows_the_selection_and_hints_for_other_layers(qtbot,
     assert window.docks.arithmetic.showing_hint() and "Flatten" in window.docks.arithmetic.hint.text()
 
 
-def test_training_from_the_window_feeds_the_docks_and_locks_the_builder(qtbot, tmp_path, monkeypatch):
+def test_training_from_the_window_feeds_the_docks_and_locks_the_builder(qtbot, tmp_path, monkeypatch, saved_run):
     window = open_window(qtbot, tmp_path, monkeypatch, "digits-cnn")
     window.training_panel.runs_root = tmp_path / "runs"
     tiny_training(window)
@@ -69,6 +69,10 @@ def test_training_from_the_window_feeds_the_docks_and_locks_the_builder(qtbot, t
     with qtbot.waitSignal(window.training_panel.training_changed, timeout=10_000):
         window.training_panel.start()
     assert window.builder.locked_reason == LOCK_REASON
+    before = window.project.to_dict()
+    assert not window.open_run(saved_run)  # the panels belong to the run in progress
+    assert window.statusBar().currentMessage() == "Stop training to open another run"
+    assert window.project.to_dict() == before
     filters = window.insight["filters"]
     qtbot.waitUntil(lambda: filters.mosaic is not None, timeout=30_000)
     assert filters.mosaic.count == 16  # Conv 16 @ 3×3: one tile per filter

@@ -17,7 +17,7 @@ from workbench.core.catalogue import CATALOGUE
 from workbench.core.project import Project, ProjectError, validate_input, validate_layer, validate_project
 
 NO_MERGE = -1
-_MERGE_PARAM, _MERGE_INPUT = 1, 2
+_MERGE_PARAM, _MERGE_INPUT, _MERGE_SECTION = 1, 2, 3
 
 
 class Command:
@@ -190,7 +190,10 @@ class SetInput(Command):
 
 
 class SetSection(Command):
-    """Replace the "data" or "training" section (training settings are edits too)."""
+    """Replace the "data" or "training" section (training settings are edits too). Consecutive
+    changes of the same setting merge into one step, as spin-box steps on a layer do."""
+
+    merge_id = _MERGE_SECTION
 
     def __init__(self, project: Project, name: str, value: dict):
         if name not in ("data", "training"):
@@ -202,8 +205,19 @@ class SetSection(Command):
         self.old = project.section(name)
         self.text = f"Change {name} settings"
 
+    @property
+    def keys(self) -> set[str]:
+        """The settings this edit changes."""
+        return {k for k in self.old.keys() | self.new.keys() if self.old.get(k) != self.new.get(k)}
+
     def redo(self, project: Project) -> None:
         project.set_section(self.name, self.new)
+
+    def merge(self, later: Command) -> bool:
+        if not (isinstance(later, SetSection) and later.name == self.name and later.keys == self.keys):
+            return False
+        self.new = later.new
+        return True
 
     def undo(self, project: Project) -> None:
         if self.had:

@@ -217,6 +217,9 @@ class PanelDocks(QObject):
         """A saved run: its network in the builder (one undoable step when it differs), its curves in
         the training panel, and its probes in the insight panels and the arithmetic dock."""
         w = self.window
+        if self.training.is_training:  # the curves and panels belong to the run in progress
+            w.statusBar().showMessage("Stop training to open another run", 5000)
+            return False
         try:
             run = open_run(path)
         except RunError as exc:

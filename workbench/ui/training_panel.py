@@ -129,7 +129,7 @@ class TrainingPanel(QWidget):
         self.task.addItems(list(TASKS))
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
-        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=10.0, singleStep=1e-4)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=10.0, singleStep=1e-4)
         self.batch_size = QSpinBox(minimum=1, maximum=65536)
         self.epochs_box = QSpinBox(minimum=1, maximum=100_000)
         self.weight_decay = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4)
@@ -154,11 +154,21 @@ class TrainingPanel(QWidget):
         for i, (label, widget) in enumerate(fields):
             grid.addWidget(QLabel(label), i // 2, (i % 2) * 2)
             grid.addWidget(widget, i // 2, (i % 2) * 2 + 1)
-        for combo in (self.dataset, self.task, self.optimizer, self.device, self.schedule):
-            combo.currentIndexChanged.connect(self._write_to_project)
-        for spin in (self.lr, self.batch_size, self.epochs_box, self.weight_decay, self.seed):
-            spin.valueChanged.connect(self._write_to_project)
-        self.noise.editingFinished.connect(self._write_to_project)
+        # Each field writes only its own key: a value the project holds but a box can't show (lr 1e-7)
+        # is never overwritten by an edit of another field.
+        for signal, section, key, value in (
+                (self.dataset.currentIndexChanged, "data", "dataset", self.dataset.currentText),
+                (self.task.currentIndexChanged, "training", "task", self.task.currentText),
+                (self.optimizer.currentIndexChanged, "training", "optimizer", self.optimizer.currentText),
+                (self.device.currentIndexChanged, "training", "device", self.device.currentData),
+                (self.schedule.currentIndexChanged, "training", "schedule", self.schedule.currentData),
+                (self.lr.valueChanged, "training", "lr", lambda: round(self.lr.value(), 8)),
+                (self.batch_size.valueChanged, "training", "batch_size", self.batch_size.value),
+                (self.epochs_box.valueChanged, "training", "epochs", self.epochs_box.value),
+                (self.weight_decay.valueChanged, "training", "weight_decay", self.weight_decay.value),
+                (self.seed.valueChanged, "training", "seed", self.seed.value),
+                (self.noise.editingFinished, "training", "noise", lambda: self.noise.text().strip() or None)):
+            signal.connect(lambda *_, section=section, key=key, value=value: self._write(section, key, value()))
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
@@ -241,23 +251,18 @@ class TrainingPanel(QWidget):
         finally:
             self._syncing = False
 
-    def _write_to_project(self) -> None:
+    def _write(self, section: str, key: str, value: Any) -> None:
+        """One field's edit into its section (None removes the key: an emptied Noise field)."""
         if self._syncing:
             return
-        data = self.project.section("data")
-        data["dataset"] = self.dataset.currentText()
-        training = self.project.section("training")
-        training.update({"task": self.task.currentText(), "optimizer": self.optimizer.currentText(),
-                         "lr": round(self.lr.value(), 8), "batch_size": self.batch_size.value(),
-                         "epochs": self.epochs_box.value(), "weight_decay": self.weight_decay.value(),
-                         "seed": self.seed.value(), "device": self.device.currentData(),
-                         "schedule": self.schedule.currentData()})
-        if self.noise.text().strip():
-            training["noise"] = self.noise.text().strip()
-        self.noise.setEnabled(training["task"] == "denoise")
-        for name, value in (("data", data), ("training", training)):
-            if value != self.project.section(name):
-                self._set_section(name, value)
+        values = self.project.section(section)
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+        self.noise.setEnabled(self.task.currentText() == "denoise")
+        if values != self.project.section(section):
+            self._set_section(section, values)
 
     def _set_section(self, name: str, value: dict) -> None:
         if self.editor is not None:

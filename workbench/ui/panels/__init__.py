@@ -54,9 +54,12 @@ class InsightPanels(QObject):
         self.run: RunProbe | None = None  # a saved run being shown (probed here), or None when live
         for panel in self.panels.values():
             panel.request_changed.connect(self._request_changed)
-            panel.visibility_changed.connect(lambda _: self._request_changed())
+            panel.visibility_changed.connect(self._visibility_changed)  # a method: Qt disconnects it with us
             if hasattr(panel, "layer_selected"):
                 panel.layer_selected.connect(self._layer_picked)
+
+    def _visibility_changed(self, _visible: bool) -> None:
+        self._request_changed()
 
     def __getitem__(self, name: str) -> InsightPanel:
         return self.panels[name]

@@ -226,3 +226,22 @@ def test_a_field_writes_only_its_own_setting(qtbot, tmp_path):
     panel.noise.setText("")
     panel.noise.editingFinished.emit()
     assert "noise" not in project.section("training")  # an emptied field removes the setting
+
+
+def test_a_dataset_that_fits_another_input_offers_the_fix(panel, qtbot):
+    from workbench.ui.undo import Editor
+
+    panel.editor = Editor(panel.project)
+    panel.project.set_input([3, 32, 32])
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000) as finished:
+        panel.start()
+    assert "digits images are 8×8×1 but the project's input is 32×32×3" in finished.args[0]["message"]
+    assert panel.fix_input.isVisible() and panel.fix_input.text() == "Set the input to 8×8×1"
+    panel.fix_input.click()
+    assert panel.project.input == [1, 8, 8] and not panel.fix_input.isVisible()
+    panel.editor.stack.undo()
+    assert panel.project.input == [3, 32, 32]
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000):
+        panel.editor.stack.redo()
+        panel.start()
+    assert not panel.fix_input.isVisible()

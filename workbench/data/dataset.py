@@ -17,6 +17,15 @@ class DataError(ValueError):
     """A dataset cannot be loaded or does not fit the project; the message says what to do."""
 
 
+class InputMismatch(DataError):
+    """The dataset's images don't fit the project's input; `suggested_input` is the input that fits,
+    which the window offers to apply in one click."""
+
+    def __init__(self, message: str, suggested_input: list[int]):
+        super().__init__(message)
+        self.suggested_input = suggested_input
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -79,5 +88,5 @@ def fit_to_input(data: Dataset, input_shape: list[int]) -> Dataset:
         fixes.append(f"use a dataset with {input_shape[0]} channel{'s' if input_shape[0] > 1 else ''}")
     elif len(input_shape) == 1:
         fixes.append(f"make the input [{numel}] (the images flattened)")
-    raise DataError(f"{data.name} images are {got} but the project's input is {want}: "
-                    + ", or ".join(fixes))
+    raise InputMismatch(f"{data.name} images are {got} but the project's input is {want}: "
+                        + ", or ".join(fixes), list(have))

@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
+from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
 from workbench.data import DATASETS
 from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
@@ -190,6 +191,11 @@ class TrainingPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fix_input = QPushButton()  # shown when the dataset fits another input: one click applies it
+        self.fix_input.setToolTip("Change the project's input to the dataset's image size (undoable)")
+        self.fix_input.clicked.connect(self._apply_input_fix)
+        self.fix_input.hide()
+        self._suggested_input: list[int] | None = None
 
         # Two views, not one layout: a view repaints whole, so the accuracy plot (new points once an
         # epoch) is not repainted with every loss update. No grid: its lines made each repaint 2x dearer.
@@ -222,6 +228,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.fix_input, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.canvas, 1)
 
     # project <-> fields -----------------------------------------------------------------------------
@@ -264,6 +271,19 @@ class TrainingPanel(QWidget):
         if values != self.project.section(section):
             self._set_section(section, values)
 
+    def _apply_input_fix(self) -> None:
+        shape, self._suggested_input = self._suggested_input, None
+        self.fix_input.hide()
+        if shape is None:
+            return
+        if self.editor is not None:
+            from workbench.core.commands import SetInput
+
+            self.editor.push(lambda project: SetInput(project, shape, mergeable=False))
+        else:
+            self.project.set_input(shape)
+        self.status.setText(f"Input set to {fmt_shape(tuple(shape))}: press Start to train")
+
     def _set_section(self, name: str, value: dict) -> None:
         if self.editor is not None:
             from workbench.core.commands import SetSection
@@ -289,6 +309,7 @@ class TrainingPanel(QWidget):
             run_dir = self.runs_root / f"{doc.get('name') or 'run'}-{stamp}-{suffix}"
         self.run_dir = str(run_dir)
         self._clear_curves()
+        self.fix_input.hide()
         self._active = True
         self._set_state("running")
         # never waits: the run is queued in the process, which starts it once torch is loaded
@@ -392,6 +413,10 @@ class TrainingPanel(QWidget):
         self._active = False
         self._redraw()
         self.status.setText(done.get("message", ""))
+        self._suggested_input = done.get("suggested_input")
+        if self._suggested_input:
+            self.fix_input.setText(f"Set the input to {fmt_shape(tuple(self._suggested_input))}")
+        self.fix_input.setVisible(bool(self._suggested_input))
         self._set_state("idle")
         if done.get("status") != "finished":
             self.progress.setFormat(f"{done.get('status', 'stopped')} · " + self.progress.format())

@@ -18,3 +18,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """`tiny_run(template)`: the folder of a one-epoch run on 120 samples, trained once per session
+    and shared (read-only) by the panel, plot and window tests."""
+    from workbench.core.templates import template
+    from workbench.training.engine import Trainer
+
+    made: dict[str, object] = {}
+
+    def run(name: str):
+        if name not in made:
+            doc = template(name)
+            doc["data"]["count"] = 120
+            path = tmp_path_factory.mktemp(name)
+            events = list(Trainer(doc, run_dir=path, epochs=1).events())
+            assert events[-1]["status"] == "finished", events[-1]
+            made[name] = path
+        return made[name]
+
+    return run

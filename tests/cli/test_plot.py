@@ -5,21 +5,11 @@ import pytest
 from PySide6.QtGui import QImage
 
 from workbench.cli import plot
-from workbench.core.templates import template
-from workbench.training.engine import Trainer
 
 
 @pytest.fixture(scope="module")
-def run_dirs(tmp_path_factory):
-    out = {}
-    for name in ("digits-cnn", "deep-autoencoder"):
-        doc = template(name)
-        doc["data"]["count"] = 120
-        path = tmp_path_factory.mktemp(name)
-        for _ in Trainer(doc, run_dir=path, epochs=1).events():
-            pass
-        out[name] = path
-    return out
+def run_dirs(tiny_run):
+    return {name: tiny_run(name) for name in ("digits-cnn", "deep-autoencoder")}
 
 
 @pytest.mark.parametrize("name, what, extra", [

@@ -9,8 +9,6 @@ from PySide6.QtGui import QImage
 from workbench.core.inference import summarize
 from workbench.core.mosaic import tile
 from workbench.core.project import Project
-from workbench.core.templates import template
-from workbench.training.engine import Trainer
 from workbench.training.probes import ProbeRequest, RunProbe
 from workbench.training.run_folder import open_run
 from workbench.ui.panels import InsightPanels, request_for
@@ -19,17 +17,9 @@ ALL_KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tiny_run):
     """Tiny runs: a CNN classifier and a denoising autoencoder, one epoch on 120 digits."""
-    out = {}
-    for name in ("digits-cnn", "denoising-autoencoder"):
-        doc = template(name)
-        doc["data"]["count"] = 120
-        path = tmp_path_factory.mktemp(name)
-        for _ in Trainer(doc, run_dir=path, epochs=1).events():
-            pass
-        out[name] = open_run(path)
-    return out
+    return {name: open_run(tiny_run(name)) for name in ("digits-cnn", "denoising-autoencoder")}
 
 
 @pytest.fixture

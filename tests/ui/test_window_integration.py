@@ -4,8 +4,6 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from workbench.core.templates import template
-from workbench.training.engine import Trainer
 from workbench.ui.docks import LOCK_REASON
 
 from .test_window_support import open_window
@@ -24,13 +22,8 @@ def tiny_training(window, epochs: int = 2) -> None:
 
 
 @pytest.fixture(scope="module")
-def saved_run(tmp_path_factory):
-    doc = template("digits-cnn")
-    doc["data"]["count"] = 120
-    path = tmp_path_factory.mktemp("run")
-    for _ in Trainer(doc, run_dir=path, epochs=1).events():
-        pass
-    return path
+def saved_run(tiny_run):
+    return tiny_run("digits-cnn")
 
 
 def test_lesson_from_the_menu_loads_selects_and_shows_its_numbers(qtbot, tmp_path, monkeypatch):

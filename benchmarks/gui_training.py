@@ -112,6 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
+    from workbench.ui.app import paint_on_one_thread
+
+    paint_on_one_thread()  # as the app does
     app = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the panels
     doc = project(args)
     cores = os.cpu_count() or 2

@@ -5,7 +5,7 @@ import torch
 from sklearn.metrics import confusion_matrix
 
 from workbench.core.build import build_model
-from workbench.training.probes import ProbeRequest, capture
+from workbench.training.probes import LIVE_RECONSTRUCTIONS, LiveProbe, ProbeRequest, capture
 
 ALL = ProbeRequest.for_panels(["filters", "activations", "latent", "reconstructions", "confusion"])
 
@@ -157,3 +157,58 @@ def test_confusion_is_sized_by_the_classes_not_the_outputs():
     assert result["confusion"].shape == (3, 3)
     in_range = (result["predicted"] < 3).sum()
     assert result["confusion"].sum() == in_range  # a prediction of class 57 is wrong, and not drawn
+
+
+def _nudge(model: torch.nn.Module) -> None:
+    """A training step's worth of change, made by hand so the expected numbers are known."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+
+
+def test_live_probes_refresh_the_batch_a_chunk_at_a_time_and_send_the_inputs_once():
+    model = _model("digits-cnn")
+    x, y = _batch((1, 8, 8), n=40)
+    live = LiveProbe(x, y, classes=10, chunk=16)
+    first = live.capture(model, ALL)
+    whole = capture(model, x, y, ALL, classes=10)
+    for key in ("latent", "predicted", "confusion", "inputs", "labels"):
+        np.testing.assert_array_equal(first[key], whole[key])
+    old = whole
+    _nudge(model)
+    new = capture(model, x, y, ALL, classes=10)
+    second = live.capture(model, ALL)
+    assert "inputs" not in second and "labels" not in second  # the panels keep them from the first
+    np.testing.assert_allclose(second["latent"][:16], new["latent"][:16], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(second["latent"][16:], old["latent"][16:])  # not probed yet
+    expected = np.concatenate([new["predicted"][:16], old["predicted"][16:]])
+    np.testing.assert_array_equal(second["predicted"], expected)
+    np.testing.assert_array_equal(second["confusion"], confusion_matrix(y.numpy(), expected, labels=range(10)))
+    np.testing.assert_allclose(second["filters"][0], model[0].weight.detach().numpy())  # always fresh
+    second["latent"][:] = 0  # what was sent is a copy: the next probe does not see this
+    live.capture(model, ALL)  # rows 16-31
+    third = live.capture(model, ALL)  # rows 32-39: the whole batch is now from the nudged model
+    np.testing.assert_allclose(third["latent"], new["latent"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(third["predicted"], new["predicted"])
+
+
+def test_live_probes_start_over_for_another_layer_and_send_the_inputs_again():
+    model = _model("digits-cnn")
+    x, y = _batch((1, 8, 8), n=40)
+    live = LiveProbe(x, y, classes=10, chunk=16)
+    live.capture(model, ALL)
+    other = ProbeRequest.for_panels(["latent"], layer=2)
+    probe = live.capture(model, other)
+    assert probe["latent_layer"] == 2 and probe["latent"].shape == (40, 32 * 8 * 8)
+    np.testing.assert_array_equal(probe["inputs"], x.numpy())
+
+
+def test_live_reconstructions_are_the_first_ones_with_the_same_noise_every_time():
+    model = _model("denoising-autoencoder")
+    x, y = _batch((1, 8, 8), n=40)
+    live = LiveProbe(x, y)
+    request = ProbeRequest(reconstructions=True)
+    first, second = live.capture(model, request), live.capture(model, request)
+    assert first["reconstructions"].shape == (LIVE_RECONSTRUCTIONS, 1, 8, 8)
+    np.testing.assert_array_equal(first["corrupted"], second["corrupted"])  # no flicker
+    assert not np.array_equal(first["corrupted"], x[:LIVE_RECONSTRUCTIONS].numpy())

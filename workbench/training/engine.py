@@ -36,7 +36,6 @@ from workbench.training.devices import device_name, resolve_device
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
-PROBE_BATCH = 256
 # Probes may take at most this share of the run's time: after a probe that took t seconds the next
 # waits at least t / PROBE_SHARE (cifar10-cnn's probe of every panel costs ~60 ms on 2 CPU cores).
 PROBE_SHARE = 0.1
@@ -355,17 +354,20 @@ class Trainer:
         if request is None:
             return
         self._phase = "probe"
-        n = min(PROBE_BATCH, len(self._val_inputs))
-        # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
-        noisy = {"corrupted": self._val_inputs[:n]} if self.task.corruption is not None else {}
-        capture = probes.capture(stage.model, self.data.val_x[:n], self.data.val_y[:n], request,
-                                 classes=len(self.data.classes), **noisy)
+        if self._live_probe is None:
+            n = min(probes.PROBE_COUNT, len(self._val_inputs))
+            # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
+            noisy = self._val_inputs[:n] if self.task.corruption is not None else None
+            self._live_probe = probes.LiveProbe(self.data.val_x[:n], self.data.val_y[:n], corrupted=noisy,
+                                                classes=len(self.data.classes))
+        capture = self._live_probe.capture(stage.model, request)
         took = self._clock.now() - self._last_probe
         self._probe_gap = max(self.probe_interval_s, took / PROBE_SHARE)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
     _last_probe = -math.inf
     _probe_gap = 0.0
+    _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 
     # helpers ----------------------------------------------------------------------------------------
     def _emit(self, event: dict, stage: Stage | None = None) -> dict:

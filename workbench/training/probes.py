@@ -11,7 +11,7 @@ activation panel open forwards one sample, not the whole probe batch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import numpy as np
@@ -22,6 +22,8 @@ from workbench.core.layers import Corruption
 
 PANEL_KINDS = ("filters", "activations", "latent", "reconstructions", "confusion")
 PROBE_COUNT = 256  # the engine's probe batch: the first validation samples
+LIVE_CHUNK = 64  # samples a live probe re-probes for the batch-wide views (see LiveProbe)
+LIVE_RECONSTRUCTIONS = 16  # reconstructions a live probe sends: all the panel shows
 CORRUPTION_SEED = 0  # the same noise every probe, so the denoising grid does not flicker
 
 
@@ -72,6 +74,14 @@ def _numpy(t: Tensor) -> np.ndarray:
 def conv_filters(model: nn.Module) -> dict[int, np.ndarray]:
     """Every Conv2d layer's kernels, {layer index: (K, C, F, F) float32}."""
     return {i: _numpy(m.weight) for i, m in enumerate(model.children()) if isinstance(m, nn.Conv2d)}
+
+
+def confusion_counts(truth: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """(k, k) counts, rows the true class. Only the dataset's k classes count, not the network's
+    outputs (AlexNet's 1,000 outputs on 10 classes would be a 1,000×1,000 matrix): a prediction
+    beyond them is wrong and not drawn."""
+    known = (truth >= 0) & (truth < k) & (predicted < k)
+    return np.bincount(truth[known] * k + predicted[known], minlength=k * k).reshape(k, k)
 
 
 def _as_probabilities(out: Tensor) -> Tensor:
@@ -216,15 +226,10 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
             if request.confusion and y is not None and out.dim() == 2:
                 probs = _as_probabilities(out.float())
                 confidence, predicted = probs.max(1)
-                # The dataset's classes, not the network's outputs (AlexNet's 1,000 outputs on 10
-                # classes would be a 1,000×1,000 matrix); a prediction beyond them is wrong and not drawn.
-                k = min(classes or out.shape[1], out.shape[1])
-                truth = y.to(out.device)
-                known = (truth >= 0) & (truth < k) & (predicted < k)
-                counts = torch.bincount(truth[known] * k + predicted[known], minlength=k * k)
-                result["confusion"] = counts.reshape(k, k).cpu().numpy()
                 result["predicted"] = predicted.cpu().numpy()
                 result["confidence"] = _numpy(confidence)
+                k = min(classes or out.shape[1], out.shape[1])
+                result["confusion"] = confusion_counts(result["labels"], result["predicted"], k)
         return result
     finally:
         if recorder is not None:
@@ -245,3 +250,66 @@ class RunProbe:
 
     def capture(self, request: ProbeRequest) -> dict[str, Any]:
         return capture(self.model, self.x, self.y, request, classes=len(self.classes))
+
+
+WIDE_KEYS = ("latent", "latent_layer", "predicted", "confidence", "confusion")
+
+
+class LiveProbe:
+    """The engine's probes during training, at a small and steady cost whatever the network.
+
+    Filters, the chosen sample's activations and the first LIVE_RECONSTRUCTIONS reconstructions are
+    fresh in every probe. The batch-wide views (latent codes, predictions, confusion counts) come
+    from the whole batch on the first probe of a model and request; each later probe re-probes only
+    the next `chunk` samples and updates their rows, so no point is more than len(x) / chunk probes
+    old. Measured on 2 CPU cores (cifar10-cnn): a forward pass of 256 images 76 ms, of 64 11 ms.
+    The fixed inputs and labels are sent with the first probe of each request only (the panels keep
+    what a probe lacks); the caller must keep them (see ui.worker, which merges coalesced probes).
+    """
+
+    def __init__(self, x: Tensor, y: Tensor | None, *, corrupted: Tensor | None = None,
+                 classes: int | None = None, chunk: int = LIVE_CHUNK):
+        self.x, self.y, self.corrupted, self.classes, self.chunk = x, y, corrupted, classes, chunk
+        self._request: ProbeRequest | None = None
+        self._model: nn.Module | None = None
+        self._wide_request: ProbeRequest | None = None
+        self._wide: dict[str, Any] = {}
+        self._offset = 0
+
+    def capture(self, model: nn.Module, request: ProbeRequest) -> dict[str, Any]:
+        result = capture(model, self.x, self.y, replace(request, latent=False, reconstructions=False,
+                                                        confusion=False))
+        if request is not self._request:
+            self._request = request
+            result["inputs"] = _numpy(self.x)
+            if self.y is not None:
+                result["labels"] = self.y.detach().cpu().numpy().astype(np.int64)
+        if request.reconstructions:
+            shown = slice(0, LIVE_RECONSTRUCTIONS)
+            noisy = self.corrupted[shown] if self.corrupted is not None else None
+            part = capture(model, self.x[shown], None, ProbeRequest(reconstructions=True), corrupted=noisy)
+            result.update({k: part[k] for k in ("reconstructions", "corrupted") if k in part})
+        if (request.latent or request.confusion) and len(self.x) > 0:
+            result.update(self._batch_wide(model, ProbeRequest(latent=request.latent, confusion=request.confusion,
+                                                                layer=request.layer)))
+        return result
+
+    def _batch_wide(self, model: nn.Module, wide: ProbeRequest) -> dict[str, Any]:
+        """The whole batch's codes and predictions, `chunk` rows of them probed now."""
+        if model is not self._model or wide != self._wide_request:
+            self._model, self._wide_request, self._offset = model, wide, 0
+            whole = capture(model, self.x, self.y, wide, classes=self.classes)
+            self._wide = {k: whole[k] for k in WIDE_KEYS if k in whole}
+        else:
+            rows = slice(self._offset, min(self._offset + self.chunk, len(self.x)))
+            self._offset = rows.stop % len(self.x)
+            part = capture(model, self.x[rows], None if self.y is None else self.y[rows], wide, classes=self.classes)
+            for key in ("latent", "predicted", "confidence"):
+                if key in part and key in self._wide:
+                    self._wide[key][rows] = part[key]
+            if "confusion" in self._wide:
+                labels = self.y.detach().cpu().numpy()
+                self._wide["confusion"] = confusion_counts(labels, self._wide["predicted"],
+                                                           len(self._wide["confusion"]))
+        # Copies: the training process pickles an event on another thread while the next probe runs.
+        return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._wide.items()}

@@ -46,7 +46,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
-PROBE_INTERVAL_S = 0.15
+PROBE_INTERVAL_S = 0.18  # about 5.5 refreshes a second: the goal is 5, and each costs the window ~30 ms
 LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates per second
 CRASHED = "the training process stopped unexpectedly"
 

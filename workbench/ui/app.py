@@ -8,6 +8,7 @@ The editing views (palette, builder, inspector, summary) are wired here; the wor
 from __future__ import annotations
 
 import gc
+import os
 import re
 import sys
 from pathlib import Path
@@ -46,6 +47,14 @@ SCREENSHOT_SIZE = (1400, 900)
 LAYOUT_VERSION = 2  # bumped when the set of docks changes: a layout stored for other docks is ignored
 
 
+def paint_on_one_thread() -> None:
+    """Qt's raster painting splits large fills and image draws over a thread pool: on 2 cores those
+    threads preempt both of the training process's threads at once, and a parallel region waits for
+    its slowest thread. One painting thread leaves training more of the machine
+    (benchmarks/panels_speed.py). Qt reads this when it first paints: call before that."""
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+
+
 def create_app(argv: list[str] | None = None) -> QApplication:
     """The window's QApplication. Also limits this process's BLAS to one thread: training runs in its
     own process, and a multithreaded BLAS (PCA of latent codes) next to it stalled the window for
@@ -54,6 +63,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, "blas")
+    paint_on_one_thread()
     gc.freeze()  # what is loaded now lives as long as the window: later full collections skip it
     app = QApplication.instance()
     if app is None:

@@ -4,7 +4,7 @@ stages of a staged run (layer-wise pretraining) marked.
 
 Training runs in a separate process driven by a `TrainingRunner` (workbench.ui.worker) on a
 frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays,
-and passes the run's start/batch/epoch/done events on as `events_received(list)` (<= 20 lists a
+and passes the run's start/batch/epoch/done events on as `events_received(list)` (<= 10 lists a
 second) for other views' curves. The process is spawned in the background `PREPARE_DELAY_MS` after
 the panel is first shown (its torch import would compete with the window's own startup; Qt counts
 a dock behind a tab as shown) or by the first Start, kept between runs, and ended by
@@ -35,12 +35,12 @@ from workbench.ui.panels.base import INK, StageMarks, styled_plot
 from workbench.ui.worker import TrainingRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
-# The progress text (samples/s, ETA) cannot be read at the curves' 20 updates/s, and QProgressBar
+# The progress text (samples/s, ETA) cannot be read at the curves' 10 updates/s, and QProgressBar
 # repaints synchronously on every change: a few times a second is enough.
 PROGRESS_EVERY_S = 0.25
 # Curves repaint at most this often while training. Every repaint takes CPU from the training
 # process on 2 cores: at 20 repaints/s digits-cnn kept 0.78 of its headless speed, with the panel
-# hidden 1.00 (benchmarks/gui_training.py). The data still arrives <= 20 times a second.
+# hidden 1.00 (benchmarks/gui_training.py). The data still arrives <= 10 times a second.
 CURVE_REDRAW_MS = 250
 PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work is done
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
@@ -387,7 +387,8 @@ class TrainingPanel(QWidget):
         self.stage_marks.add(update["epochs"])
         progress = update["progress"]
         now = time.monotonic()
-        if progress is not None and (progress["event"] == "epoch" or now - self._progress_shown >= PROGRESS_EVERY_S):
+        last = progress is not None and progress["event"] == "epoch" and progress["epoch"] >= self.epochs
+        if progress is not None and (last or now - self._progress_shown >= PROGRESS_EVERY_S):
             self._progress_shown = now
             done = progress["epoch"] - 1 + (progress.get("step", self.steps_per_epoch) / self.steps_per_epoch
                                             if progress["event"] == "batch" else 1)

@@ -26,6 +26,15 @@ def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.
     return wrong[np.argsort(-confidence[wrong], kind="stable")][:count]
 
 
+def _set_text(item: pg.TextItem, text: str, colour: str = INK) -> None:
+    """Touch only the text items that change: each setText re-lays out the item, and a live refresh
+    has K² + 12 of them."""
+    if getattr(item, "_shown", None) != (text, colour):
+        item.setText(text)
+        item.setColor(colour)
+        item._shown = (text, colour)
+
+
 class ConfusionPanel(InsightPanel):
     kind = "confusion"
     title = "Classification"
@@ -79,8 +88,7 @@ class ConfusionPanel(InsightPanel):
             self.matrix_view.clear("The confusion matrix appears here (classification runs)")
             self.wrong_view.clear("")
             for text in self.cell_texts + self.wrong_texts:
-                text.setText("")
-                text._shown = None
+                _set_text(text, "")
             return
         # the classes' rows and columns: outputs beyond them hold no true class, and predictions
         # there are wrong (counted in the accuracy below, not drawn)
@@ -91,11 +99,7 @@ class ConfusionPanel(InsightPanel):
         peak = max(int(matrix.max()), 1)
         for i, text in enumerate(self.cell_texts):
             count = int(matrix[i // k, i % k])
-            shown = (str(count) if count else "", "w" if count < peak * 0.6 else "k")  # readable on any cell
-            if getattr(text, "_shown", None) != shown:  # K² items: touch only those that changed
-                text.setText(shown[0])
-                text.setColor(shown[1])
-                text._shown = shown
+            _set_text(text, str(count) if count else "", "w" if count < peak * 0.6 else "k")  # readable on any cell
         accuracy = np.trace(matrix) / max(full.sum(), 1)
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
                               f"Confusion on {int(full.sum())} validation samples: accuracy {accuracy:.1%}")
@@ -104,7 +108,7 @@ class ConfusionPanel(InsightPanel):
     def _show_wrong(self) -> None:
         needed = ("labels", "predicted", "confidence", "inputs")
         for text in self.wrong_texts:
-            text.setText("")
+            _set_text(text, "")
         if not all(key in self.probe for key in needed) or len(self.probe["inputs"]) != len(self.probe["predicted"]):
             self.wrong_mosaic = None
             self.wrong_view.clear("")
@@ -120,7 +124,7 @@ class ConfusionPanel(InsightPanel):
         self.wrong_mosaic = m = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h // 2), normalized=True)
         for text, i, index in zip(self.wrong_texts, self.wrong, range(len(self.wrong))):
             x, y = m.origin(index)
-            text.setText(f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))} {confidence[i]:.0%}")
+            _set_text(text, f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))} {confidence[i]:.0%}")
             text.setPos(x + m.tile_w / 2, y + m.tile_h)
         self.wrong_view.show(m.image, "Most confidently wrong (true→predicted)")
         self.wrong_view.plot.setRange(yRange=(0, m.image.shape[0] + m.gap), padding=0.02)

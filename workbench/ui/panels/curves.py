@@ -63,7 +63,7 @@ class CurvesPanel(InsightPanel):
                     if step else []
             self.events.append(event)
         if kept and not self._refresh_timer.isActive():
-            self._refresh_timer.start()  # live events arrive up to 20 times a second: draw a few
+            self._refresh_timer.start()  # live events arrive up to 10 times a second: draw a few
 
     def update_probe(self, result: dict) -> None:
         """Curves come from metrics, not probes."""

@@ -93,6 +93,7 @@ class LatentPanel(InsightPanel):
         self._legend_for: list[str] = []
         self._input_pca: tuple[Any, np.ndarray, str] | None = None  # (key, points, how)
         self.points = 0
+        self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
         self.refresh()
 
     def set_classes(self, names: list[str]) -> None:
@@ -142,7 +143,9 @@ class LatentPanel(InsightPanel):
             return
         if labels is None or len(labels) != len(codes):
             labels = np.zeros(len(codes), np.int64)
-        brushes = [class_colour(int(k)) for k in labels]
+        if self._brushes[0] is not labels:  # the labels are fixed for a run: colour them once
+            self._brushes = (labels, [class_colour(int(k)) for k in labels])
+        brushes = self._brushes[1]
         points, how = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
         set_title(self.codes_plot, f"Codes at {layer_name(self.summary, index)}: {how}", "10pt")

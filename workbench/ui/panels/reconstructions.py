@@ -10,11 +10,11 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, tile
-from workbench.training.probes import bottleneck
+from workbench.training.probes import LIVE_RECONSTRUCTIONS, bottleneck
 from workbench.ui.panels.activations import input_picture
 from workbench.ui.panels.base import INK, ImagePlot, InsightPanel
 
-MAX_SHOWN = 16
+MAX_SHOWN = LIVE_RECONSTRUCTIONS  # a live probe sends this many
 
 
 def compression(summary: dict | None) -> tuple[int, int, int] | None:
@@ -57,7 +57,7 @@ class ReconstructionsPanel(InsightPanel):
         recon, inputs = self.probe.get("reconstructions"), self.probe.get("inputs")
         stale = (recon is not None and self.summary is not None
                  and list(recon.shape[1:]) != list((self.summary.get("output") or [])))
-        if recon is None or inputs is None or stale or len(recon) != len(inputs):
+        if recon is None or inputs is None or stale or len(recon) > len(inputs):
             self.mosaic = None
             self.view.clear("Reconstructions appear here (for networks whose output is the input's shape)")
             return

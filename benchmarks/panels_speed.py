@@ -33,7 +33,7 @@ from gui_training import LateTimer  # noqa: E402
 from workbench.core.inference import summarize  # noqa: E402
 from workbench.core.templates import template  # noqa: E402
 from workbench.training.engine import Trainer  # noqa: E402
-from workbench.training.probes import LIVE_CHUNK, LiveProbe, ProbeRequest, capture  # noqa: E402
+from workbench.training.probes import LiveProbe, ProbeRequest, capture  # noqa: E402
 from workbench.training.run_folder import open_run  # noqa: E402
 from workbench.ui.app import create_app  # noqa: E402
 from workbench.ui.panels import InsightPanels  # noqa: E402
@@ -81,8 +81,8 @@ def costs(app: QApplication, doc: dict) -> tuple[float, float, list[str]]:
     return probe_ms, redraw_ms, trainer.classes
 
 
-def live_probe_ms(doc: dict) -> float:
-    """ms per live probe of every panel after the first (see probes.LiveProbe)."""
+def live_probe_ms(doc: dict) -> tuple[float, int]:
+    """(ms per live probe of every panel after the first, samples it re-probes); see probes.LiveProbe."""
     trainer = Trainer(doc, epochs=1)
     probe = LiveProbe(trainer.data.val_x[:256], trainer.data.val_y[:256], classes=len(trainer.classes))
     request = ProbeRequest.for_panels(KINDS)
@@ -90,7 +90,7 @@ def live_probe_ms(doc: dict) -> float:
     t0 = time.perf_counter()
     for _ in range(20):
         probe.capture(trainer.model, request)
-    return (time.perf_counter() - t0) * 50
+    return (time.perf_counter() - t0) * 50, min(probe.chunk, len(probe.x))
 
 
 WINDOW = (1920, 1080)  # a full-HD screen: every panel below must fit on it at once
@@ -170,8 +170,9 @@ def main() -> None:
         for n in args.threads:
             runs[n].append(live(app, doc, n, args.picture))
     print(f"template {args.template}, {args.epochs} epochs, {args.rounds} rounds; {os.cpu_count()} CPUs")
-    print(f"probe pass (all panels, whole batch of 256 samples): {probe_ms:.1f} ms; live probe (a chunk of "
-          f"{LIVE_CHUNK}): {live_probe_ms(doc):.1f} ms; redraw of all panels: {redraw_ms:.1f} ms")
+    live_ms, chunk = live_probe_ms(doc)
+    print(f"probe pass (all panels, whole batch of 256 samples): {probe_ms:.1f} ms; live probe (re-probing "
+          f"{chunk} samples): {live_ms:.1f} ms; redraw of all panels: {redraw_ms:.1f} ms")
     print(f"headless training: best {max(base):,.0f} samples/s, median {np.median(base):,.0f}")
     for n, results in runs.items():
         # each live run against the headless run just before it: load on the shared machine drifts

@@ -182,6 +182,27 @@ def test_probe_events_come_from_the_probe_module_when_requested(monkeypatch):
     assert not [e for e in trainer.events() if e["event"] == "probe"]
 
 
+def test_probes_keep_their_rate_whatever_the_step_time(monkeypatch):
+    import time
+
+    from workbench.training import probes
+
+    probed: list[float] = []
+    monkeypatch.setattr(probes.LiveProbe, "capture", lambda live, model, request: probed.append(time.perf_counter()) or {})
+    step = Trainer._step
+
+    def slow_step(self, *args):
+        time.sleep(0.03)  # steps of ~30 ms: probes every 50 ms cannot come right after one
+        return step(self, *args)
+
+    monkeypatch.setattr(Trainer, "_step", slow_step)
+    trainer = Trainer(digits_project(epochs=2), probe_interval_s=0.05)
+    trainer.set_probe_request(probes.ProbeRequest(confusion=True))
+    list(trainer.events())
+    rate = (len(probed) - 1) / (probed[-1] - probed[0])
+    assert 0.9 / 0.05 <= rate <= 1.25 / 0.05  # timed from each probe, it was one every 2 steps: ~14/s
+
+
 def test_costly_probes_take_at_most_a_tenth_of_the_run(monkeypatch):
     import time
 

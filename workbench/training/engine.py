@@ -14,9 +14,11 @@ points (at most every `log_interval_s`), the only CPU-GPU sync in the hot loop (
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import math
+import statistics
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -37,8 +39,10 @@ from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
 # Probes may take at most this share of the run's time: after a probe that took t seconds the next
-# waits at least t / PROBE_SHARE (cifar10-cnn's probe of every panel costs ~60 ms on 2 CPU cores).
+# waits at least t / PROBE_SHARE (on 2 CPU cores a live probe of every panel of cifar10-cnn costs
+# ~8 ms, the first one, of the whole probe batch, ~75 ms: see probes.LiveProbe).
 PROBE_SHARE = 0.1
+PROBE_CATCH_UP_S = 0.5  # probes missed in at most this long are made up (see Trainer._probe)
 EVAL_BATCH = 1024
 
 
@@ -104,6 +108,7 @@ class Trainer:
         self._stop, self._paused = threading.Event(), threading.Event()
         self._lock = threading.Lock()
         self._probe_request: Any = None
+        self._probe_costs: collections.deque = collections.deque(maxlen=5)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.writer: RunWriter | None = None
         if self.run_dir is not None:
@@ -259,7 +264,7 @@ class Trainer:
             if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
                 yield self._emit(self._batch_event(pending, step), stage)
                 pending, last_log = [], now
-            if self._probe_request is not None and now - self._last_probe >= self._probe_gap:
+            if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
 
     def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -350,7 +355,7 @@ class Trainer:
 
         with self._lock:
             request = self._probe_request
-        self._last_probe = self._clock.now()
+        began = self._clock.now()
         if request is None:
             return
         self._phase = "probe"
@@ -361,12 +366,20 @@ class Trainer:
             self._live_probe = probes.LiveProbe(self.data.val_x[:n], self.data.val_y[:n], corrupted=noisy,
                                                 classes=len(self.data.classes))
         capture = self._live_probe.capture(stage.model, request)
-        took = self._clock.now() - self._last_probe
-        self._probe_gap = max(self.probe_interval_s, took / PROBE_SHARE)
+        self._probe_costs.append(self._clock.now() - began)
+        # the cost of a typical probe: not a one-off (the first, of the whole batch) or one slowed by the
+        # window painting on the same cores, which made probes wait ~0.2 s instead of 0.17
+        took = statistics.median_low(self._probe_costs)
+        # On a beat of probe_interval_s, not that long after this probe: probes wait for a step's end,
+        # and timing them from the probe made the rate depend on the step time (at one interval,
+        # cifar10-cnn refreshed 4.7 times a second and digits-cnn 7). Probes missed in the last
+        # half second (an epoch's validation) are made up half an interval apart; a costly probe waits.
+        first = self._beat == -math.inf
+        self._beat = began if first else max(self._beat + self.probe_interval_s, began - PROBE_CATCH_UP_S)
+        self._next_probe = max(self._beat, began + self.probe_interval_s / 2, began + took / PROBE_SHARE)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
-    _last_probe = -math.inf
-    _probe_gap = 0.0
+    _next_probe = _beat = -math.inf
     _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 
     # helpers ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ activation panel open forwards one sample, not the whole probe batch.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
@@ -22,7 +23,10 @@ from workbench.core.layers import Corruption
 
 PANEL_KINDS = ("filters", "activations", "latent", "reconstructions", "confusion")
 PROBE_COUNT = 256  # the engine's probe batch: the first validation samples
-LIVE_CHUNK = 64  # samples a live probe re-probes for the batch-wide views (see LiveProbe)
+# A live probe re-probes as many of the batch's samples as fit in this time (see LiveProbe), at least
+# LIVE_CHUNK_MIN: digits-cnn re-probes all 256 each time, cifar10-cnn 16 on 2 CPU cores.
+LIVE_CHUNK_BUDGET_S = 0.003
+LIVE_CHUNK_MIN = 16
 LIVE_RECONSTRUCTIONS = 16  # reconstructions a live probe sends: all the panel shows
 CORRUPTION_SEED = 0  # the same noise every probe, so the denoising grid does not flicker
 
@@ -262,19 +266,25 @@ class LiveProbe:
     fresh in every probe. The batch-wide views (latent codes, predictions, confusion counts) come
     from the whole batch on the first probe of a model and request; each later probe re-probes only
     the next `chunk` samples and updates their rows, so no point is more than len(x) / chunk probes
-    old. Measured on 2 CPU cores (cifar10-cnn): a forward pass of 256 images 76 ms, of 64 11 ms.
+    old. `chunk` (None: as many as the first pass says fit in LIVE_CHUNK_BUDGET_S) keeps probes cheap
+    beside training: on 2 CPU cores cifar10-cnn's forward pass of 256 images took 76 ms, of 16 3 ms,
+    and a probe slowed by the window painting took twice as long, which the engine's PROBE_SHARE
+    then turned into fewer refreshes.
     The fixed inputs and labels are sent with the first probe of each request only (the panels keep
     what a probe lacks); the caller must keep them (see ui.worker, which merges coalesced probes).
     """
 
     def __init__(self, x: Tensor, y: Tensor | None, *, corrupted: Tensor | None = None,
-                 classes: int | None = None, chunk: int = LIVE_CHUNK):
-        self.x, self.y, self.corrupted, self.classes, self.chunk = x, y, corrupted, classes, chunk
+                 classes: int | None = None, chunk: int | None = None):
+        self.x, self.y, self.corrupted, self.classes = x, y, corrupted, classes
+        self.fixed_chunk = chunk
+        self.chunk = chunk or LIVE_CHUNK_MIN
         self._request: ProbeRequest | None = None
         self._model: nn.Module | None = None
         self._wide_request: ProbeRequest | None = None
         self._wide: dict[str, Any] = {}
         self._offset = 0
+        self._no_reconstructions: nn.Module | None = None  # a model whose output is not the input's shape
 
     def capture(self, model: nn.Module, request: ProbeRequest) -> dict[str, Any]:
         result = capture(model, self.x, self.y, replace(request, latent=False, reconstructions=False,
@@ -284,11 +294,13 @@ class LiveProbe:
             result["inputs"] = _numpy(self.x)
             if self.y is not None:
                 result["labels"] = self.y.detach().cpu().numpy().astype(np.int64)
-        if request.reconstructions:
+        if request.reconstructions and model is not self._no_reconstructions:
             shown = slice(0, LIVE_RECONSTRUCTIONS)
             noisy = self.corrupted[shown] if self.corrupted is not None else None
             part = capture(model, self.x[shown], None, ProbeRequest(reconstructions=True), corrupted=noisy)
             result.update({k: part[k] for k in ("reconstructions", "corrupted") if k in part})
+            if "reconstructions" not in part and len(self.x):  # a classifier: its output is no image
+                self._no_reconstructions = model
         if (request.latent or request.confusion) and len(self.x) > 0:
             result.update(self._batch_wide(model, ProbeRequest(latent=request.latent, confusion=request.confusion,
                                                                 layer=request.layer)))
@@ -298,8 +310,12 @@ class LiveProbe:
         """The whole batch's codes and predictions, `chunk` rows of them probed now."""
         if model is not self._model or wide != self._wide_request:
             self._model, self._wide_request, self._offset = model, wide, 0
+            began = time.perf_counter()
             whole = capture(model, self.x, self.y, wide, classes=self.classes)
             self._wide = {k: whole[k] for k in WIDE_KEYS if k in whole}
+            if self.fixed_chunk is None:
+                per_sample = (time.perf_counter() - began) / len(self.x)
+                self.chunk = max(LIVE_CHUNK_MIN, int(LIVE_CHUNK_BUDGET_S / max(per_sample, 1e-9)))
         else:
             rows = slice(self._offset, min(self._offset + self.chunk, len(self.x)))
             self._offset = rows.stop % len(self.x)

@@ -17,9 +17,10 @@ never waits for the window to read. Anything that goes wrong in the child comes 
 event with the engine's message; a child that dies (killed, out of memory) is reported as
 "the training process stopped unexpectedly", and the next `run` spawns a new one.
 
-Probes are paced by the window: after each probe event the child captures no more until
-`grant_probe()` says the last one was drawn, so probes are made only as fast as the visible panels
-can draw them (and at most every `PROBE_INTERVAL_S`).
+Probes are paced by the window: the child may be `PROBE_CREDITS` probes ahead of the window, and
+`grant_probe()` says one was drawn, so probes are made only as fast as the visible panels can draw
+them (and at most every `PROBE_INTERVAL_S`). Two, not one: the window's poll and draw of one probe
+overlap the wait for the next.
 
 Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores. Measured on the shared 2-core
 CPU this project is tested on, as a ratio of headless training (torch's default 2 threads) in the
@@ -46,7 +47,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
-PROBE_INTERVAL_S = 0.18  # about 5.5 refreshes a second: the goal is 5, and each costs the window ~30 ms
+PROBE_INTERVAL_S = 0.18  # 5.5 refreshes a second (the goal is 5); each costs the window ~20 ms of CPU
+PROBE_CREDITS = 2
 LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates per second
 CRASHED = "the training process stopped unexpectedly"
 
@@ -169,9 +171,9 @@ class TrainingProcess:
         self._probe_request = request
         self._send("probe", request)
 
-    def grant_probe(self) -> None:
-        """The last probe was drawn: the child may capture the next one."""
-        self._send("credit")
+    def grant_probe(self, count: int = 1) -> None:
+        """`count` probes were drawn: the child may capture as many more."""
+        self._send("credit", count)
 
     def events(self, timeout: float = 0.0, limit: int = 1000) -> list[dict]:
         """The current run's events that have arrived, waiting up to `timeout` for the first one.
@@ -255,7 +257,7 @@ class _Controls:
         self.runs: queue.SimpleQueue = queue.SimpleQueue()
         self.paused = self.stopped = self.closing = False
         self.request: Any = None
-        self.credit = True
+        self.credit = PROBE_CREDITS
 
     def attach(self, trainer: Any) -> None:
         with self.lock:
@@ -268,7 +270,7 @@ class _Controls:
 
     def probe_sent(self) -> None:
         with self.lock:
-            self.credit = False
+            self.credit -= 1
             self._apply_request()
 
     def handle(self, message: tuple) -> bool:
@@ -279,7 +281,7 @@ class _Controls:
             if kind == "run":  # here, in command order: a stop sent right after the run is not lost
                 _, run_id, spec, request = message
                 self.trainer, self.paused, self.stopped = None, False, self.closing
-                self.request, self.credit = request, True
+                self.request, self.credit = request, PROBE_CREDITS
                 self.runs.put((run_id, spec))
             elif kind in ("stop", "shutdown"):
                 self.stopped = True
@@ -298,13 +300,13 @@ class _Controls:
                 self.request = message[1]
                 self._apply_request()
             elif kind == "credit":
-                self.credit = True
+                self.credit = min(self.credit + message[1], PROBE_CREDITS)
                 self._apply_request()
         return kind != "shutdown"
 
     def _apply_request(self) -> None:
         if self.trainer is not None:
-            self.trainer.set_probe_request(self.request if self.credit else None)
+            self.trainer.set_probe_request(self.request if self.credit > 0 else None)
 
 
 def _child_main(*args: Any) -> None:

@@ -50,6 +50,7 @@ class _Batch:
         self.progress: dict | None = None
         self.paused: bool | None = None
         self.probe: dict | None = None
+        self.probes = 0  # how many probe events the merged `probe` stands for
         self.events: list[dict] = []
         self.pending = False
 
@@ -70,6 +71,7 @@ class _Batch:
             self.paused = kind == "paused"
         elif kind == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept
             self.probe = {**self.probe, **event} if self.probe else event
+            self.probes += 1
 
     def take(self) -> dict:
         steps = np.array(self.steps, dtype=np.float64).reshape(-1, 2)
@@ -169,10 +171,11 @@ class TrainingRunner(QObject):
                 else:
                     self._batch.add(event)
         if self._batch.pending:
+            probes = self._batch.probes
             update = self._batch.take()
             self.updated.emit(update)  # direct: the slots (and the panels they feed) have drawn on return
-            if update["probe"] is not None:
-                self.process.grant_probe()
+            if probes:
+                self.process.grant_probe(probes)
         if done is not None:
             self._finish(done)
 

@@ -26,7 +26,8 @@ Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores. Measured on the
 CPU this project is tested on, as a ratio of headless training (torch's default 2 threads) in the
 same benchmark run: with the Training panel's curves live (benchmarks/gui_training.py, cifar10-cnn)
 2 threads kept 0.87 (0.85 typical), 1 thread 0.53; with every insight panel live
-(benchmarks/panels_speed.py, digits-cnn) 2 threads 0.71, 1 thread 0.68. Two threads lose when the
+(benchmarks/panels_speed.py, digits-cnn; before live probes were chunked and the window painted on
+one thread) 2 threads 0.71, 1 thread 0.68; now 2 threads 0.80. Two threads lose when the
 window paints (a parallel region waits for its descheduled second thread), so the window's share
 is kept small: curves repaint 4x a second, titles and labels are set only when they change, probes
 are paced by what the panels can draw and take at most a tenth of the run's time (the engine's

@@ -77,6 +77,19 @@ def test_reconstructions_show_input_corrupted_and_output_with_compression(hub, r
     _not_blank(panel, tmp_path / "reconstructions.png")
 
 
+def test_a_long_title_does_not_push_the_picture_past_the_panel_edge(hub, runs, qtbot):
+    run = runs["denoising-autoencoder"]
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    panel = hub["reconstructions"]
+    panel.count.setValue(16)
+    panel.resize(420, 400)  # narrower than the title "Mean squared error … compression 64 ÷ 32 = 2.0× …"
+    qtbot.wait(50)
+    canvas = panel.canvas.viewport().width()
+    assert panel.view.plot.vb.sceneBoundingRect().right() <= canvas  # all 16 columns are on screen
+    assert panel.view.plot.titleLabel.toolTip().startswith("Mean squared error")
+
+
 def test_every_panel_exports_a_picture_that_is_not_blank(hub, runs, tmp_path):
     run = runs["digits-cnn"]
     hub.set_summary(summarize(run.project))

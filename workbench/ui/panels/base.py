@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import write_atomic
@@ -51,7 +52,28 @@ def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: 
     plot.setTitle(title, color=INK, size="11pt")
     plot.setLabel("bottom", x_label, color=INK)
     plot.setLabel("left", y_label, color=INK)
+    _title_sets_no_minimum_width(plot.titleLabel)
     return plot
+
+
+def _title_sets_no_minimum_width(label: pg.LabelItem) -> None:
+    """pyqtgraph makes a title at least as wide as its text (on every text change and resize): a long
+    one widened the plot past a narrow dock's edge and cut off the right of the picture
+    (reconstructions 9 and 10 of 10, the raw-input scatter). Here the text is clipped to its column
+    instead (the whole of it is the label's tooltip)."""
+    label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+    measure = label.updateMin
+
+    def update_min() -> None:
+        measure()
+        label.setMinimumWidth(0)
+        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label._sizeHint[Qt.SizeHint.MinimumSize][1])
+        text = label.itemRect()
+        if text.width() > label.rect().width():  # too long to centre: show its start
+            label.item.moveBy(label.rect().left() - text.left(), 0)
+
+    label.updateMin = update_min
+    update_min()
 
 
 def set_title(plot: pg.PlotItem, title: str, size: str = "11pt") -> None:
@@ -59,6 +81,7 @@ def set_title(plot: pg.PlotItem, title: str, size: str = "11pt") -> None:
     titles a large part of a live refresh."""
     if getattr(plot, "_shown_title", None) != (title, size):
         plot.setTitle(html.escape(title, quote=False), color=INK, size=size)  # rich text: "a < b" is no tag
+        plot.titleLabel.setToolTip(title)  # the whole text, when the dock is too narrow for it
         plot._shown_title = (title, size)
 
 

@@ -56,6 +56,7 @@ class ConfusionPanel(InsightPanel):
         self.matrix: np.ndarray | None = None
         self.wrong = np.zeros(0, np.int64)
         self.wrong_mosaic: Mosaic | None = None
+        self._pictures_of: tuple = (None, b"")  # (the inputs, the wrong samples) wrong_mosaic shows
         self.refresh()
 
     def set_classes(self, names: list[str]) -> None:
@@ -107,27 +108,31 @@ class ConfusionPanel(InsightPanel):
 
     def _show_wrong(self) -> None:
         needed = ("labels", "predicted", "confidence", "inputs")
-        for text in self.wrong_texts:
+        complete = all(key in self.probe for key in needed) and len(self.probe["inputs"]) == len(self.probe["predicted"])
+        wrong = confidently_wrong(*(self.probe[key] for key in needed[:3])) if complete else np.zeros(0, np.int64)
+        for text in self.wrong_texts[len(wrong):]:
             _set_text(text, "")
-        if not all(key in self.probe for key in needed) or len(self.probe["inputs"]) != len(self.probe["predicted"]):
-            self.wrong_mosaic = None
-            self.wrong_view.clear("")
+        if len(wrong) == 0:
+            self.wrong, self.wrong_mosaic = wrong, None
+            self.wrong_view.clear("No wrong predictions" if complete else "")
             return
         labels, predicted, confidence = (self.probe[key] for key in needed[:3])
-        self.wrong = confidently_wrong(labels, predicted, confidence)
-        if len(self.wrong) == 0:
-            self.wrong_mosaic = None
-            self.wrong_view.clear("No wrong predictions")
-            return
-        pictures = np.stack([input_picture(self.probe["inputs"][i]) for i in self.wrong])
-        h = pictures.shape[1]
-        self.wrong_mosaic = m = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h // 2), normalized=True)
+        pictures_of = (self.probe["inputs"], wrong.tobytes())
+        if (self.wrong_mosaic is None or pictures_of[0] is not self._pictures_of[0]
+                or pictures_of[1] != self._pictures_of[1]):
+            # the same samples are wrong from one live probe to the next, most of the time: tile them once
+            pictures = np.stack([input_picture(self.probe["inputs"][i]) for i in wrong])
+            h = pictures.shape[1]
+            self.wrong_mosaic = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h // 2), normalized=True)
+            self.wrong_view.show(self.wrong_mosaic.image, "Most confidently wrong (true→predicted)")
+            self.wrong_view.plot.setRange(yRange=(0, self.wrong_mosaic.image.shape[0] + self.wrong_mosaic.gap),
+                                          padding=0.02)
+            self._pictures_of = pictures_of
+        self.wrong, m = wrong, self.wrong_mosaic
         for text, i, index in zip(self.wrong_texts, self.wrong, range(len(self.wrong))):
             x, y = m.origin(index)
             _set_text(text, f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))} {confidence[i]:.0%}")
             text.setPos(x + m.tile_w / 2, y + m.tile_h)
-        self.wrong_view.show(m.image, "Most confidently wrong (true→predicted)")
-        self.wrong_view.plot.setRange(yRange=(0, m.image.shape[0] + m.gap), padding=0.02)
 
     def describe_at(self, scene_pos: Any) -> str:
         pixel = self.matrix_view.pixel_at(scene_pos) if self.matrix is not None else None

@@ -88,7 +88,8 @@ class LatentPanel(InsightPanel):
             scatter.sigHovered.connect(self._hovered)
             plot.addItem(scatter)
             self.scatters.append(scatter)
-        self.legend = pg.LegendItem(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
+        # opaque: a translucent legend was blended over the scatter on every live refresh
+        self.legend = pg.LegendItem(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush("w"))
         self.legend.setParentItem(self.codes_plot.vb)
         self._legend_for: list[str] = []
         self._input_pca: tuple[Any, np.ndarray, str] | None = None  # (key, points, how)

@@ -40,7 +40,7 @@ from workbench.training.tasks import Task, make_task
 
 # Probes may take at most this share of the run's time: after a probe that took t seconds the next
 # waits at least t / PROBE_SHARE (on 2 CPU cores a live probe of every panel of cifar10-cnn costs
-# ~8 ms, the first one, of the whole probe batch, ~75 ms: see probes.LiveProbe).
+# ~5 ms, the first one, of the whole probe batch, ~75 ms: see probes.LiveProbe).
 PROBE_SHARE = 0.1
 PROBE_CATCH_UP_S = 0.5  # probes missed in at most this long are made up (see Trainer._probe)
 EVAL_BATCH = 1024
@@ -367,8 +367,8 @@ class Trainer:
                                                 classes=len(self.data.classes))
         capture = self._live_probe.capture(stage.model, request)
         self._probe_costs.append(self._clock.now() - began)
-        # the cost of a typical probe: not a one-off (the first, of the whole batch) or one slowed by the
-        # window painting on the same cores, which made probes wait ~0.2 s instead of 0.17
+        # the cost of a typical probe, not of a one-off: the first (of the whole batch, ~15 times a later
+        # one's for cifar10-cnn) or one slowed by the window painting on the same cores
         took = statistics.median_low(self._probe_costs)
         # On a beat of probe_interval_s, not that long after this probe: probes wait for a step's end,
         # and timing them from the probe made the rate depend on the step time (at one interval,

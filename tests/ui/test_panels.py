@@ -74,6 +74,7 @@ def test_reconstructions_show_input_corrupted_and_output_with_compression(hub, r
     assert panel.mosaic.count == 3 * panel.count.value()
     assert "64 ÷ 32 = 2.0×" in panel.view.plot.titleLabel.text
     assert hub["confusion"].matrix is None  # an autoencoder has no confusion matrix
+    assert not hub["confusion"].matrix_view.plot.getAxis("left").isVisible()  # nor axes with made-up numbers
     _not_blank(panel, tmp_path / "reconstructions.png")
 
 
@@ -170,6 +171,7 @@ def test_confusion_matrix_is_sized_by_the_classes_and_numbered_only_when_small(h
     counts[:10] = rng.integers(0, 5, (10, 100))
     panel.update_probe({"confusion": counts})
     assert panel.matrix.shape == (10, 10) and panel.matrix_view.item.image.shape[:2] == (10, 10)
+    assert panel.matrix_view.plot.getAxis("left").isVisible()
     assert len(panel.cell_texts) == 100 and panel.cell_texts[0].toPlainText() == str(counts[0, 0] or "")
     accuracy = np.trace(counts) / counts.sum()  # predictions of output 10..99 count as wrong
     assert f"on {counts.sum()} validation samples: accuracy {accuracy:.1%}" in panel.matrix_view.plot.titleLabel.text

@@ -57,6 +57,7 @@ class ConfusionPanel(InsightPanel):
         self.wrong = np.zeros(0, np.int64)
         self.wrong_mosaic: Mosaic | None = None
         self._pictures_of: tuple = (None, b"")  # (the inputs, the wrong samples) wrong_mosaic shows
+        self._axes_shown = True
         self.refresh()
 
     def set_classes(self, names: list[str]) -> None:
@@ -86,6 +87,7 @@ class ConfusionPanel(InsightPanel):
         rows = (self.summary or {}).get("output")
         if matrix is None or (rows is not None and list(rows) != [len(matrix)]):
             self.matrix = None
+            self._show_axes(False)  # no axis with made-up numbers on an empty plot
             self.matrix_view.clear("The confusion matrix appears here (classification runs)")
             self.wrong_view.clear("")
             for text in self.cell_texts + self.wrong_texts:
@@ -95,6 +97,7 @@ class ConfusionPanel(InsightPanel):
         # there are wrong (counted in the accuracy below, not drawn)
         k = min(len(self.classes), len(matrix)) if self.classes else len(matrix)
         self.matrix = matrix[:k, :k]
+        self._show_axes(True)
         full, matrix = matrix, self.matrix
         self._cells(k)
         peak = max(int(matrix.max()), 1)
@@ -105,6 +108,12 @@ class ConfusionPanel(InsightPanel):
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
                               f"Confusion on {int(full.sum())} validation samples: accuracy {accuracy:.1%}")
         self._show_wrong()
+
+    def _show_axes(self, shown: bool) -> None:
+        if self._axes_shown != shown:
+            for side in ("left", "bottom"):
+                self.matrix_view.plot.showAxis(side, shown)
+            self._axes_shown = shown
 
     def _show_wrong(self) -> None:
         needed = ("labels", "predicted", "confidence", "inputs")

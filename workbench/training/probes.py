@@ -277,6 +277,7 @@ class LiveProbe:
     def __init__(self, x: Tensor, y: Tensor | None, *, corrupted: Tensor | None = None,
                  classes: int | None = None, chunk: int | None = None):
         self.x, self.y, self.corrupted, self.classes = x, y, corrupted, classes
+        self.labels = None if y is None else y.detach().cpu().numpy().astype(np.int64)  # fixed: converted once
         self.fixed_chunk = chunk
         self.chunk = chunk or LIVE_CHUNK_MIN
         self._request: ProbeRequest | None = None
@@ -292,8 +293,8 @@ class LiveProbe:
         if request is not self._request:
             self._request = request
             result["inputs"] = _numpy(self.x)
-            if self.y is not None:
-                result["labels"] = self.y.detach().cpu().numpy().astype(np.int64)
+            if self.labels is not None:
+                result["labels"] = self.labels
         if request.reconstructions and model is not self._no_reconstructions:
             shown = slice(0, LIVE_RECONSTRUCTIONS)
             noisy = self.corrupted[shown] if self.corrupted is not None else None
@@ -324,8 +325,7 @@ class LiveProbe:
                 if key in part and key in self._wide:
                     self._wide[key][rows] = part[key]
             if "confusion" in self._wide:
-                labels = self.y.detach().cpu().numpy()
-                self._wide["confusion"] = confusion_counts(labels, self._wide["predicted"],
+                self._wide["confusion"] = confusion_counts(self.labels, self._wide["predicted"],
                                                            len(self._wide["confusion"]))
         # Copies: the training process pickles an event on another thread while the next probe runs.
         return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._wide.items()}

@@ -71,7 +71,7 @@ def ready_panel(doc: dict, threads: int):
     """A shown TrainingPanel whose training process (with `threads` torch threads) has started."""
     from workbench.core.project import Project
     from workbench.training.remote import TrainingProcess
-    from workbench.ui.training_panel import TrainingPanel
+    from workbench.ui.training.panel import TrainingPanel
 
     panel = TrainingPanel(Project(doc), runs_root=tempfile.mkdtemp())
     panel.runner.process = TrainingProcess(torch_threads=threads)
@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
-    from workbench.ui.app import paint_on_one_thread
+    from workbench.ui.shell.app import paint_on_one_thread
 
     paint_on_one_thread()  # as the app does
     app = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the panels

@@ -36,8 +36,8 @@ from workbench.core.templates import template  # noqa: E402
 from workbench.training.engine import Trainer  # noqa: E402
 from workbench.training.probes import LiveProbe, ProbeRequest, capture  # noqa: E402
 from workbench.training.run_folder import open_run  # noqa: E402
-from workbench.ui.app import create_app  # noqa: E402
-from workbench.ui.panels import InsightPanels  # noqa: E402
+from workbench.ui.shell.app import create_app  # noqa: E402
+from workbench.ui.insight import InsightPanels  # noqa: E402
 
 KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
 
@@ -103,7 +103,7 @@ def window_with_every_panel(doc: dict, threads: int):
     from PySide6.QtCore import Qt
 
     from workbench.training.remote import TrainingProcess
-    from workbench.ui.app import MainWindow
+    from workbench.ui.shell.app import MainWindow
 
     window = MainWindow(doc, restore_layout=False)
     window.training_panel.runner.process = TrainingProcess(torch_threads=threads)

@@ -20,7 +20,7 @@ CASES = {
     "bare Qt window": ("from PySide6.QtWidgets import QApplication, QMainWindow; app = QApplication([]); "
                        f"w = QMainWindow(); {_SHOW}"),
     "import torch.nn": "import torch.nn",
-    "workbench window": ("from workbench.ui.app import MainWindow, create_app; app = create_app(); "
+    "workbench window": ("from workbench.ui.shell.app import MainWindow, create_app; app = create_app(); "
                          f"w = MainWindow(restore_layout=False); {_SHOW}"),
 }
 

@@ -5,8 +5,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMenu
 
 from workbench.core.lessons import LESSONS
-from workbench.ui.arithmetic_view import WINDOW, ArithmeticView
-from workbench.ui.lessons_panel import LessonPlayer, build_lessons_menu, lesson_picture
+from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticView
+from workbench.ui.lessons.player import LessonPlayer, build_lessons_menu, lesson_picture
 
 
 def pixels(image: QImage) -> np.ndarray:

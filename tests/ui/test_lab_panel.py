@@ -8,15 +8,15 @@ from PySide6.QtGui import QImage
 
 from workbench.core.project import Project
 from workbench.core.templates import template
-from workbench.ui.lab_panel import LabPanel
-from workbench.ui.pictures import widget_png
+from workbench.ui.lab.panel import LabPanel
+from workbench.ui.shell.pictures import widget_png
 
 SHOTS = os.environ.get("WORKBENCH_SHOTS")  # a folder to keep the pictures in, to look at them
 
 
 @pytest.fixture(autouse=True)
 def one_thread(monkeypatch):
-    monkeypatch.setattr("workbench.ui.lab_panel.gui_torch_threads", lambda: 1)
+    monkeypatch.setattr("workbench.ui.lab.panel.gui_torch_threads", lambda: 1)
     yield
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
@@ -98,7 +98,7 @@ def test_a_classifier_gets_a_message_not_a_traceback(qtbot):
 
 def test_stop_acts_between_steps_not_at_the_end_of_an_epoch():
     """The worker can only be stopped where its generator yields: it must yield while an epoch runs."""
-    from workbench.ui.lab_panel import _throttled
+    from workbench.ui.lab.panel import _throttled
 
     seen = []
 

@@ -11,7 +11,7 @@ from workbench.core.mosaic import tile
 from workbench.core.project import Project
 from workbench.training.probes import ProbeRequest, RunProbe
 from workbench.training.run_folder import open_run
-from workbench.ui.panels import InsightPanels, request_for
+from workbench.ui.insight import InsightPanels, request_for
 
 ALL_KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
 

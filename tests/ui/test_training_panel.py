@@ -11,7 +11,7 @@ import pytest
 from workbench.core.project import Project
 from workbench.core.templates import template
 from workbench.training.probes import ProbeRequest
-from workbench.ui.training_panel import TrainingPanel
+from workbench.ui.training.panel import TrainingPanel
 
 
 def tiny_project(epochs=3, count=240):
@@ -213,7 +213,7 @@ def test_the_schedule_combo_trains_layer_wise_and_marks_the_stages(qtbot, tmp_pa
 def test_a_field_writes_only_its_own_setting(qtbot, tmp_path):
     from workbench.core.project import Project
     from workbench.core.templates import template
-    from workbench.ui.training_panel import TrainingPanel
+    from workbench.ui.training.panel import TrainingPanel
 
     doc = template("denoising-autoencoder")
     doc["training"] = {**doc["training"], "task": "denoise", "lr": 1e-7, "noise": "masking:0.5"}
@@ -229,7 +229,7 @@ def test_a_field_writes_only_its_own_setting(qtbot, tmp_path):
 
 
 def test_a_dataset_that_fits_another_input_offers_the_fix(panel, qtbot):
-    from workbench.ui.undo import Editor
+    from workbench.ui.editing.undo import Editor
 
     panel.editor = Editor(panel.project)
     panel.project.set_input([3, 32, 32])

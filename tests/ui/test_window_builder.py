@@ -5,8 +5,8 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEve
 from PySide6.QtWidgets import QApplication
 
 from workbench.core.templates import template
-from workbench.ui.app import MainWindow
-from workbench.ui.model import INPUT_ID
+from workbench.ui.shell.app import MainWindow
+from workbench.ui.editing.model import INPUT_ID
 
 from .test_window_support import open_window
 
@@ -169,7 +169,7 @@ def _random_ui_edit(window, rng) -> None:
 
     from workbench.core.catalogue import CATALOGUE
     from workbench.core.templates import TEMPLATES
-    from workbench.ui.inspector import PairEditor
+    from workbench.ui.editing.inspector import PairEditor
 
     builder, viewport = window.builder, window.builder.viewport()
     bar = builder.verticalScrollBar()

@@ -2,7 +2,7 @@
 from PySide6.QtGui import QImage
 
 from workbench.cli import gui
-from workbench.ui.app import MainWindow
+from workbench.ui.shell.app import MainWindow
 
 
 def test_screenshot_renders_the_window_to_a_png(tmp_path, qtbot, capsys):
@@ -44,7 +44,7 @@ def test_the_window_process_runs_blas_on_one_thread_and_headless_code_does_not(q
     """Training has its own process: a multithreaded BLAS next to it stalled the window."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from workbench.ui.app import create_app
+    from workbench.ui.shell.app import create_app
 
     def blas_threads():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]

@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from workbench.core.project import read_project
 from workbench.core.templates import TEMPLATES, template
-from workbench.ui import settings as app_settings
-from workbench.ui.app import MainWindow
+from workbench.ui.shell import settings as app_settings
+from workbench.ui.shell.app import MainWindow
 
 from .test_window_support import open_window
 

@@ -3,8 +3,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox
 
-from workbench.ui.inspector import PairEditor, RangeSpinBox
-from workbench.ui.model import INPUT_ID
+from workbench.ui.editing.inspector import PairEditor, RangeSpinBox
+from workbench.ui.editing.model import INPUT_ID
 
 from .test_window_support import open_window
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from workbench.ui.docks import LOCK_REASON
+from workbench.ui.shell.docks import LOCK_REASON
 
 from .test_window_support import open_window
 

@@ -3,7 +3,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from workbench.core.templates import template
-from workbench.ui.app import MainWindow
+from workbench.ui.shell.app import MainWindow
 
 
 def test_panels_menus_and_selection_for_other_helpers(qtbot, monkeypatch):

@@ -2,7 +2,7 @@
 from PySide6.QtWidgets import QMessageBox
 
 from workbench.core.templates import template
-from workbench.ui.app import MainWindow
+from workbench.ui.shell.app import MainWindow
 
 
 def open_window(qtbot, tmp_path, monkeypatch, name: str = "alexnet") -> MainWindow:

@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
-    from workbench.ui.app import MainWindow, create_app
+    from workbench.ui.shell.app import MainWindow, create_app
 
     app = create_app()
     window = MainWindow(doc, restore_layout=not args.screenshot)
@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
 
 
 def _screenshot(app, window, path: str) -> int:  # noqa: ANN001 - Qt types imported lazily
-    from workbench.ui.app import SCREENSHOT_SIZE
+    from workbench.ui.shell.app import SCREENSHOT_SIZE
 
     window.resize(*SCREENSHOT_SIZE)
     window.show()

@@ -48,8 +48,8 @@ def _render(lesson: Lesson, output: str, step: int | None, size: tuple[int, int]
     from PySide6.QtWidgets import QApplication
 
     from workbench.core.project import write_atomic
-    from workbench.ui.lessons_panel import lesson_picture
-    from workbench.ui.pictures import encode_png
+    from workbench.ui.lessons.player import lesson_picture
+    from workbench.ui.shell.pictures import encode_png
 
     app = QApplication.instance() or QApplication(["workbench lesson"])  # noqa: F841 (kept alive while painting)
     write_atomic(output, encode_png(lesson_picture(lesson, step, size, scale)))

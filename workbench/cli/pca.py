@@ -47,8 +47,8 @@ def _render(result, output: str, size: tuple[int, int]) -> None:
     from PySide6.QtWidgets import QApplication
 
     from workbench.core.project import write_atomic
-    from workbench.ui.lab_panel import PcaView
-    from workbench.ui.pictures import widget_png
+    from workbench.ui.lab.panel import PcaView
+    from workbench.ui.shell.pictures import widget_png
 
     app = QApplication.instance() or QApplication(["workbench pca"])  # noqa: F841 (kept alive while painting)
     view = PcaView()

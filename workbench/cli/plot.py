@@ -54,8 +54,8 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
     from workbench.core.inference import summarize
     from workbench.training.probes import ProbeRequest, RunProbe
     from workbench.training.run_folder import open_run
-    from workbench.ui.panels import PANEL_TYPES
-    from workbench.ui.pictures import widget_png
+    from workbench.ui.insight import PANEL_TYPES
+    from workbench.ui.shell.pictures import widget_png
 
     run = open_run(run_dir)
     summary = summarize(run.project)

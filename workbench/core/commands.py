@@ -4,7 +4,7 @@ A command is built against the current project and checks its input while being 
 `ProjectError` with the core's message), so a command that exists always applies: `redo` and `undo`
 never fail. This matters in the window, where a QUndoStack calls `redo` from C++ and could not
 recover from an exception half-way. `History` is a tiny undo stack for headless use and tests; the
-window wraps the same commands in QUndoCommand (workbench/ui/undo.py).
+window wraps the same commands in QUndoCommand (workbench/ui/editing/undo.py).
 
 Commands find layers by id, not index, wherever a later edit could have shifted the indices.
 """

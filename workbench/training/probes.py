@@ -271,7 +271,7 @@ class LiveProbe:
     and a probe slowed by the window painting took twice as long, which the engine's PROBE_SHARE
     then turned into fewer refreshes.
     The fixed inputs and labels are sent with the first probe of each request only (the panels keep
-    what a probe lacks); the caller must keep them (see ui.worker, which merges coalesced probes).
+    what a probe lacks); the caller must keep them (see ui.training.runner, which merges coalesced probes).
     """
 
     def __init__(self, x: Tensor, y: Tensor | None, *, corrupted: Tensor | None = None,

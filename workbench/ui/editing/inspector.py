@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from workbench.core.catalogue import CATALOGUE, Param, fmt_shape, pair
 from workbench.core.commands import SetInput, SetParam
 from workbench.core.project import MAX_CHANNELS, MAX_SIZE
-from workbench.ui.model import INPUT_ID, SelectionModel, SummaryModel
-from workbench.ui.undo import Editor
+from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
+from workbench.ui.editing.undo import Editor
 
 SPIN_MAX = 2**31 - 1
 

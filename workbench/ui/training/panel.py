@@ -2,7 +2,7 @@
 Start / Pause / Stop, progress with ETA and samples/s, and live loss and accuracy curves, with the
 stages of a staged run (layer-wise pretraining) marked.
 
-Training runs in a separate process driven by a `TrainingRunner` (workbench.ui.worker) on a
+Training runs in a separate process driven by a `TrainingRunner` (workbench.ui.training.runner) on a
 frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays,
 and passes the run's start/batch/epoch/done events on as `events_received(list)` (<= 10 lists a
 second) for other views' curves. The process is spawned in the background `PREPARE_DELAY_MS` after
@@ -31,8 +31,8 @@ from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.run_folder import RunError, default_runs_root, open_run
 from workbench.training.schedules import SCHEDULES
-from workbench.ui.panels.base import INK, StageMarks, styled_plot
-from workbench.ui.worker import TrainingRunner
+from workbench.ui.insight.base import INK, StageMarks, styled_plot
+from workbench.ui.training.runner import TrainingRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 # The progress text (samples/s, ETA) cannot be read at the curves' 10 updates/s, and QProgressBar
@@ -101,7 +101,7 @@ class TrainingPanel(QWidget):
 
     def __init__(self, project: Project, parent: QWidget | None = None, runs_root: str | Path | None = None,
                  editor: Any = None):
-        """editor: a workbench.ui.undo.Editor; when given, setting changes are undoable commands."""
+        """editor: a workbench.ui.editing.undo.Editor; when given, setting changes are undoable commands."""
         super().__init__(parent)
         self.project = project
         self.editor = editor

@@ -6,7 +6,7 @@ from functools import lru_cache
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
-from workbench.ui.style import category_color, is_dark
+from workbench.ui.shell.style import category_color, is_dark
 
 SIZE = 32
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsItem, QHBoxLayou
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import write_atomic
-from workbench.ui.pictures import widget_png
+from workbench.ui.shell.pictures import widget_png
 
 INK = "#202020"
 BACKGROUND = "w"

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
-from workbench.ui.panels.base import INK, InsightPanel, StageMarks, styled_plot
+from workbench.ui.insight.base import INK, InsightPanel, StageMarks, styled_plot
 
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 

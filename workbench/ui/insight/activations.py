@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, side_by_side, tile, vector_map
-from workbench.ui.panels.base import GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_name, matches_summary
+from workbench.ui.insight.base import GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_name, matches_summary
 
 POOLING = ("MaxPool2d", "AvgPool2d", "LPPool2d", "AdaptiveAvgPool2d")
 SCALES = ("per map", "shared")

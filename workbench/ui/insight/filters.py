@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
-from workbench.ui.panels.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_name
+from workbench.ui.insight.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_name
 
 SCALES = ("per filter", "shared")
 

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from workbench.core.commands import ReplaceProject
 from workbench.core.project import ProjectError, dumps_project, read_project, validate_project, write_atomic
 from workbench.core.templates import template
-from workbench.ui import settings as app_settings
-from workbench.ui.undo import Editor
+from workbench.ui.shell import settings as app_settings
+from workbench.ui.editing.undo import Editor
 
 FILTER = "Workbench projects (*.json *.wbproj);;All files (*)"
 AUTOSAVE_MS = 60_000

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, tile
 from workbench.training.probes import LIVE_RECONSTRUCTIONS, bottleneck
-from workbench.ui.panels.activations import input_picture
-from workbench.ui.panels.base import INK, ImagePlot, InsightPanel
+from workbench.ui.insight.activations import input_picture
+from workbench.ui.insight.base import INK, ImagePlot, InsightPanel
 
 MAX_SHOWN = LIVE_RECONSTRUCTIONS  # a live probe sends this many
 

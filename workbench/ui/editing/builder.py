@@ -16,12 +16,12 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QToolTip, QWidg
 
 from workbench.core.catalogue import CATALOGUE, fmt_shape
 from workbench.core.commands import InsertLayers, MoveLayers
-from workbench.ui import volumes
-from workbench.ui.icons import category_icon
-from workbench.ui.model import INPUT_ID, SelectionModel, SummaryModel
-from workbench.ui.palette import MIME_LAYER
-from workbench.ui.style import ERROR, WARNING, category_color, is_dark
-from workbench.ui.undo import Editor
+from workbench.ui.editing import volumes
+from workbench.ui.shell.icons import category_icon
+from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
+from workbench.ui.editing.palette import MIME_LAYER
+from workbench.ui.shell.style import ERROR, WARNING, category_color, is_dark
+from workbench.ui.editing.undo import Editor
 
 MIME_CARDS = "application/x-workbench-cards"
 NARROW = frozenset(name for name, kind in CATALOGUE.items()

@@ -19,13 +19,13 @@ from typing import Iterable
 from PySide6.QtCore import QObject, Signal
 
 from workbench.training.probes import ProbeRequest, RunProbe
-from workbench.ui.panels.activations import ActivationsPanel
-from workbench.ui.panels.base import InsightPanel
-from workbench.ui.panels.confusion import ConfusionPanel
-from workbench.ui.panels.curves import CurvesPanel
-from workbench.ui.panels.filters import FiltersPanel
-from workbench.ui.panels.latent import LatentPanel
-from workbench.ui.panels.reconstructions import ReconstructionsPanel
+from workbench.ui.insight.activations import ActivationsPanel
+from workbench.ui.insight.base import InsightPanel
+from workbench.ui.insight.confusion import ConfusionPanel
+from workbench.ui.insight.curves import CurvesPanel
+from workbench.ui.insight.filters import FiltersPanel
+from workbench.ui.insight.latent import LatentPanel
+from workbench.ui.insight.reconstructions import ReconstructionsPanel
 
 PANEL_TYPES: dict[str, type[InsightPanel]] = {
     "filters": FiltersPanel, "activations": ActivationsPanel, "latent": LatentPanel,

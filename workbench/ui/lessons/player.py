@@ -19,7 +19,7 @@ from workbench.core.arithmetic import conv_parameters
 from workbench.core.catalogue import CATALOGUE, fmt_shape, pair
 from workbench.core.inference import summarize
 from workbench.core.lessons import GROUPS, LESSONS, Lesson, LessonStep
-from workbench.ui.arithmetic_view import WINDOW, ArithmeticCanvas, ArithmeticView
+from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticCanvas, ArithmeticView
 
 PICTURE_SIZE = (1280, 760)
 

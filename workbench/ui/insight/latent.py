@@ -10,8 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QWidget
 
-from workbench.ui.panels.activations import input_picture
-from workbench.ui.panels.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, set_label,
+from workbench.ui.insight.activations import input_picture
+from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, set_label,
                                       set_title, styled_plot)
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer

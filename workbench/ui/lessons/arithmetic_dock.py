@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from workbench.core.arithmetic import MAX_GRID
 from workbench.core.lessons import ArithmeticSetup
-from workbench.ui.arithmetic_view import ArithmeticView
+from workbench.ui.lessons.arithmetic_view import ArithmeticView
 
 HINT = ("Select a convolution or pooling layer: its window slides over real numbers here, one output at a "
         "time, with the size formula written out.")

@@ -9,7 +9,7 @@ from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from workbench.core.catalogue import CATALOGUE, CATEGORIES
-from workbench.ui.icons import category_icon
+from workbench.ui.shell.icons import category_icon
 
 MIME_LAYER = "application/x-workbench-layer"
 KIND_ROLE = Qt.ItemDataRole.UserRole

@@ -22,11 +22,11 @@ from superqt.utils import create_worker
 
 from workbench.core.mosaic import tile
 from workbench.core.project import Project
-from workbench.ui.panels.activations import input_picture
-from workbench.ui.panels.base import BACKGROUND, INK, ImagePlot, styled_plot
-from workbench.ui.panels.latent import LatentPanel
-from workbench.ui.panels.reconstructions import ReconstructionsPanel
-from workbench.ui.worker import gui_torch_threads
+from workbench.ui.insight.activations import input_picture
+from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, styled_plot
+from workbench.ui.insight.latent import LatentPanel
+from workbench.ui.insight.reconstructions import ReconstructionsPanel
+from workbench.ui.training.runner import gui_torch_threads
 
 MAX_UPDATES_PER_S = 20
 STAGE_COLOURS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]

@@ -1,7 +1,7 @@
 """The QApplication and the main window: the one place that wires the project to its views.
 
 The editing views (palette, builder, inspector, summary) are wired here; the working docks
-(training, insight panels, arithmetic, lesson, autoencoder lab) in workbench.ui.docks, through
+(training, insight panels, arithmetic, lesson, autoencoder lab) in workbench.ui.shell.docks, through
 `MainWindow.add_panel`, `MainWindow.menu`, `MainWindow.project`, `MainWindow.selection` and
 `set_editing_locked`.
 """
@@ -27,18 +27,18 @@ from workbench.core.commands import InsertLayers, RemoveLayers, ReplaceProject
 from workbench.core.lessons import Lesson
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, template
-from workbench.ui import settings as app_settings
-from workbench.ui import style
-from workbench.ui.builder import Builder
-from workbench.ui.docks import PanelDocks
-from workbench.ui.files import FileController
-from workbench.ui.icons import category_icon
-from workbench.ui.inspector import Inspector
-from workbench.ui.lessons_panel import build_lessons_menu
-from workbench.ui.model import SelectionModel, SummaryModel
-from workbench.ui.palette import Palette
-from workbench.ui.summary import SummaryPanel
-from workbench.ui.undo import Editor
+from workbench.ui.shell import settings as app_settings
+from workbench.ui.shell import style
+from workbench.ui.editing.builder import Builder
+from workbench.ui.shell.docks import PanelDocks
+from workbench.ui.shell.files import FileController
+from workbench.ui.shell.icons import category_icon
+from workbench.ui.editing.inspector import Inspector
+from workbench.ui.lessons.player import build_lessons_menu
+from workbench.ui.editing.model import SelectionModel, SummaryModel
+from workbench.ui.editing.palette import Palette
+from workbench.ui.editing.summary import SummaryPanel
+from workbench.ui.editing.undo import Editor
 
 if _collecting:
     gc.enable()

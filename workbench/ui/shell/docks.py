@@ -24,13 +24,13 @@ from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
-from workbench.ui.arithmetic_dock import ArithmeticPanel
-from workbench.ui.lessons_panel import LessonPlayer
-from workbench.ui.panels import InsightPanels, request_for
-from workbench.ui.training_panel import TrainingPanel
+from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
+from workbench.ui.lessons.player import LessonPlayer
+from workbench.ui.insight import InsightPanels, request_for
+from workbench.ui.training.panel import TrainingPanel
 
 if TYPE_CHECKING:
-    from workbench.ui.app import MainWindow
+    from workbench.ui.shell.app import MainWindow
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
@@ -132,7 +132,7 @@ class PanelDocks(QObject):
     def _make_lab(self, shown: bool) -> None:
         """The lab's imports (superqt workers, the experiments) cost startup time: load them when needed."""
         if shown and self.lab is None:
-            from workbench.ui.lab_panel import LabPanel
+            from workbench.ui.lab.panel import LabPanel
 
             self.lab = LabPanel(self.window.project)
             self.docks["lab"].setWidget(_scrolling(self.lab))

@@ -12,8 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
-from workbench.ui.panels.activations import input_picture
-from workbench.ui.panels.base import HEAT, INK, ImagePlot, InsightPanel
+from workbench.ui.insight.activations import input_picture
+from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel
 
 WRONG_SHOWN = 12
 NUMBERED_UP_TO = 20

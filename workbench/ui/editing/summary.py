@@ -11,8 +11,8 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from workbench.core.catalogue import fmt_shape
-from workbench.ui.model import INPUT_ID, SelectionModel, SummaryModel
-from workbench.ui.style import ERROR, WARNING
+from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
+from workbench.ui.shell.style import ERROR, WARNING
 
 COLUMNS = ("#", "Layer", "Output", "Params", "Without sharing", "MACs", "Memory", "RF", "Notes")
 _TIPS = ("Layer index", "Card text", "Output volume W×H×D", "Learned parameters (weights shared)",

@@ -1,0 +1,1 @@
+"""Building the network: builder cards, volumes, palette, inspector, summary table, undo."""

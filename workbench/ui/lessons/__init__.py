@@ -1,0 +1,1 @@
+"""The course's lessons: the lesson player and the arithmetic view and dock."""

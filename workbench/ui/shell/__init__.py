@@ -1,0 +1,1 @@
+"""The window's frame: main window, docks, files, settings, style, icons, pictures."""

@@ -1,0 +1,1 @@
+"""The Training dock and the runner that talks to the training process."""

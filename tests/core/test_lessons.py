@@ -20,6 +20,7 @@ COURSE = {
     "fc-400x400": ([1], 480_000, None),  # 400×400×3 = 480,000 weights
     "alexnet-conv1": ([96, 55, 55], 34_944, 105_705_600),  # 96·364 with sharing, 55·55·96·364 without
     "alexnet": ([96, 55, 55], 34_944, 105_705_600),
+    "residual-block": ([128, 28, 28], 8_192, None),  # ResNet-18's 1×1 projection: 1·1·64·128 weights, no bias
     "autoencoder": ([16], None, None),
     "deep-autoencoder": ([2], None, None),
     "denoising-autoencoder": ([1, 8, 8], None, None),

@@ -2,6 +2,9 @@
 
 Each call is written from the same constructor arguments `build_model` uses (`LayerKind.arguments`),
 leaving out those equal to torch's defaults, so the export can never drift from the built network.
+A chain becomes an nn.Sequential; a network with branches a module with one attribute per layer and
+a forward() of one line per layer, each output a named tensor (`add1 = bn4 + relu2`), the names
+and so the weights' names those of the built GraphNet.
 """
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ import torch
 
 from workbench import __version__
 from workbench.core import layers as custom_layers
-from workbench.core.build import build_model
+from workbench.core.build import GraphNet, build_model
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
+from workbench.core.graph import INPUT, MERGES, is_branched
 from workbench.core.inference import summarize
 from workbench.core.project import Project, load_spec, write_atomic
 
@@ -54,7 +58,7 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         "from torch import nn",
         "",
     ]
-    used = sorted({layer["type"] for layer in doc["layers"]} & CUSTOM)
+    used = sorted({layer["type"] for layer in doc["layers"]} & CUSTOM - set(MERGES))
     for name in used:
         lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
     lines += [
@@ -62,22 +66,11 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         f"class {class_name}(nn.Module):",
         "    def __init__(self) -> None:",
         "        super().__init__()",
-        "        self.layers = nn.Sequential(",
     ]
-    shape = tuple(doc["input"])
-    for layer, row in zip(doc["layers"], summary["layers"]):
-        kind = CATALOGUE[layer["type"]]
-        call = constructor_call(kind, shape, layer)
-        shape = tuple(row["output"])
-        params = f", {row['params']:,} parameters" if row["params"] else ""
-        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(tuple(row['output']))}{params}")
     example = ", ".join(str(s) for s in doc["input"])
+    body = _graph_body(doc, summary) if is_branched(doc["layers"]) else _chain_body(doc, summary)
     lines += [
-        "        )",
-        "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
-        f"        # x: (batch, {example})",
-        "        return self.layers(x)",
+        *body,
         "",
         "",
         'if __name__ == "__main__":',
@@ -87,6 +80,55 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         "",
     ]
     return "\n".join(lines)
+
+
+def _calls(doc: dict, summary: dict) -> list[str]:
+    """Each layer's constructor call, on the shape of its (first) input."""
+    shapes = {row["id"]: tuple(row["output"]) for row in summary["layers"]}
+    shapes[INPUT] = tuple(doc["input"])
+    return [constructor_call(CATALOGUE[layer["type"]], shapes[row["inputs"][0]], layer)
+            for layer, row in zip(doc["layers"], summary["layers"])]
+
+
+def _note(row: dict) -> str:
+    params = f", {row['params']:,} parameters" if row["params"] else ""
+    return f"# {row['index']}: → {fmt_shape(tuple(row['output']))}{params}"
+
+
+def _chain_body(doc: dict, summary: dict) -> list[str]:
+    example = ", ".join(str(s) for s in doc["input"])
+    lines = ["        self.layers = nn.Sequential("]
+    for call, row in zip(_calls(doc, summary), summary["layers"]):
+        lines.append(f"            {call},  {_note(row)}")
+    return lines + [
+        "        )",
+        "",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"        # x: (batch, {example})",
+        "        return self.layers(x)",
+    ]
+
+
+def _graph_body(doc: dict, summary: dict) -> list[str]:
+    names = GraphNet.names_for(doc["layers"])
+    variable = dict(zip((layer["id"] for layer in doc["layers"]), names))
+    variable[INPUT] = "x"
+    lines = []
+    for layer, call, name, row in zip(doc["layers"], _calls(doc, summary), names, summary["layers"]):
+        if layer["type"] not in MERGES:
+            lines.append(f"        self.{name} = {call}  {_note(row)}")
+    example = ", ".join(str(s) for s in doc["input"])
+    lines += ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:", f"        # x: (batch, {example})"]
+    for layer, name, row in zip(doc["layers"], names, summary["layers"]):
+        args = [variable[s] for s in row["inputs"]]
+        if layer["type"] == "Add":
+            value = " + ".join(args)
+        elif layer["type"] == "Concat":
+            value = f"torch.cat([{', '.join(args)}], dim=1)"
+        else:
+            value = f"self.{name}({args[0]})"
+        lines.append(f"        {name} = {value}  # {fmt_shape(tuple(row['output']))}")
+    return lines + [f"        return {names[-1]}"]
 
 
 def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:

@@ -63,16 +63,26 @@ class GraphNet(nn.Module):
         return outputs[len(self.sources) - 1] if len(self.sources) - 1 > layer else value
 
 
-def build_model(project: Project | dict | str | os.PathLike) -> nn.Module:
-    """An nn.Sequential for a chain, a GraphNet for a network with branches; child i is layer i.
-
-    Raises ProjectError naming the first layer whose shape does not work out.
-    """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
-    summary = summarize(doc)
+def check_buildable(doc: dict, summary: dict) -> None:
+    """Raise ProjectError naming the first layer that keeps the network from being built: a shape
+    error, or an opaque imported part (it has no module: a project file never carries code)."""
     if summary["first_error"] is not None:
         row = summary["layers"][summary["first_error"]]
         raise ProjectError(f"layer {row['index']} ({row['type']}): {row['message']}")
+    for index, layer in enumerate(doc["layers"]):
+        if CATALOGUE[layer["type"]].opaque:
+            raise ProjectError(f"layer {index}: {layer['module']} is not in the catalogue (an opaque imported part), "
+                               "so the network cannot be built: replace it with catalogue layers, or delete it")
+
+
+def build_model(project: Project | dict | str | os.PathLike) -> nn.Module:
+    """An nn.Sequential for a chain, a GraphNet for a network with branches; child i is layer i.
+
+    Raises ProjectError naming the first layer whose shape does not work out, or an opaque part.
+    """
+    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    summary = summarize(doc)
+    check_buildable(doc, summary)
     shapes = {row["id"]: tuple(row["output"]) for row in summary["layers"]}
     shapes["input"] = tuple(doc["input"])
     modules = []

@@ -17,11 +17,12 @@ import torch
 
 from workbench import __version__
 from workbench.core import layers as custom_layers
-from workbench.core.build import GraphNet, build_model
+from workbench.core.build import GraphNet, build_model, check_buildable
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.graph import INPUT, MERGES, is_branched
 from workbench.core.inference import summarize
 from workbench.core.project import Project, load_spec, write_atomic
+from workbench.core.weights import load_initial_weights
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -45,8 +46,7 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
     """Python source of an nn.Module whose constructor needs no arguments."""
     doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
     summary = summarize(doc)
-    if summary["first_error"] is not None:
-        build_model(doc)  # raises the ProjectError naming the layer
+    check_buildable(doc, summary)
     input_text = fmt_shape(tuple(doc["input"]))
     lines = [
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
@@ -139,6 +139,7 @@ def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
         raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
     doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
     model = build_model(doc).eval()
+    load_initial_weights(model, doc)  # an imported network's weights travel in the ONNX file
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice

@@ -85,7 +85,7 @@ def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
             missing = next((s for s in inputs if s not in shapes), None)
             if missing is not None:
                 raise LayerError(f"its input {missing!r} is not an earlier layer: connect it to an earlier layer")
-            if len(inputs) > 1 and kind.combine is None:
+            if len(inputs) > 1 and kind.combine is None and not kind.opaque:
                 raise LayerError(f"takes one input but has {len(inputs)}: merge them with an Add or a Concat first")
             upstream = [blocked[s] for s in inputs if s in blocked]
             if upstream:
@@ -94,7 +94,7 @@ def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
                 row["message"] = f"shape unknown: layer {min(upstream)} above has an error"
                 continue
             in_shapes = [shapes[s] for s in inputs]
-            if len(inputs) == 1:
+            if len(inputs) == 1 or kind.combine is None:  # an opaque part's rule reads its first input
                 result = kind.infer(in_shapes[0], params)
             else:
                 result = kind.combine(in_shapes, [_source(s, index_of) for s in inputs])  # type: ignore[misc, arg-type]

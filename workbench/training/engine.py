@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from workbench.core.build import build_model
+from workbench.core.weights import load_initial_weights
 from workbench.core.inference import summarize
 from workbench.core.project import Project, load_spec
 from workbench.data import Dataset, load_dataset
@@ -90,7 +91,11 @@ class Trainer:
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
         torch.manual_seed(self.config.seed)
-        self.model = build_model(self.project).to(self.device)
+        self.model = build_model(self.project)
+        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later);
+        # layers edited since the import start fresh, which the start event's "weight_notes" says.
+        self.weight_notes = load_initial_weights(self.model, self.project) if _resume_state is None else []
+        self.model = self.model.to(self.device)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
         self.data = data.to(self.device)
@@ -187,7 +192,8 @@ class Trainer:
             yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
                               "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
-                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step})
+                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
+                              "weight_notes": self.weight_notes})
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
                                    * self.steps_per_epoch for i, s in enumerate(stages) if i >= self.stage_index)

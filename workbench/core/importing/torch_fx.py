@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.core.graph import INPUT
+from workbench.core.inference import summarize
 from workbench.core.importing.assembly import Assembly, Imported, Unmapped
 from workbench.core.importing.torch_mapping import (COMPUTED, Sample, function_layers, function_operation, layer,
                                                     module_layers)
@@ -41,9 +42,15 @@ def import_module(model: nn.Module, input_shape: list[int] | None = None, name: 
         placeholder = _input_node(traced, name)
         shape = _input_shape(model, traced, placeholder, input_shape, name)
         measured = _measure(traced, shape, name)
-        return _Converter(traced, placeholder, shape, measured).run(name, with_weights)
+        imported = _Converter(traced, placeholder, shape, measured).run(name, with_weights)
     finally:
         model.train(was_training)
+    total = sum(p.numel() for p in model.parameters())
+    kept = summarize(imported.doc)["total_params"]
+    if kept < total:
+        imported.notes.append(f"{total - kept:,} of the source's {total:,} parameters are in parts that inference does "
+                              "not use (auxiliary classifiers, say): left out")
+    return imported
 
 
 def _trace(model: nn.Module, name: str) -> torch.fx.GraphModule:
@@ -118,7 +125,9 @@ def _on_meta(traced: torch.fx.GraphModule) -> torch.fx.GraphModule:
 
 
 def _measure(traced: torch.fx.GraphModule, shape: Shape, name: str) -> dict[str, Shape | str]:
-    """Each node's per-sample shape (a tensor with the batch dimension), "tuple" (of values), or "value"."""
+    """Each node's per-sample shape (a tensor with the batch dimension and 1 to 3 more), "tuple" (of
+    values), or "value": anything else, which is folded into the cards that use it (a channel shuffle's
+    4-D views between two volumes become one opaque card)."""
     runs: list[dict[str, Any]] = []
     try:
         meta = _on_meta(traced)
@@ -142,7 +151,7 @@ def _measure(traced: torch.fx.GraphModule, shape: Shape, name: str) -> dict[str,
     out: dict[str, Shape | str] = {}
     for node_name, first in runs[0].items():
         second = runs[1].get(node_name)
-        if isinstance(first, tuple) and isinstance(second, tuple) and first and second \
+        if isinstance(first, tuple) and isinstance(second, tuple) and 2 <= len(first) <= 4 \
                 and (first[0], second[0]) == BATCHES and first[1:] == second[1:]:
             out[node_name] = first[1:]
         else:

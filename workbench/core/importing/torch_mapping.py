@@ -113,7 +113,7 @@ def module_layers(module: nn.Module, in_shape: Shape, out_shape: Shape) -> Layer
             return Unmapped(" keeping a dimension (output_size with None)")
         return _on_volume(in_shape, layer("AdaptiveAvgPool2d", output_size=_pair(size)))
     if kind is nn.Flatten or kind is nn.Unflatten:
-        return _reshape(in_shape, out_shape)
+        return reshape_layers(in_shape, out_shape)
     if kind is nn.Upsample:
         return _upsample(in_shape, module.size, module.scale_factor, module.mode, module.align_corners,
                          module.recompute_scale_factor)
@@ -176,7 +176,7 @@ def _batchnorm(module: nn.Module, in_shape: Shape) -> Layers | Unmapped:
     return [layer(kind, eps=module.eps, momentum=module.momentum, affine=module.affine)]
 
 
-def _reshape(in_shape: Shape, out_shape: Shape) -> Layers | Unmapped:
+def reshape_layers(in_shape: Shape, out_shape: Shape) -> Layers | Unmapped:
     """A reshape is a Flatten when it makes one vector of everything, an Unflatten when it folds a
     vector into a volume (or another vector); otherwise the catalogue has no such reshape."""
     if out_shape == in_shape:
@@ -290,7 +290,7 @@ def function_layers(operation: str, args: Sequence[Any], kwargs: dict[str, Any],
     if not isinstance(source, Sample):
         return Unmapped(" on a value that is not a per-sample tensor")
     if operation == "reshape":
-        return _reshape(source.shape, out_shape)
+        return reshape_layers(source.shape, out_shape)
     names = [name for name, _ in signature]
     for name, value in zip(names, args[1:]):
         values[name] = value
@@ -308,7 +308,7 @@ def _call(operation: str, shape: Shape, v: dict[str, Any], out_shape: Shape) -> 
     if operation == "add":
         other = v["other"]
         if not isinstance(other, Sample):
-            return Unmapped(" of a constant (the catalogue's Add sums per-sample tensors)")
+            return Unmapped(" of a tensor that is not per-sample (a parameter or a constant)")
         if other.shape != shape or v["alpha"] != 1:
             return Unmapped(" with broadcasting" if other.shape != shape else " with alpha")
         return [layer("Add")]

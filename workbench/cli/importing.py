@@ -12,17 +12,6 @@ import argparse
 from workbench.cli.errors import run_cli
 
 
-def parse_shape(text: str) -> list[int]:
-    """"3,32,32" (or "3x32x32") -> [3, 32, 32]; a ValueError names the option."""
-    try:
-        shape = [int(v) for v in text.lower().replace("x", ",").replace("×", ",").split(",") if v.strip()]
-    except ValueError:
-        shape = []
-    if len(shape) not in (1, 3) or min(shape) < 1:
-        raise ValueError(f"--input {text!r} must be C,H,W (or N for vectors) of positive integers, e.g. 3,32,32")
-    return shape
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="workbench import", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,6 +23,7 @@ def main(argv: list[str]) -> int:
 
     def body() -> int:
         from workbench.core.importing import import_source, save_imported
+        from workbench.core.importing.sources import parse_shape
         from workbench.core.inference import summarize
 
         shape = parse_shape(args.input) if args.input else None

@@ -79,6 +79,17 @@ def _python_source(text: str) -> tuple[str, str]:
     raise ValueError(f"{text!r}: SOURCE must be {SOURCE_FORMS}")
 
 
+def parse_shape(text: str) -> list[int]:
+    """"3,32,32" (or "3x32x32") -> [3, 32, 32], one sample's shape; a ValueError says the form."""
+    try:
+        shape = [int(v) for v in text.lower().replace("x", ",").replace("×", ",").split(",") if v.strip()]
+    except ValueError:
+        shape = []
+    if len(shape) not in (1, 3) or min(shape) < 1:
+        raise ValueError(f"input shape {text!r} must be C,H,W (or N for vectors) of positive integers, e.g. 3,32,32")
+    return shape
+
+
 # ---------------------------------------------------------------------------------------------
 # torchvision
 

@@ -33,6 +33,7 @@ from workbench.ui.editing.builder import Builder
 from workbench.ui.shell.docks import PanelDocks
 from workbench.ui.shell.files import FileController
 from workbench.ui.shell.icons import category_icon
+from workbench.ui.shell.import_dialog import import_network
 from workbench.ui.editing.inspector import Inspector
 from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.editing.model import SelectionModel, SummaryModel
@@ -192,6 +193,8 @@ class MainWindow(QMainWindow):
                                          sp.SP_DialogOpenButton))
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self._action("import", "&Import…", lambda: import_network(self.files, self), None,
+                                         "Bring in a torchvision model, a PyTorch class or an ONNX file as cards"))
         file_menu.addAction(self._action("open_run", "Open R&un…", self._choose_run, "Ctrl+Shift+O",
                                          "Show a saved training run: its curves, filters and activations"))
         file_menu.addSeparator()

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from workbench.core.catalogue import CATALOGUE
-from workbench.core.graph import is_branched, source_indices, variable_names
+from workbench.core.graph import bypass, is_branched, source_indices, variable_names
 from workbench.core.inference import summarize
 from workbench.core.project import Project, ProjectError, load_spec
 
@@ -48,14 +48,19 @@ class GraphNet(nn.Module):
         """The children's names (and the exported source's): see graph.variable_names."""
         return variable_names(layers, {*dir(GraphNet), "sources", "frees", "training"})
 
+    def check_decodable(self, layer: int) -> None:
+        """ValueError unless the layers after `layer` read only its output and theirs: a U-Net's
+        decoder also reads the encoder (its skip connections), so its code alone does not decode."""
+        jump = bypass(self.sources, layer)
+        if jump is not None:
+            i, j = jump
+            raise ValueError(f"layer {i} also takes {'the input' if j < 0 else f'layer {j}'}'s output, bypassing "
+                             f"layer {layer}: the code at layer {layer} alone cannot drive the rest of the network")
+
     def forward_from(self, value: torch.Tensor, layer: int) -> torch.Tensor:
-        """The network's output when layer `layer` gives `value` (a decoder fed a code). ValueError
-        when a later layer also takes an earlier layer's output (a U-Net's skip connections)."""
-        bypass = next(((i, j) for i, srcs in enumerate(self.sources) if i > layer for j in srcs if j < layer), None)
-        if bypass is not None:
-            i, j = bypass
-            raise ValueError(f"layer {i} also takes {'the input' if j < 0 else f'layer {j}'}'s output, which "
-                             f"bypasses layer {layer}: its output alone cannot drive the rest of the network")
+        """The network's output when layer `layer` gives `value` (a decoder fed a code); see
+        `check_decodable`."""
+        self.check_decodable(layer)
         outputs: dict[int, torch.Tensor] = {layer: value}
         for i, module in enumerate(self.children()):
             if i > layer:

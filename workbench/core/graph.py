@@ -136,6 +136,20 @@ def consumers(layers: Sequence[dict]) -> list[list[int]]:
     return users
 
 
+def bypass(sources: Sequence[Sequence[int]], layer: int) -> tuple[int, int] | None:
+    """A connection (taker, source) that jumps over layer `layer`: into a later layer from an earlier
+    one (-1: the input), as a U-Net's skips jump over its code. None when everything after `layer`
+    reads only `layer` and what follows it."""
+    return next(((i, j) for i, srcs in enumerate(sources) if i > layer for j in srcs if j < layer), None)
+
+
+def row_sources(rows: Sequence[dict]) -> list[list[int]]:
+    """`source_indices` from a summary's rows (each with "id" and "inputs")."""
+    where = {row["id"]: row["index"] for row in rows}
+    where[INPUT] = -1
+    return [[where.get(s, -1) for s in row["inputs"]] for row in rows]
+
+
 def unused(layers: Sequence[dict]) -> list[int]:
     """Layers whose output nothing takes, the last layer (the network's output) excepted."""
     return [i for i, users in enumerate(consumers(layers)[:-1]) if not users]

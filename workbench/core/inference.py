@@ -60,7 +60,7 @@ def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
     A layer whose inputs include an error cannot be inferred: its output is None, its status
     "unknown". A layer whose output nothing takes (but the last, the network's output) is an error.
     """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = project.peek() if isinstance(project, Project) else load_spec(project)
     layers = doc["layers"]
     whole = max(doc["input"][1:] or doc["input"])  # a field covering the whole input
     shapes: dict[str, Shape | None] = {INPUT: tuple(doc["input"])}

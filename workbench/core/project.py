@@ -304,6 +304,11 @@ class Project:
     def section(self, name: str) -> dict:
         return copy.deepcopy(self._doc.get(name, {}))
 
+    def peek(self) -> dict:
+        """The live document, not a copy: for readers that never change it and run on every edit
+        (inference); anything else takes `to_dict()`."""
+        return self._doc
+
     def to_dict(self) -> dict:
         """The project as its file holds it (version 1 unless it has branches)."""
         doc = copy.deepcopy(self._doc)

@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
+from workbench.core.graph import bypass, row_sources
 from workbench.core.mosaic import Mosaic, tile
 from workbench.training.probes import LIVE_RECONSTRUCTIONS, bottleneck
 from workbench.ui.insight.activations import input_picture
@@ -18,12 +19,15 @@ MAX_SHOWN = LIVE_RECONSTRUCTIONS  # a live probe sends this many
 
 
 def compression(summary: dict | None) -> tuple[int, int, int] | None:
-    """(input size, code size, code layer) from the current network, None without a bottleneck."""
+    """(input size, code size, code layer) from the current network, None without a bottleneck or
+    when skip connections jump over it (a U-Net's decoder reads more than the code)."""
     if not summary or any(r.get("output") is None for r in summary.get("layers", [])):
         return None
     sizes = [math.prod(r["output"]) for r in summary["layers"]]
     index = bottleneck(sizes)
-    return (math.prod(summary["input"]), sizes[index], index) if index is not None else None
+    if index is None or bypass(row_sources(summary["layers"]), index) is not None:
+        return None
+    return math.prod(summary["input"]), sizes[index], index
 
 
 class ReconstructionsPanel(InsightPanel):

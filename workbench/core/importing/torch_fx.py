@@ -1,7 +1,7 @@
 """Import an nn.Module: trace it with torch.fx, measure every value with a forward pass, map to cards.
 
 torch.fx records forward() as a graph of module calls, functions and tensor methods (torch.nn modules
-stay whole; a network's own modules are traced through). Two forward passes, with batches of 2 and 3,
+stay whole; a network's own modules are traced through). Two forward passes, with batches of 1 and 2,
 measure every value: a tensor whose first dimension follows the batch is per-sample (it becomes a
 card, with that shape), anything else (a size, a parameter used by a function) is folded into the
 cards that use it. The passes run on the meta device (shapes only, no arithmetic) and, when some
@@ -9,8 +9,6 @@ operation cannot, on the CPU.
 """
 from __future__ import annotations
 
-import copy
-import itertools
 import operator
 from typing import Any
 
@@ -27,7 +25,7 @@ from workbench.core.importing.torch_mapping import (COMPUTED, Sample, function_l
 from workbench.core.layers import Add, Concat
 
 Shape = tuple[int, ...]
-BATCHES = (2, 3)
+BATCHES = (1, 2)  # a value whose first dimension follows these is per-sample
 
 
 def import_module(model: nn.Module, input_shape: list[int] | None = None, name: str = "network",
@@ -114,40 +112,22 @@ def _structure(value: Any) -> Any:
     return None
 
 
-def _on_meta(traced: torch.fx.GraphModule) -> torch.fx.GraphModule:
-    """A copy whose parameters and buffers are meta tensors (shapes without storage): copying the
-    structure only, not gigabytes of weights."""
-    memo: dict[int, Any] = {}
-    for tensor in itertools.chain(traced.parameters(), traced.buffers()):
-        meta = torch.empty_like(tensor, device="meta")
-        memo[id(tensor)] = nn.Parameter(meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
-    return copy.deepcopy(traced, memo)
-
-
 def _measure(traced: torch.fx.GraphModule, shape: Shape, name: str) -> dict[str, Shape | str]:
     """Each node's per-sample shape (a tensor with the batch dimension and 1 to 3 more), "tuple" (of
     values), or "value": anything else, which is folded into the cards that use it (a channel shuffle's
     4-D views between two volumes become one opaque card)."""
     runs: list[dict[str, Any]] = []
+    generator = torch.Generator().manual_seed(0)
     try:
-        meta = _on_meta(traced)
-        for batch in BATCHES:
-            recorder = _Recorder(meta)
-            recorder.run(torch.empty(batch, *shape, device="meta"))
-            runs.append(recorder.shapes)
-    except Exception:  # noqa: BLE001 - an operation without a meta kernel: measure on the CPU
-        runs = []
-        generator = torch.Generator().manual_seed(0)
-        try:
-            with torch.no_grad():
-                for batch in BATCHES:
-                    recorder = _Recorder(traced)
-                    recorder.run(torch.rand(batch, *shape, generator=generator))
-                    runs.append(recorder.shapes)
-        except Exception as exc:  # noqa: BLE001 - the network itself fails on this input
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"{name}: a forward pass on an input of {'×'.join(map(str, shape))} fails ({text}): "
-                             "give the input shape it expects with --input") from None
+        with torch.no_grad():
+            for batch in BATCHES:
+                recorder = _Recorder(traced)
+                recorder.run(torch.rand(batch, *shape, generator=generator))
+                runs.append(recorder.shapes)
+    except Exception as exc:  # noqa: BLE001 - the network itself fails on this input
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{name}: a forward pass on an input of {'×'.join(map(str, shape))} fails ({text}): "
+                         "give the input shape it expects with --input") from None
     out: dict[str, Shape | str] = {}
     for node_name, first in runs[0].items():
         second = runs[1].get(node_name)
@@ -204,6 +184,7 @@ class _Converter:
         args = torch.fx.node.map_arg(node.args, self._argument)
         kwargs = torch.fx.node.map_arg(node.kwargs, self._argument)
         what, parameters, tensors = describe(node, self.traced), 0, None
+        origin = node.target if node.op == "call_module" else node.name  # "layer1.0.conv1", "add_3"
         if node.op == "call_module":
             module = self.traced.get_submodule(node.target)
             parameters = sum(p.numel() for p in module.parameters())
@@ -215,13 +196,13 @@ class _Converter:
         if isinstance(result, list):
             if not result:  # passes its input through: the layer that gives that input stands for it
                 return inputs[0]
-            added = self.assembly.add(result, inputs, shape, node.name, what, parameters, tensors)
+            added = self.assembly.add(result, inputs, shape, origin, what, parameters, tensors)
             if isinstance(added, str):
                 self._note_reuse(node, added, parameters)
                 return added
             result = added
         return self.assembly.add_opaque(what, result.reason, self._sources(node), shape,
-                                        parameters + self._folded_parameters(node), node.name)
+                                        parameters + self._folded_parameters(node), origin)
 
     def _module(self, node: torch.fx.Node, module: nn.Module, args: Any, kwargs: Any, shape: Shape) -> list | Unmapped:
         merge = _merge_kind(module)

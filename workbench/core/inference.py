@@ -138,6 +138,18 @@ def summarize(project: ProjectSpec) -> dict[str, Any]:
     }
 
 
+def input_index(summary: dict[str, Any], index: int) -> int:
+    """The layer whose output layer `index` takes (a merge's first input); -1: the network's input."""
+    first = summary["layers"][index]["inputs"][0]
+    return -1 if first == INPUT else next(r["index"] for r in summary["layers"] if r["id"] == first)
+
+
+def input_shape(summary: dict[str, Any], index: int) -> list[int] | None:
+    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
+    source = input_index(summary, index)
+    return list(summary["input"]) if source < 0 else summary["layers"][source]["output"]
+
+
 def format_table(summary: dict[str, Any]) -> str:
     """The summary as a fixed-width text table (the CLI's default output)."""
     header = ("#", "layer", "inputs", "output", "params", "no sharing", "MACs", "RF", "")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from workbench.core.inference import format_table, summarize
+from workbench.core.inference import format_table, input_index, input_shape, summarize
 from workbench.core.project import Project, ProjectError, parse_project, read_project, write_atomic
 from workbench.core.templates import TEMPLATES, template
 
@@ -171,3 +171,11 @@ def test_summary_lists_each_layers_inputs() -> None:
     table = format_table(summary).splitlines()
     assert table[0].split()[:3] == ["#", "layer", "inputs"]
     assert table[6].split()[:3] == ["3", "Add", "2,"] and " input " in table[6]
+
+
+def test_what_flows_into_a_layer_comes_from_its_input_not_the_card_above() -> None:
+    summary = summarize(template("inception-block"))
+    index = {r["id"]: r["index"] for r in summary["layers"]}
+    pool = index["bpool"]  # listed after the 5×5 branch, it pools the stem's output
+    assert input_index(summary, pool) == index["stem"] != pool - 1
+    assert input_shape(summary, pool) == [32, 16, 16] and input_shape(summary, 0) == [3, 32, 32]

@@ -179,3 +179,19 @@ def test_branched_networks_export_to_onnx() -> None:
     kinds = {node.op_type for node in model.graph.node}
     assert "Concat" in kinds and "Conv" in kinds
     assert "Add" in {node.op_type for node in onnx.load_from_string(to_onnx_bytes("resnet-20")).graph.node}
+
+
+def test_ids_that_cannot_name_an_attribute_get_a_kind_name_and_still_build_and_export() -> None:
+    doc = {"input": [2, 6, 6], "layers": [
+        {"type": "Conv2d", "id": "forward", "out_channels": 2, "kernel_size": 3, "padding": 1},
+        {"type": "ReLU", "id": "_parameters"}, {"type": "ReLU", "id": "class"}, {"type": "ReLU", "id": "x"},
+        {"type": "Add", "id": "training", "inputs": ["x", "forward"]}, {"type": "ReLU", "id": "relu_out"}]}
+    model = build_model(doc).eval()
+    assert [name for name, _ in model.named_children()] == ["conv1", "relu1", "relu2", "relu3", "add1", "relu_out"]
+    namespace: dict = {}
+    exec(to_pytorch_source(doc), namespace)
+    exported = namespace["Net"]().eval()
+    exported.load_state_dict(model.state_dict())
+    x = torch.rand(1, 2, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), model(x))

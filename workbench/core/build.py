@@ -7,7 +7,6 @@ names them: a trained GraphNet's weights load into the exported module as they a
 """
 from __future__ import annotations
 
-import os
 
 import torch
 from torch import nn
@@ -15,7 +14,8 @@ from torch import nn
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.graph import bypass, is_branched, source_indices, variable_names
 from workbench.core.inference import summarize
-from workbench.core.project import Project, ProjectError, load_spec
+from workbench.core.project import ProjectError
+from workbench.core.spec import ProjectSpec, load_spec
 
 class GraphNet(nn.Module):
     """Layers run in project order, each on the outputs of its inputs (`sources[i]`, -1: the input);
@@ -80,12 +80,12 @@ def check_buildable(doc: dict, summary: dict) -> None:
                                "so the network cannot be built: replace it with catalogue layers, or delete it")
 
 
-def build_model(project: Project | dict | str | os.PathLike) -> nn.Module:
+def build_model(project: ProjectSpec) -> nn.Module:
     """An nn.Sequential for a chain, a GraphNet for a network with branches; child i is layer i.
 
     Raises ProjectError naming the first layer whose shape does not work out, or an opaque part.
     """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = summarize(doc)
     check_buildable(doc, summary)
     shapes = {row["id"]: tuple(row["output"]) for row in summary["layers"]}

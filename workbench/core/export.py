@@ -21,7 +21,8 @@ from workbench.core.build import GraphNet, build_model, check_buildable
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.graph import INPUT, MERGES, is_branched
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec, write_atomic
+from workbench.core.project import write_atomic
+from workbench.core.spec import ProjectSpec, load_spec
 from workbench.core.weights import load_initial_weights
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
@@ -42,9 +43,9 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     return f"{prefix}{kind.module.__name__}({', '.join(text)})"
 
 
-def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
+def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
     """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = summarize(doc)
     check_buildable(doc, summary)
     input_text = fmt_shape(tuple(doc["input"]))
@@ -131,13 +132,13 @@ def _graph_body(doc: dict, summary: dict) -> list[str]:
     return lines + [f"        return {names[-1]}"]
 
 
-def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
+def to_onnx_bytes(project: ProjectSpec) -> bytes:
     """The model (eval mode, batch dimension dynamic) as an ONNX file's bytes. Needs the onnx extra."""
     try:
         import onnx  # noqa: F401  (the exporter needs it; say so plainly when it is missing)
     except ImportError:
         raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     model = build_model(doc).eval()
     load_initial_weights(model, doc)  # an imported network's weights travel in the ONNX file
     buffer = io.BytesIO()
@@ -149,7 +150,7 @@ def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
     return buffer.getvalue()
 
 
-def export(project: Project | dict | str | os.PathLike, path: str | os.PathLike, fmt: str = "pytorch") -> None:
+def export(project: ProjectSpec, path: str | os.PathLike, fmt: str = "pytorch") -> None:
     """Write the export atomically: a failure never leaves half a file."""
     if fmt == "pytorch":
         write_atomic(path, to_pytorch_source(project))

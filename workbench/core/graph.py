@@ -126,16 +126,6 @@ def _path(layers: Sequence[dict], where: dict[str, int], start: int, goal: int) 
     return None
 
 
-def consumers(layers: Sequence[dict]) -> list[list[int]]:
-    """For each layer, the indices of the layers that take its output, in order."""
-    users: list[list[int]] = [[] for _ in layers]
-    for i, sources in enumerate(source_indices(layers)):
-        for j in sources:
-            if j >= 0:
-                users[j].append(i)
-    return users
-
-
 def bypass(sources: Sequence[Sequence[int]], layer: int) -> tuple[int, int] | None:
     """A connection (taker, source) that jumps over layer `layer`: into a later layer from an earlier
     one (-1: the input), as a U-Net's skips jump over its code. None when everything after `layer`
@@ -148,11 +138,6 @@ def row_sources(rows: Sequence[dict]) -> list[list[int]]:
     where = {row["id"]: row["index"] for row in rows}
     where[INPUT] = -1
     return [[where.get(s, -1) for s in row["inputs"]] for row in rows]
-
-
-def unused(layers: Sequence[dict]) -> list[int]:
-    """Layers whose output nothing takes, the last layer (the network's output) excepted."""
-    return [i for i, users in enumerate(consumers(layers)[:-1]) if not users]
 
 
 def without(layers: Sequence[dict], ids: Iterable[str]) -> list[dict]:
@@ -209,8 +194,8 @@ def variable_names(layers: Sequence[dict], taken: Iterable[str] = ()) -> list[st
     used = {INPUT, "x", "self", "torch", "nn", *taken, *keyword.kwlist}
     names: list[str] = []
     counts: dict[str, int] = {}
-    readable = [layer["id"] for layer in layers
-                if layer["id"].isidentifier() and not _AUTO_ID.match(layer["id"]) and layer["id"] not in used]
+    readable = [layer["id"] for layer in layers if layer["id"].isidentifier() and not layer["id"].startswith("_")
+                and not _AUTO_ID.match(layer["id"]) and layer["id"] not in used]
     used.update(readable)
     for layer in layers:
         if layer["id"] in readable:

@@ -7,12 +7,12 @@ rules against real torch modules.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
 from workbench.core.graph import INPUT, declared_inputs
-from workbench.core.project import Project, load_spec
+from workbench.core.project import Project
+from workbench.core.spec import ProjectSpec, load_spec
 
 BYTES_PER_VALUE = 4  # float32 activations
 
@@ -51,7 +51,7 @@ def _source(source: str, index: dict[str, int]) -> str:
     return "the input" if source == INPUT else f"#{index[source]}"
 
 
-def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
+def summarize(project: ProjectSpec) -> dict[str, Any]:
     """Every layer's output shape, parameters (with and without sharing), MACs, activation memory,
     receptive field (the largest over all paths from the input), status (ok / warning / error /
     unknown), message, size formula and inputs (layer ids; "input" is the network's input), in the
@@ -60,6 +60,7 @@ def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
     A layer whose inputs include an error cannot be inferred: its output is None, its status
     "unknown". A layer whose output nothing takes (but the last, the network's output) is an error.
     """
+    # The live project is read in place, not copied: this runs on every edit (benchmarks/inference_speed.py).
     doc = project.peek() if isinstance(project, Project) else load_spec(project)
     layers = doc["layers"]
     whole = max(doc["input"][1:] or doc["input"])  # a field covering the whole input
@@ -135,6 +136,18 @@ def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
         "output": list(last) if last is not None else None,
         "first_error": first_error,
     }
+
+
+def input_index(summary: dict[str, Any], index: int) -> int:
+    """The layer whose output layer `index` takes (a merge's first input); -1: the network's input."""
+    first = summary["layers"][index]["inputs"][0]
+    return -1 if first == INPUT else next(r["index"] for r in summary["layers"] if r["id"] == first)
+
+
+def input_shape(summary: dict[str, Any], index: int) -> list[int] | None:
+    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
+    source = input_index(summary, index)
+    return list(summary["input"]) if source < 0 else summary["layers"][source]["output"]
 
 
 def format_table(summary: dict[str, Any]) -> str:

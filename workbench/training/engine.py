@@ -31,7 +31,7 @@ from torch import nn
 from workbench.core.build import build_model
 from workbench.core.weights import load_initial_weights
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
@@ -80,10 +80,10 @@ class Trainer:
     """One run. Build it (this loads data and the model; bad input raises a ValueError), then
     iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
 
-    def __init__(self, project: Project | dict | str | Path, *, run_dir: str | Path | None = None,
+    def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
                  probe_interval_s: float = 0.25, _resume_state: dict | None = None, **overrides: Any):
-        doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+        doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
         self.device = resolve_device(self.config.device)

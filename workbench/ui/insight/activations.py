@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox, QWidget
 
+from workbench.core.inference import input_index
 from workbench.core.mosaic import Mosaic, colorize, side_by_side, tile, vector_map
 from workbench.ui.insight.base import GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_name, matches_summary
 
@@ -124,8 +125,9 @@ class ActivationsPanel(InsightPanel):
         parts: list[tuple[str, Mosaic | None, np.ndarray]] = [(source, None, self.probe["input"])]
         rows = (self.summary or {}).get("layers", [])
         pooling = index < len(rows) and rows[index]["type"] in POOLING
-        if pooling and index - 1 in acts:
-            parts.append((f"layer {index - 1} (pooled →)", *self._maps(index - 1, acts[index - 1])))
+        source = input_index(self.summary, index) if pooling else -1
+        if source in acts:
+            parts.append((f"layer {source} (pooled →)", *self._maps(source, acts[source])))
         parts.append((f"layer {index}", *self._maps(index, acts[index])))
         maps_height = max(m.image.shape[0] for _, m, _ in parts[1:])
         self.zoom = max(1, maps_height // 3 // self.probe["input"].shape[-2]) if self.probe["input"].ndim == 3 else 1

@@ -11,16 +11,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from workbench.core.arithmetic import MAX_GRID
+from workbench.core.inference import input_index, input_shape
 from workbench.core.lessons import ArithmeticSetup
 from workbench.ui.lessons.arithmetic_view import ArithmeticView
 
 HINT = ("Select a convolution or pooling layer: its window slides over real numbers here, one output at a "
         "time, with the size formula written out.")
-
-
-def input_shape(summary: dict, index: int) -> list[int] | None:
-    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
-    return summary["input"] if index == 0 else summary["layers"][index - 1]["output"]
 
 
 def layer_numbers(probe: dict, summary: dict, index: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -29,7 +25,8 @@ def layer_numbers(probe: dict, summary: dict, index: int) -> tuple[np.ndarray | 
     shape = input_shape(summary, index)
     if shape is None:
         return None, None
-    acts = probe.get("input") if index == 0 else probe.get("activations", {}).get(index - 1)
+    source = input_index(summary, index)
+    acts = probe.get("input") if source < 0 else probe.get("activations", {}).get(source)
     if acts is None or tuple(np.shape(acts)) != tuple(shape):
         acts = None
     weights = probe.get("filters", {}).get(index)

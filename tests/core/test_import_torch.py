@@ -252,3 +252,17 @@ def test_weights_that_do_not_fit_are_refused_with_the_tensor_named(net_py: Path,
     torch.save(wrong, tmp_path / "wrong.pt")
     with pytest.raises(ValueError, match=r"does not fit .*1 missing, e.g. head.bias"):
         import_source(f"{net_py}:Net", weights=str(tmp_path / "wrong.pt"))
+
+
+@pytest.mark.parametrize("name", ["denoising-conv-autoencoder", "unet-denoiser", "inception-block"])
+def test_a_workbench_export_imports_back_as_the_same_network(name: str) -> None:
+    from workbench.core.templates import template
+
+    doc = template(name)
+    namespace: dict = {}
+    exec(to_pytorch_source(doc), namespace)
+    imported = import_module(namespace["Net"](), doc["input"], name)
+    assert imported.notes == []
+    ours, theirs = summarize(doc), summarize(imported.doc)
+    assert [(r["type"], r["label"], r["output"], r["params"]) for r in theirs["layers"]] == \
+        [(r["type"], r["label"], r["output"], r["params"]) for r in ours["layers"]]

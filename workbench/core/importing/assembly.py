@@ -75,7 +75,8 @@ class Assembly:
             parameters: int = 0, tensors: dict[str, torch.Tensor] | None = None) -> str | Unmapped:
         """Catalogue layers, chained: the first takes `inputs` and holds `tensors` (its state dict), the
         last gives `out_shape`. Its id, or Unmapped when a value is out of the catalogue's range."""
-        parts, source = [], list(inputs)
+        parts: list[_Part] = []
+        source = list(inputs)
         try:
             for i, built in enumerate(layers):
                 hint = origin if i == len(layers) - 1 else f"{origin}_{built['type'].lower()}"

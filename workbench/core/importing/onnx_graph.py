@@ -77,7 +77,7 @@ class _Converter:
         if len(dims) < 2 or not all(dims[1:]):
             raise ValueError(f"{self.name}: the input {value.name!r} has no fixed size per sample; give it with "
                              "--input C,H,W")
-        return tuple(dims[1:])
+        return tuple(int(d) for d in dims[1:] if d)
 
     # measuring --------------------------------------------------------------------------------
     def _measure(self) -> dict[str, Shape]:

@@ -22,7 +22,7 @@ from workbench.core.inference import summarize
 from workbench.core.importing.assembly import Assembly, Imported, Unmapped
 from workbench.core.importing.torch_mapping import (COMPUTED, Sample, function_layers, function_operation, layer,
                                                     module_layers)
-from workbench.core.layers import Add, Concat
+from workbench.core.layers import Add, Concat, Corruption
 
 Shape = tuple[int, ...]
 BATCHES = (1, 2)  # a value whose first dimension follows these is per-sample
@@ -51,9 +51,23 @@ def import_module(model: nn.Module, input_shape: list[int] | None = None, name: 
     return imported
 
 
+class _Tracer(torch.fx.Tracer):
+    """torch.fx's tracer, keeping workbench's own layers whole as it keeps torch.nn's: a Corruption
+    (in an exported project imported back) would otherwise vanish, as it passes its input through
+    in eval mode."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return _is_corruption(m) or super().is_leaf_module(m, module_qualified_name)
+
+
+def _is_corruption(module: nn.Module) -> bool:
+    """workbench's Corruption, or the copy of it an exported source defines."""
+    return isinstance(module, Corruption) or (type(module).__name__ == "Corruption" and hasattr(module, "level"))
+
+
 def _trace(model: nn.Module, name: str) -> torch.fx.GraphModule:
     try:
-        return torch.fx.symbolic_trace(model)
+        return torch.fx.GraphModule(model, _Tracer().trace(model), type(model).__name__)
     except Exception as exc:  # noqa: BLE001 - any failure inside the user's forward() is reported
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ValueError(f"{name}: torch.fx cannot trace its forward() ({type(exc).__name__}: {text}); workbench "
@@ -78,12 +92,12 @@ def _input_shape(model: nn.Module, traced: torch.fx.GraphModule, placeholder: to
     if isinstance(declared, (list, tuple)) and declared and all(isinstance(v, int) and v > 0 for v in declared):
         return tuple(declared)
     first = next(iter(placeholder.users), None)
-    module = traced.get_submodule(first.target) if first is not None and first.op == "call_module" else None
+    module = traced.get_submodule(str(first.target)) if first is not None and first.op == "call_module" else None
     if isinstance(module, nn.Linear):
         return (module.in_features,)
     hint = ""
     if isinstance(module, nn.Conv2d):
-        hint = f" (its first layer, {first.target}, is a Conv2d with {module.in_channels} input channels)"
+        hint = f" (its first layer, {first.target if first else ''}, is a Conv2d with {module.in_channels} input channels)"
     raise ValueError(f"{name}: give the input shape of one sample, e.g. --input 3,32,32{hint}")
 
 

@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.core import layers as workbench_layers
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.importing.assembly import Unmapped
 
@@ -44,10 +43,10 @@ COMPUTED = Computed()
 Layers = list[dict]  # catalogue layers without ids, chained; [] passes the input through
 
 
-def layer(kind: str, **values: Any) -> dict:
+def layer(type_name: str, /, **values: Any) -> dict:
     """A layer dict with the values that differ from the catalogue's defaults (and the required ones)."""
-    out: dict = {"type": kind}
-    for param in CATALOGUE[kind].params:
+    out: dict = {"type": type_name}
+    for param in CATALOGUE[type_name].params:
         if param.name not in values:
             continue
         value = values[param.name]
@@ -130,8 +129,8 @@ def module_layers(module: nn.Module, in_shape: Shape, out_shape: Shape) -> Layer
     if kind is nn.LocalResponseNorm:
         return _on_volume(in_shape, layer("LocalResponseNorm", size=module.size, alpha=module.alpha, beta=module.beta,
                                           k=module.k))
-    if isinstance(module, workbench_layers.Corruption) or (kind.__name__ == "Corruption" and hasattr(module, "level")):
-        return [layer("Corruption", kind=module.kind, level=module.level)]  # a workbench export, imported back
+    if kind.__name__ == "Corruption" and hasattr(module, "level"):  # workbench's, or an exported copy of it
+        return [layer("Corruption", kind=module.kind, level=module.level)]
     return Unmapped()
 
 

@@ -75,8 +75,8 @@ class _Converter:
     def _declared_shape(self, value: Any) -> Shape:
         dims = [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
         if len(dims) < 2 or not all(dims[1:]):
-            raise ValueError(f"{self.name}: the input {value.name!r} has no fixed size per sample; give it with "
-                             "--input C,H,W")
+            raise ValueError(f"{self.name}: the input {value.name!r} has no fixed size per sample; give the input "
+                             "shape (C,H,W)")
         return tuple(int(d) for d in dims[1:] if d)
 
     # measuring --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import importlib.util
 import inspect
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -81,13 +82,10 @@ def _python_source(text: str) -> tuple[str, str]:
 
 def parse_shape(text: str) -> list[int]:
     """"3,32,32" (or "3x32x32") -> [3, 32, 32], one sample's shape; a ValueError says the form."""
-    try:
-        shape = [int(v) for v in text.lower().replace("x", ",").replace("×", ",").split(",") if v.strip()]
-    except ValueError:
-        shape = []
-    if len(shape) not in (1, 3) or min(shape) < 1:
+    parts = re.split(r"[,x×]", text.strip().lower())
+    if len(parts) not in (1, 3) or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
         raise ValueError(f"input shape {text!r} must be C,H,W (or N for vectors) of positive integers, e.g. 3,32,32")
-    return shape
+    return [int(p) for p in parts]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def _input_shape(model: nn.Module, traced: torch.fx.GraphModule, placeholder: to
     hint = ""
     if isinstance(module, nn.Conv2d):
         hint = f" (its first layer, {first.target if first else ''}, is a Conv2d with {module.in_channels} input channels)"
-    raise ValueError(f"{name}: give the input shape of one sample, e.g. --input 3,32,32{hint}")
+    raise ValueError(f"{name}: give the input shape of one sample (C,H,W, e.g. 3,32,32){hint}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def _measure(traced: torch.fx.GraphModule, shape: Shape, name: str) -> dict[str,
     except Exception as exc:  # noqa: BLE001 - the network itself fails on this input
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"{name}: a forward pass on an input of {'×'.join(map(str, shape))} fails ({text}): "
-                         "give the input shape it expects with --input") from None
+                         "give the input shape it expects (C,H,W)") from None
     out: dict[str, Shape | str] = {}
     for node_name, first in runs[0].items():
         second = runs[1].get(node_name)

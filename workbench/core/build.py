@@ -16,6 +16,7 @@ from workbench.core.graph import bypass, is_branched, source_indices, variable_n
 from workbench.core.inference import summarize
 from workbench.core.project import ProjectError
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import input_shapes
 
 class GraphNet(nn.Module):
     """Layers run in project order, each on the outputs of its inputs (`sources[i]`, -1: the input);
@@ -78,12 +79,10 @@ def build_model(project: ProjectSpec) -> nn.Module:
     if summary["first_error"] is not None:
         row = summary["layers"][summary["first_error"]]
         raise ProjectError(f"layer {row['index']} ({row['type']}): {row['message']}")
-    shapes = {row["id"]: tuple(row["output"]) for row in summary["layers"]}
-    shapes["input"] = tuple(doc["input"])
     modules = []
-    for layer, row in zip(doc["layers"], summary["layers"]):
+    for layer, shape in zip(doc["layers"], input_shapes(summary)):
         kind = CATALOGUE[layer["type"]]
-        modules.append(kind.build(shapes[row["inputs"][0]], kind.resolve(layer)))
+        modules.append(kind.build(shape, kind.resolve(layer)))
     if not is_branched(doc["layers"]):
         return nn.Sequential(*modules)
     return GraphNet(GraphNet.names_for(doc["layers"]), modules, source_indices(doc["layers"]))

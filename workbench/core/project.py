@@ -160,8 +160,8 @@ def validate_project(doc: Any) -> dict:
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be a string, got {brief(name)}")
     checked = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
-    out = {"format": FORMAT, "version": file_version(checked), "name": name, "input": validate_input(doc["input"]),
-           "layers": checked}
+    out: dict[str, Any] = {"format": FORMAT, "version": file_version(checked), "name": name,
+                           "input": validate_input(doc["input"]), "layers": checked}
     for section in SECTIONS:
         if section in doc:
             out[section] = validate_section(section, doc[section])

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from workbench.core.inference import format_table, input_index, input_shape, summarize
+from workbench.core.inference import format_table, summarize
 from workbench.core.project import Project, ProjectError, parse_project, read_project, write_atomic
+from workbench.core.summary import input_index, input_shape
 from workbench.core.templates import TEMPLATES, template
 
 BRANCHED = ("resnet-20", "resnet18", "unet-denoiser", "inception-block")

@@ -16,6 +16,7 @@ from workbench.core.graph import bypass, is_branched, source_indices, variable_n
 from workbench.core.inference import summarize
 from workbench.core.project import ProjectError
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import Summary, input_shapes
 
 class GraphNet(nn.Module):
     """Layers run in project order, each on the outputs of its inputs (`sources[i]`, -1: the input);
@@ -68,7 +69,7 @@ class GraphNet(nn.Module):
         return outputs[len(self.sources) - 1] if len(self.sources) - 1 > layer else value
 
 
-def check_buildable(doc: dict, summary: dict) -> None:
+def check_buildable(doc: dict, summary: Summary) -> None:
     """Raise ProjectError naming the first layer that keeps the network from being built: a shape
     error, or an opaque imported part (it has no module: a project file never carries code)."""
     if summary["first_error"] is not None:
@@ -88,12 +89,10 @@ def build_model(project: ProjectSpec) -> nn.Module:
     doc = load_spec(project)
     summary = summarize(doc)
     check_buildable(doc, summary)
-    shapes = {row["id"]: tuple(row["output"]) for row in summary["layers"]}
-    shapes["input"] = tuple(doc["input"])
     modules = []
-    for layer, row in zip(doc["layers"], summary["layers"]):
+    for layer, shape in zip(doc["layers"], input_shapes(summary)):
         kind = CATALOGUE[layer["type"]]
-        modules.append(kind.build(shapes[row["inputs"][0]], kind.resolve(layer)))
+        modules.append(kind.build(shape, kind.resolve(layer)))
     if not is_branched(doc["layers"]):
         return nn.Sequential(*modules)
     return GraphNet(GraphNet.names_for(doc["layers"]), modules, source_indices(doc["layers"]))

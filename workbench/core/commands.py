@@ -350,7 +350,7 @@ class InsertOnEdge(Rewire):
         if source not in current[t]["inputs"]:
             raise ProjectError(f"{_name(project, t)} does not take {source!r}: no such connection")
         taken = {layer["id"] for layer in current}
-        chain = []
+        chain: list[dict] = []
         for layer in layers:
             new = {k: v for k, v in layer.items() if k not in ("id", "inputs")}
             new["id"] = new_id()
@@ -376,12 +376,14 @@ def projection_fix(project: Project, merge: str) -> tuple[str, dict] | None:
     shape_of = {r["id"]: r["output"] for r in rows}
     shape_of[graph.INPUT] = project.input
     shapes = [shape_of.get(i) for i in row["inputs"]]
-    if len(shapes) < 2 or any(s is None for s in shapes):
+    ref = shapes[0]
+    if ref is None:
         return None
-    ref = tuple(shapes[0])
     for source, shape in zip(row["inputs"][1:], shapes[1:]):
-        if tuple(shape) != ref:
-            layer = projection(tuple(shape), ref)
+        if shape is None:
+            return None
+        if shape != ref:
+            layer = projection(tuple(shape), tuple(ref))
             return (source, layer) if layer is not None else None
     return None
 

@@ -23,6 +23,7 @@ from workbench.core.graph import INPUT, MERGES, is_branched
 from workbench.core.inference import summarize
 from workbench.core.project import write_atomic
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import LayerRow, Summary, input_shapes
 from workbench.core.weights import load_initial_weights
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
@@ -32,7 +33,7 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     """`nn.Conv2d(1, 16, kernel_size=3, padding=1)`: the call that builds this layer, with the
     arguments the project sets and any that differ from torch's defaults."""
     args, kwargs = kind.arguments(shape, kind.resolve(layer))
-    defaults = inspect.signature(kind.module.__init__).parameters
+    defaults = inspect.signature(kind.module.__init__).parameters  # type: ignore[misc]
 
     def shown(key: str, value: object) -> bool:
         default = defaults[key].default if key in defaults else inspect.Parameter.empty
@@ -53,7 +54,7 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
         "",
         f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
-        f"output {fmt_shape(tuple(summary['output']))}, {summary['total_params']:,} parameters.",
+        f"output {fmt_shape(tuple(summary['output'] or ()))}, {summary['total_params']:,} parameters.",
         '"""',
         "import torch",
         "from torch import nn",
@@ -83,20 +84,18 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
     return "\n".join(lines)
 
 
-def _calls(doc: dict, summary: dict) -> list[str]:
+def _calls(doc: dict, summary: Summary) -> list[str]:
     """Each layer's constructor call, on the shape of its (first) input."""
-    shapes = {row["id"]: tuple(row["output"]) for row in summary["layers"]}
-    shapes[INPUT] = tuple(doc["input"])
-    return [constructor_call(CATALOGUE[layer["type"]], shapes[row["inputs"][0]], layer)
-            for layer, row in zip(doc["layers"], summary["layers"])]
+    return [constructor_call(CATALOGUE[layer["type"]], shape, layer)
+            for layer, shape in zip(doc["layers"], input_shapes(summary))]
 
 
-def _note(row: dict) -> str:
+def _note(row: LayerRow) -> str:
     params = f", {row['params']:,} parameters" if row["params"] else ""
-    return f"# {row['index']}: → {fmt_shape(tuple(row['output']))}{params}"
+    return f"# {row['index']}: → {fmt_shape(tuple(row['output'] or ()))}{params}"
 
 
-def _chain_body(doc: dict, summary: dict) -> list[str]:
+def _chain_body(doc: dict, summary: Summary) -> list[str]:
     example = ", ".join(str(s) for s in doc["input"])
     lines = ["        self.layers = nn.Sequential("]
     for call, row in zip(_calls(doc, summary), summary["layers"]):
@@ -110,7 +109,7 @@ def _chain_body(doc: dict, summary: dict) -> list[str]:
     ]
 
 
-def _graph_body(doc: dict, summary: dict) -> list[str]:
+def _graph_body(doc: dict, summary: Summary) -> list[str]:
     names = GraphNet.names_for(doc["layers"])
     variable = dict(zip((layer["id"] for layer in doc["layers"]), names))
     variable[INPUT] = "x"
@@ -128,7 +127,7 @@ def _graph_body(doc: dict, summary: dict) -> list[str]:
             value = f"torch.cat([{', '.join(args)}], dim=1)"
         else:
             value = f"self.{name}({args[0]})"
-        lines.append(f"        {name} = {value}  # {fmt_shape(tuple(row['output']))}")
+        lines.append(f"        {name} = {value}  # {fmt_shape(tuple(row['output'] or ()))}")
     return lines + [f"        return {names[-1]}"]
 
 

@@ -133,13 +133,6 @@ def bypass(sources: Sequence[Sequence[int]], layer: int) -> tuple[int, int] | No
     return next(((i, j) for i, srcs in enumerate(sources) if i > layer for j in srcs if j < layer), None)
 
 
-def row_sources(rows: Sequence[dict]) -> list[list[int]]:
-    """`source_indices` from a summary's rows (each with "id" and "inputs")."""
-    where = {row["id"]: row["index"] for row in rows}
-    where[INPUT] = -1
-    return [[where.get(s, -1) for s in row["inputs"]] for row in rows]
-
-
 def without(layers: Sequence[dict], ids: Iterable[str]) -> list[dict]:
     """The layers less `ids`, each taker of a removed layer's output reconnected to what that layer
     took (a one-input layer keeps the first of them), normalized. The way to delete a layer on a

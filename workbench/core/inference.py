@@ -7,12 +7,12 @@ rules against real torch modules.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
 from workbench.core.graph import INPUT, declared_inputs
 from workbench.core.project import Project
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import LayerRow, Summary
 
 BYTES_PER_VALUE = 4  # float32 activations
 
@@ -27,7 +27,7 @@ Field = dict[float, float]  # per path: the input distance between adjacent outp
 def _grow(fields: Field, how: tuple[int, float] | str | None, whole: float) -> Field:
     if how is None:
         return fields
-    if how == "all":
+    if isinstance(how, str):  # "all"
         return {jump: whole for jump in fields}
     kernel, stride = how
     out: Field = {}
@@ -51,7 +51,7 @@ def _source(source: str, index: dict[str, int]) -> str:
     return "the input" if source == INPUT else f"#{index[source]}"
 
 
-def summarize(project: ProjectSpec) -> dict[str, Any]:
+def summarize(project: ProjectSpec) -> Summary:
     """Every layer's output shape, parameters (with and without sharing), MACs, activation memory,
     receptive field (the largest over all paths from the input), status (ok / warning / error /
     unknown), message, size formula and inputs (layer ids; "input" is the network's input), in the
@@ -69,16 +69,16 @@ def summarize(project: ProjectSpec) -> dict[str, Any]:
     blocked: dict[str, int] = {}  # layer id -> the erroring layer it depends on
     index_of: dict[str, int] = {}
     used: set[str] = set()
-    rows: list[dict[str, Any]] = []
+    rows: list[LayerRow] = []
     first_error: int | None = None
     for index, layer in enumerate(layers):
         kind = CATALOGUE[layer["type"]]
         params = kind.resolve(layer)
         inputs = declared_inputs(layers, index)
-        row: dict[str, Any] = {"index": index, "id": layer["id"], "type": kind.name, "label": kind.label(params),
-                               "inputs": inputs, "output": None, "params": None, "params_unshared": None,
-                               "macs": None, "memory": None, "receptive_field": None, "status": "unknown",
-                               "message": "", "formula": ""}
+        row: LayerRow = {"index": index, "id": layer["id"], "type": kind.name, "label": kind.label(params),
+                         "inputs": inputs, "output": None, "params": None, "params_unshared": None, "macs": None,
+                         "memory": None, "receptive_field": None, "status": "unknown", "message": "",
+                         "formula": ""}
         rows.append(row)
         index_of[layer["id"]] = index
         used.update(inputs)
@@ -95,12 +95,12 @@ def summarize(project: ProjectSpec) -> dict[str, Any]:
                 row["message"] = f"shape unknown: layer {min(upstream)} above has an error"
                 continue
             in_shapes = [shapes[s] for s in inputs]
-            if len(inputs) == 1 or kind.combine is None:  # an opaque part's rule reads its first input
+            if kind.combine is not None and len(inputs) > 1:
+                result = kind.combine([s for s in in_shapes if s is not None], [_source(s, index_of) for s in inputs])
+            elif in_shapes[0] is not None:
                 result = kind.infer(in_shapes[0], params)
-            else:
-                result = kind.combine(in_shapes, [_source(s, index_of) for s in inputs])  # type: ignore[misc, arg-type]
         except LayerError as exc:
-            row.update(status="error", message=str(exc))
+            row["status"], row["message"] = "error", str(exc)
             first_error = index if first_error is None else first_error
             blocked[layer["id"]] = index
             shapes[layer["id"]] = None
@@ -108,49 +108,35 @@ def summarize(project: ProjectSpec) -> dict[str, Any]:
         field = _grow(_merged([fields[s] for s in inputs]), result.field, whole)
         fields[layer["id"]] = field
         shape = shapes[layer["id"]] = result.output
-        row.update(
-            output=list(shape),
-            params=result.params,
-            params_unshared=result.params if result.params_unshared is None else result.params_unshared,
-            macs=result.macs,
-            memory=math.prod(shape) * BYTES_PER_VALUE,
-            receptive_field=_field_text(max(field.values())),
-            status="warning" if result.warnings else "ok",
-            message="; ".join(result.warnings),
-            formula=result.formula,
-        )
+        row["output"] = list(shape)
+        row["params"] = result.params
+        row["params_unshared"] = result.params if result.params_unshared is None else result.params_unshared
+        row["macs"] = result.macs
+        row["memory"] = math.prod(shape) * BYTES_PER_VALUE
+        row["receptive_field"] = _field_text(max(field.values()))
+        row["status"] = "warning" if result.warnings else "ok"
+        row["message"] = "; ".join(result.warnings)
+        row["formula"] = result.formula
     for row in rows[:-1]:
         if row["id"] not in used and row["status"] in ("ok", "warning"):
-            row.update(status="error", message="its output goes nowhere: connect it to a later layer (an Add or a "
-                                               "Concat), or delete it")
+            row["status"] = "error"
+            row["message"] = "its output goes nowhere: connect it to a later layer (an Add or a Concat), or delete it"
             first_error = row["index"] if first_error is None else min(first_error, row["index"])
-    known = [r for r in rows if r["params"] is not None]
+    known = [r for r in rows if r["params"] is not None]  # inferred: every number of the row is known
     last = rows[-1]["output"] if rows else list(doc["input"])
     return {
         "input": list(doc["input"]),
         "layers": rows,
-        "total_params": sum(r["params"] for r in known),
-        "total_params_unshared": sum(r["params_unshared"] for r in known),
-        "total_macs": sum(r["macs"] for r in known),
-        "total_memory": sum(r["memory"] for r in known),
+        "total_params": sum(r["params"] or 0 for r in known),
+        "total_params_unshared": sum(r["params_unshared"] or 0 for r in known),
+        "total_macs": sum(r["macs"] or 0 for r in known),
+        "total_memory": sum(r["memory"] or 0 for r in known),
         "output": list(last) if last is not None else None,
         "first_error": first_error,
     }
 
 
-def input_index(summary: dict[str, Any], index: int) -> int:
-    """The layer whose output layer `index` takes (a merge's first input); -1: the network's input."""
-    first = summary["layers"][index]["inputs"][0]
-    return -1 if first == INPUT else next(r["index"] for r in summary["layers"] if r["id"] == first)
-
-
-def input_shape(summary: dict[str, Any], index: int) -> list[int] | None:
-    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
-    source = input_index(summary, index)
-    return list(summary["input"]) if source < 0 else summary["layers"][source]["output"]
-
-
-def format_table(summary: dict[str, Any]) -> str:
+def format_table(summary: Summary) -> str:
     """The summary as a fixed-width text table (the CLI's default output)."""
     header = ("#", "layer", "inputs", "output", "params", "no sharing", "MACs", "RF", "")
     index = {r["id"]: r["index"] for r in summary["layers"]}

@@ -162,8 +162,8 @@ def validate_project(doc: Any) -> dict:
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be a string, got {brief(name)}")
     checked = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
-    out = {"format": FORMAT, "version": file_version(checked), "name": name, "input": validate_input(doc["input"]),
-           "layers": checked}
+    out: dict[str, Any] = {"format": FORMAT, "version": file_version(checked), "name": name,
+                           "input": validate_input(doc["input"]), "layers": checked}
     if WEIGHTS in doc:
         out[WEIGHTS] = validate_weights_path(doc[WEIGHTS])
     for section in SECTIONS:

@@ -17,6 +17,7 @@ from workbench.core.catalogue import CATALOGUE, MAX_SIZE, fmt_shape
 from workbench.core.graph import INPUT
 from workbench.core.inference import summarize
 from workbench.core.project import ProjectError, validate_layer, validate_project
+from workbench.core.summary import LayerRow, Summary
 
 Shape = tuple[int, ...]
 MAX_ID = 48
@@ -142,19 +143,19 @@ class Assembly:
     def _doc(self, name: str) -> dict:
         return {"name": name, "input": list(self.input_shape), "layers": [dict(p.layer) for p in self.parts]}
 
-    def _disagrees(self, row: dict) -> bool:
+    def _disagrees(self, row: LayerRow) -> bool:
         if CATALOGUE[row["type"]].opaque:
             return False
         measured = self.measured.get(row["id"])
         return row["status"] == "error" or (measured is not None and tuple(row["output"] or ()) != measured)
 
-    def _make_opaque(self, index: int, summary: dict) -> None:
+    def _make_opaque(self, index: int, summary: Summary) -> None:
         part, row = self.parts[index], summary["layers"][index]
         if row["status"] == "error":
             reason = f" as called here ({row['message']})"
         else:
             reason = (f" as called here (torch gives {fmt_shape(self.measured[row['id']])}, the catalogue's rule "
-                      f"{fmt_shape(tuple(row['output']))})")
+                      f"{fmt_shape(tuple(row["output"] or ()))})")
         outputs = {r["id"]: r["output"] for r in summary["layers"]}
         first = row["inputs"][0]
         in_shape = self.measured.get(first) or tuple(outputs.get(first) or self.input_shape)

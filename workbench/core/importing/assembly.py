@@ -155,7 +155,7 @@ class Assembly:
             reason = f" as called here ({row['message']})"
         else:
             reason = (f" as called here (torch gives {fmt_shape(self.measured[row['id']])}, the catalogue's rule "
-                      f"{fmt_shape(tuple(row["output"] or ()))})")
+                      f"{fmt_shape(tuple(row['output'] or ()))})")
         outputs = {r["id"]: r["output"] for r in summary["layers"]}
         first = row["inputs"][0]
         in_shape = self.measured.get(first) or tuple(outputs.get(first) or self.input_shape)

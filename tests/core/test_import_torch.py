@@ -266,3 +266,19 @@ def test_a_workbench_export_imports_back_as_the_same_network(name: str) -> None:
     ours, theirs = summarize(doc), summarize(imported.doc)
     assert [(r["type"], r["label"], r["output"], r["params"]) for r in theirs["layers"]] == \
         [(r["type"], r["label"], r["output"], r["params"]) for r in ours["layers"]]
+
+
+def test_a_layer_whose_catalogue_rule_disagrees_with_the_forward_pass_becomes_opaque() -> None:
+    from workbench.core.graph import INPUT
+    from workbench.core.importing.assembly import Assembly
+    from workbench.core.importing.torch_mapping import layer
+
+    assembly = Assembly((1, 8, 8))
+    conv = assembly.add([layer("Conv2d", out_channels=2, kernel_size=3)], [INPUT], (2, 7, 7), "conv", "torch.nn.Conv2d",
+                        parameters=20, tensors={"weight": torch.zeros(2, 1, 3, 3), "bias": torch.zeros(2)})
+    assert isinstance(conv, str)
+    imported = assembly.finish(conv, "net", with_weights=True)
+    assert imported.notes == ["layer 0: torch.nn.Conv2d as called here (torch gives 7×7×2, the catalogue's rule 6×6×2) "
+                              "is not in the catalogue (at conv): an opaque card"]
+    assert imported.doc["layers"][0]["type"] == "Opaque" and imported.weights == {}
+    assert summarize(imported.doc)["layers"][0]["output"] == [2, 7, 7]

@@ -160,7 +160,7 @@ def _measure(traced: torch.fx.GraphModule, shape: Shape, name: str) -> dict[str,
 class _Converter:
     def __init__(self, traced: torch.fx.GraphModule, placeholder: torch.fx.Node, shape: Shape,
                  measured: dict[str, Shape | str]):
-        self.traced, self.placeholder, self.measured = traced, placeholder, measured
+        self.traced, self.measured = traced, measured
         self.assembly = Assembly(shape)
         self.ref: dict[str, str] = {placeholder.name: INPUT}  # per-sample node -> the layer id giving it
         self.counted: set[str] = set()  # folded nodes whose parameters an opaque card already counts

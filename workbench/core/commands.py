@@ -83,12 +83,18 @@ class InsertLayers(Command):
         self.layers = [validate_layer(self.index + i, copy.deepcopy(layer)) for i, layer in enumerate(layers)]
         current = project.layers
         taken = {layer["id"] for layer in current}
-        renamed: dict[str, str] = {}
+        if self.layers[0]["id"] in taken:
+            # A duplicate follows its originals: where the first original took its input (a residual
+            # block's shortcut too), the copies take the output of the layer they are inserted after.
+            entry = graph.declared_inputs(current, project.index_of(self.layers[0]["id"]))[0]
+            renamed = {entry: current[self.index - 1]["id"] if self.index else graph.INPUT}
+        else:
+            renamed = {}
         for layer in self.layers:  # a duplicate keeps no id of its original
             if layer["id"] in taken:
                 renamed[layer["id"]] = layer["id"] = new_id()
             taken.add(layer["id"])
-        for layer in self.layers:  # a duplicated branch takes its copied layers' outputs, not the originals'
+        for layer in self.layers:  # copies take the copies' outputs, not the originals'
             if "inputs" in layer:
                 layer["inputs"] = [renamed.get(s, s) for s in layer["inputs"]]
         _check(current[:self.index] + self.layers + current[self.index:])

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QThreadPool
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QStatusBar, QTabBar, QWidget
 
 from workbench.core.commands import ReplaceProject
@@ -34,11 +34,11 @@ from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.insight import InsightPanels, request_for
 from workbench.ui.shell.files import FileController
 from workbench.ui.training.panel import TrainingPanel
+from workbench.ui.training.runner import JobRunner
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
 RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-STOP_WAIT_MS = 10_000
 
 
 def _same_network(a: dict, b: dict) -> bool:
@@ -95,7 +95,8 @@ class PanelDocks(QObject):
     def __init__(self, window: DockHost):
         super().__init__(window)  # type: ignore[arg-type]  # a QMainWindow
         self.window = window
-        self.training = TrainingPanel(window.project, editor=window.editor)
+        self.runner = JobRunner(self)  # one training process for the Training dock and the lab
+        self.training = TrainingPanel(window.project, editor=window.editor, runner=self.runner)
         self.insight = InsightPanels(self)
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
@@ -155,11 +156,11 @@ class PanelDocks(QObject):
         self.docks["lab"].visibilityChanged.connect(self._make_lab)
 
     def _make_lab(self, shown: bool) -> None:
-        """The lab's imports (superqt workers, the experiments) cost startup time: load them when needed."""
+        """The lab's imports (its views, the experiments' types) cost startup time: load them when needed."""
         if shown and self.lab is None:
             from workbench.ui.lab.panel import LabPanel
 
-            self.lab = LabPanel(self.window.project)
+            self.lab = LabPanel(self.window.project, runner=self.runner)
             self.docks["lab"].setWidget(_scrolling(self.lab))
 
     def on_screen(self, name: str) -> bool:
@@ -276,11 +277,8 @@ class PanelDocks(QObject):
         return ""
 
     def stop_all(self) -> None:
-        """Stop training and lab experiments and join their threads before the window goes."""
+        """Stop training or a lab experiment and end the training process before the window goes."""
         self.training.stop_and_wait()
-        if self.lab is not None and self.lab.busy():
-            self.lab.stop()
-            QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
 
     def set_scale(self, factor: float) -> None:
         self.player.set_scale(factor)

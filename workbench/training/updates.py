@@ -70,4 +70,5 @@ class Coalescer:
 def merge_probe(kept: Probe, new: Probe) -> Probe:
     """A view's probe after a new one: keys the new one lacks keep their last value, so a probe made
     for other views does not blank this one."""
-    return {**kept, **{k: v for k, v in new.items() if k not in ("event", "global_step")}}  # type: ignore[typeddict-item]
+    merged = {**kept, **{k: v for k, v in new.items() if k not in ("event", "global_step")}}
+    return merged  # type: ignore[return-value]

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayo
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
-from workbench.data import DATASETS
+from workbench.data import DATA_OPTIONS, DATASETS
 from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.events import DoneEvent, EpochEvent
@@ -242,9 +242,9 @@ class TrainingPanel(QWidget):
         data, training = self.project.section("data"), self.project.section("training")
         self._syncing = True
         try:
-            for combo, value in ((self.dataset, data.get("dataset", "digits")),
-                                 (self.task, training.get("task", "classify")),
-                                 (self.optimizer, training.get("optimizer", "adam"))):
+            for combo, value in ((self.dataset, data.get("dataset", DATA_OPTIONS["dataset"].default)),
+                                 (self.task, training.get("task", TRAINING_OPTIONS["task"].default)),
+                                 (self.optimizer, training.get("optimizer", TRAINING_OPTIONS["optimizer"].default))):
                 if combo.findText(str(value)) >= 0:
                     combo.setCurrentText(str(value))
             for spin, key in ((self.lr, "lr"), (self.batch_size, "batch_size"), (self.epochs_box, "epochs"),
@@ -253,9 +253,10 @@ class TrainingPanel(QWidget):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     spin.setValue(value)
             self.noise.setText(str(training.get("noise", TRAINING_OPTIONS["noise"].default)))
-            index = self.device.findData(training.get("device", "auto"))
+            index = self.device.findData(training.get("device", TRAINING_OPTIONS["device"].default))
             self.device.setCurrentIndex(max(index, 0))
-            self.schedule.setCurrentIndex(max(self.schedule.findData(training.get("schedule", "plain")), 0))
+            schedule = training.get("schedule", TRAINING_OPTIONS["schedule"].default)
+            self.schedule.setCurrentIndex(max(self.schedule.findData(schedule), 0))
             self.noise.setEnabled(self.task.currentText() == "denoise")
         finally:
             self._syncing = False

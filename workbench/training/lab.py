@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Protocol, TypedDict
 
 from workbench.data import Dataset, load_dataset
-from workbench.training.events import ComparisonEvent, DoneEvent, Event
+from workbench.training.events import LIVE_LOG_INTERVAL_S, ComparisonEvent, DoneEvent, Event
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from workbench.training.compression import CodeInfo, CompressionRow
     from workbench.training.denoise_sweep import SweepRow
     from workbench.training.pca_compare import PcaComparison
-
-LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates a second
 
 
 class Analysis:
@@ -94,7 +92,7 @@ class CompareJob:
     def events(self, controls: Controls) -> Iterator[LabEvent]:
         from workbench.training.layerwise import comparison_events
 
-        stream = comparison_events(self.project, log_interval_s=LOG_INTERVAL_S)
+        stream = comparison_events(self.project, log_interval_s=LIVE_LOG_INTERVAL_S)
         for event in stream:
             if controls.stopped:  # the trainers are made inside: close them at their next event
                 stream.close()
@@ -120,7 +118,7 @@ class AnalyseJob:
         from workbench.training.schedules import make_trainer
 
         data = load_dataset(self.project.get("data", {}), self.project["input"])
-        trainer = make_trainer(self.project, self.schedule, dataset=data, log_interval_s=LOG_INTERVAL_S)
+        trainer = make_trainer(self.project, self.schedule, dataset=data, log_interval_s=LIVE_LOG_INTERVAL_S)
         controls.attach(trainer)
         for event in trainer.events():
             if event["event"] == "done":

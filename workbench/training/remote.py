@@ -1,19 +1,22 @@
-"""Training in a worker process, so the window's Python never holds the trainer's GIL.
+"""The training process: every job the window runs off itself, so its Python never holds the
+trainer's GIL and it never holds a tensor.
 
     process = TrainingProcess()                  # nothing runs yet
     process.start()                              # spawn in the background (imports torch: ~2 s)
     process.run(project, run_dir="runs/x")       # a frozen project; the child builds the Trainer
+    process.submit(job)                          # or any Job (workbench.training.lab's experiments)
     for event in process.events(timeout=0.05):  # the engine's events: plain numbers, numpy arrays
-        ...                                      # the last one of a run is {"event": "done", ...}
+        ...                                      # the last one of a job is {"event": "done", ...}
     process.pause(); process.resume(); process.stop(); process.set_probe_request(request)
+    answer = process.ask(question)               # answered at once, beside the running job
     process.shutdown()                           # on window close: asks, then kills after a timeout
 
 The child is started with the "spawn" context (a fork of a process with Qt threads can deadlock;
 as with any spawned child, a script using this needs an `if __name__ == "__main__":` guard)
 and kept alive between runs, so a hundred Start/Stop cycles cost one torch import. It runs one
-run at a time on its main thread; a listener thread applies pause/resume/stop/probe commands to
-the engine's thread-safe controls, and a sender thread writes events to the pipe, so training
-never waits for the window to read. Anything that goes wrong in the child comes back as a "done"
+job at a time on its main thread; a listener thread applies pause/resume/stop/probe commands to
+the engine's thread-safe controls and answers questions, and a sender thread writes events to the
+pipe, so training never waits for the window to read. Anything that goes wrong in the child comes back as a "done"
 event with the engine's message; a child that dies (killed, out of memory) is reported as
 "the training process stopped unexpectedly", and the next `run` spawns a new one.
 
@@ -22,16 +25,8 @@ Probes are paced by the window: the child may be `PROBE_CREDITS` probes ahead of
 them (and at most every `PROBE_INTERVAL_S`). Two, not one: the window's poll and draw of one probe
 overlap the wait for the next.
 
-Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores. Measured on the shared 2-core
-CPU this project is tested on, as a ratio of headless training (torch's default 2 threads) in the
-same benchmark run: with the Training panel's curves live (benchmarks/gui_training.py, cifar10-cnn)
-2 threads kept 0.87 (0.85 typical), 1 thread 0.53; with every insight panel live
-(benchmarks/panels_speed.py, digits-cnn; before live probes were chunked and the window painted on
-one thread) 2 threads 0.71, 1 thread 0.68; now 2 threads 0.80. Two threads lose when the
-window paints (a parallel region waits for its descheduled second thread), so the window's share
-is kept small: curves repaint 4x a second, titles and labels are set only when they change, probes
-are paced by what the panels can draw and take at most a tenth of the run's time (the engine's
-PROBE_SHARE).
+Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores; the measurements behind that
+are in benchmarks/README.md.
 """
 from __future__ import annotations
 
@@ -48,12 +43,11 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from typing import Any, Iterator, Protocol
 
-from workbench.training.events import DoneEvent, Event, failure
+from workbench.training.events import LIVE_LOG_INTERVAL_S, DoneEvent, Event, failure
 
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
 PROBE_INTERVAL_S = 0.18  # 5.5 refreshes a second (the goal is 5); each costs the window ~20 ms of CPU
 PROBE_CREDITS = 2
-LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates per second
 CRASHED = "the training process stopped unexpectedly"
 NEWS, ANSWER = 0, -1  # run ids of what the child sends outside runs: "ready", answers to questions
 
@@ -458,7 +452,7 @@ def run_events(spec: RunSpec, controls: _Controls) -> Iterator[Event]:
     """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
     from workbench.training.schedules import make_trainer, resume_trainer
 
-    kwargs = {"log_interval_s": LOG_INTERVAL_S, "probe_interval_s": controls.probe_interval_s}
+    kwargs = {"log_interval_s": LIVE_LOG_INTERVAL_S, "probe_interval_s": controls.probe_interval_s}
     try:
         if spec.resume:
             trainer = resume_trainer(spec.run_dir, **kwargs, **spec.overrides)

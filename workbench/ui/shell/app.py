@@ -29,7 +29,7 @@ from workbench.ui.editing.summary import SummaryPanel
 from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
-from workbench.ui.shell.docks import PanelDocks
+from workbench.ui.shell.docks import WorkingDocks
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.shell.workspace import Workspace
 
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         self.palette_dock = self.add_panel(self.palette_panel, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea)
         self.summary_dock = self.add_panel(self.summary_panel, "Summary", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.docks = PanelDocks(self.workspace, self, self)
+        self.docks = WorkingDocks(self.workspace, self, self)
         self.inspector_dock.raise_()
         self.summary_dock.raise_()
         _hide_stale_tab_bars(self)
@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
 
     def open_run(self, path: str | Path) -> bool:
         """A saved run folder: its curves and insides in the docks; a bad folder explains itself."""
-        opened = self.docks.open_run(path)
+        opened = self.docks.show_run(path)
         self._update_title()
         return opened
 

@@ -1,5 +1,6 @@
 """The window's working docks: Training, the insight panels, Arithmetic, Lesson and the Autoencoder
-lab — created, arranged into the default layout, and wired to the window's shared models.
+lab — created, arranged into the default layout, and wired to the workspace's models. One JobRunner
+(one training process) serves the Training dock and the lab.
 
 Views never talk to each other; this module connects them through the project, the summary and the
 selection, and through the training panel's public signals:
@@ -26,7 +27,7 @@ from workbench.training.events import Probe, ProbeEvent
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
 from workbench.training.updates import merge_probe
-from workbench.ui.insight import InsightPanels, request_for
+from workbench.ui.insight import InsightHub, request_for
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.shell.workspace import Workspace
@@ -77,7 +78,7 @@ class DockHost(Protocol):
         """Show that edits apply to the next run."""
 
 
-class PanelDocks(QObject):
+class WorkingDocks(QObject):
     """The working docks, fed from the workspace; the window is reached only through `host`."""
 
     def __init__(self, workspace: Workspace, host: DockHost, parent: QObject | None = None):
@@ -85,7 +86,7 @@ class PanelDocks(QObject):
         self.workspace, self.host = workspace, host
         self.runner = JobRunner(self)  # one training process for the Training dock and the lab
         self.training = TrainingPanel(workspace.project, editor=workspace.editor, runner=self.runner)
-        self.insight = InsightPanels(self)
+        self.insight = InsightHub(self)
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
         self.lab: QWidget | None = None  # made when its dock is first shown: it is hidden by default
@@ -222,7 +223,7 @@ class PanelDocks(QObject):
         else:
             self.host.show_summary()
 
-    def open_run(self, path: str | Path) -> bool:
+    def show_run(self, path: str | Path) -> bool:
         """A saved run: its network in the builder (one undoable step when it differs), its curves in
         the training panel, and its probes in the insight panels and the arithmetic dock."""
         w = self.workspace
@@ -238,7 +239,7 @@ class PanelDocks(QObject):
             if w.editor.push(lambda p: ReplaceProject(p, run.project, f"Open run {Path(path).name}")) is None:
                 return False
             w.files.path = None
-        self.training.open_run(path)
+        self.training.show_run(path)
         try:
             self.insight.show_run(run)
             assert self.insight.run is not None

@@ -352,7 +352,7 @@ class TrainingPanel(QWidget):
         """A workbench.training.probes.ProbeRequest for the visible insight panels (kept for later runs)."""
         self.runner.set_probe_request(request)
 
-    def open_run(self, path: str | Path) -> bool:
+    def show_run(self, path: str | Path) -> bool:
         """Show a saved run's curves; a bad folder becomes a message in the panel."""
         try:
             run = open_run(path)
@@ -379,7 +379,7 @@ class TrainingPanel(QWidget):
     def _choose_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.runs_root))
         if path:
-            self.open_run(path)
+            self.show_run(path)
 
     # updates from the worker ------------------------------------------------------------------------
     def _on_update(self, update: RunUpdate) -> None:

@@ -1,5 +1,6 @@
 """The autoencoder lab panel: experiments run in the training process and every view is drawn
 (the jobs themselves are tested headless in tests/training/test_lab.py)."""
+import multiprocessing
 import os
 
 import numpy as np
@@ -86,3 +87,5 @@ def test_a_classifier_gets_a_message_not_a_traceback(qtbot):
     assert panel.analysis is None
     assert "failed: not an autoencoder" in panel.status.text()
     assert panel.train_button.isEnabled()
+    panel.close()  # a lab of its own (no window's runner) ends its training process with it
+    assert not [p for p in multiprocessing.active_children() if p.name == "workbench-training"]

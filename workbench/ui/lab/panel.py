@@ -328,6 +328,7 @@ class LabPanel(QWidget):
         super().__init__(parent)
         self.setWindowTitle("Autoencoder lab")
         self.project = project
+        self._own_runner = runner is None  # shut down with the panel; the window's outlives it
         self.runner = runner or JobRunner(self)
         self.runner.updated.connect(self._progress)
         self.runner.finished.connect(self._finished)
@@ -373,6 +374,11 @@ class LabPanel(QWidget):
         self.denoise.kind.currentIndexChanged.connect(lambda _: self.show_denoised())
         self.denoise.level.valueChanged.connect(lambda _: self.show_denoised())
         self.denoise.sample.valueChanged.connect(lambda _: self.show_denoised())
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if self._own_runner:
+            self.runner.shutdown()
+        super().closeEvent(event)
 
     # experiments ---------------------------------------------------------------------------------
     def train_and_analyse(self) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, projection
 from workbench.core.inference import summarize
-from workbench.core.project import (Project, ProjectError, new_id, validate_input, validate_layer, validate_layers,
-                                    validate_project)
+from workbench.core.project import (SECTIONS, Project, ProjectError, new_id, validate_input, validate_layer,
+                                    validate_layers, validate_project, with_param)
 
 NO_MERGE = -1
 _MERGE_PARAM, _MERGE_INPUT, _MERGE_SECTION = 1, 2, 3
@@ -184,12 +184,7 @@ class SetParam(Command):
         kind = CATALOGUE[self.old_layer["type"]]
         if key not in [p.name for p in kind.params]:
             raise ProjectError(f"layer {index} ({kind.name}): no parameter '{key}'")
-        candidate = dict(self.old_layer)
-        if value is None and not kind.param(key).optional:
-            candidate.pop(key, None)
-        else:
-            candidate[key] = value
-        self.new_layer = validate_layer(index, candidate)  # raises ProjectError naming layer and key
+        self.new_layer = with_param(index, self.old_layer, key, value)  # raises ProjectError naming layer and key
         self.layer_id, self.key, self.value, self.mergeable = self.old_layer["id"], key, value, mergeable
         self.text = f"Set {kind.name} {key}"
 
@@ -243,7 +238,7 @@ class SetSection(Command):
     merge_id = _MERGE_SECTION
 
     def __init__(self, project: Project, name: str, value: dict):
-        if name not in ("data", "training"):
+        if name not in SECTIONS:
             raise ProjectError(f"unknown section {name!r}")
         if not isinstance(value, dict):
             raise ProjectError(f"'{name}' must be an object")

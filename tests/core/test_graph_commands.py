@@ -141,6 +141,13 @@ def test_duplicating_a_block_connects_the_copies_to_each_other() -> None:
     command.apply(project)
     copies = command.ids
     assert inputs(project)[copies[2]] == [copies[1], copies[0]]  # the copied Add adds the copied layers
+    project = Project(template("resnet-20"))
+    first, last = project.index_of("l1b2_conv1"), project.index_of("l1b2_out")
+    command = InsertLayers(project, last + 1, project.layers[first:last + 1], "Duplicate")
+    push_and_check_undo(project, command)
+    copy_add = command.ids[-2]
+    assert inputs(project)[copy_add] == [command.ids[-3], "l1b2_out"]  # the copy's shortcut: the original's output
+    assert inputs(project)["l1b3_conv1"] == [command.ids[-1]] and summarize(project)["first_error"] is None
 
 
 def test_every_change_of_connections_is_one_change_for_the_views() -> None:

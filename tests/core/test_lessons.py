@@ -134,3 +134,15 @@ def test_an_unknown_lesson_names_the_lessons():
     with pytest.raises(ValueError, match="no lesson 'nope'; lessons: stride-1, stride-2"):
         get_lesson("nope")
     assert get_lesson("alexnet") is LESSONS["alexnet"]
+
+
+def test_the_residual_lesson_says_what_the_app_says_without_the_projection():
+    from workbench.core.commands import RemoveLayers
+    from workbench.core.project import Project
+
+    lesson = LESSONS["residual-block"]
+    project = Project(lesson.project)
+    RemoveLayers(project, [12, 13]).apply(project)  # the 1×1 projection and its BatchNorm
+    row = summarize(project)["layers"][12]
+    assert row["type"] == "Add" and row["message"] in lesson.steps[-1].caption
+    assert row["message"].endswith("insert a 1×1 Conv2d with 128 filters and stride 2 after #6")

@@ -19,8 +19,8 @@ from typing import Any
 from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, projection
 from workbench.core.inference import summarize
-from workbench.core.project import (Project, ProjectError, new_id, validate_input, validate_layer, validate_layers,
-                                    validate_project)
+from workbench.core.project import (SECTIONS, Project, ProjectError, new_id, validate_input, validate_layer,
+                                    validate_layers, validate_project, with_param)
 
 NO_MERGE = -1
 _MERGE_PARAM, _MERGE_INPUT, _MERGE_SECTION = 1, 2, 3
@@ -83,12 +83,18 @@ class InsertLayers(Command):
         self.layers = [validate_layer(self.index + i, copy.deepcopy(layer)) for i, layer in enumerate(layers)]
         current = project.layers
         taken = {layer["id"] for layer in current}
-        renamed: dict[str, str] = {}
+        if self.layers[0]["id"] in taken:
+            # A duplicate follows its originals: where the first original took its input (a residual
+            # block's shortcut too), the copies take the output of the layer they are inserted after.
+            entry = graph.declared_inputs(current, project.index_of(self.layers[0]["id"]))[0]
+            renamed = {entry: current[self.index - 1]["id"] if self.index else graph.INPUT}
+        else:
+            renamed = {}
         for layer in self.layers:  # a duplicate keeps no id of its original
             if layer["id"] in taken:
                 renamed[layer["id"]] = layer["id"] = new_id()
             taken.add(layer["id"])
-        for layer in self.layers:  # a duplicated branch takes its copied layers' outputs, not the originals'
+        for layer in self.layers:  # copies take the copies' outputs, not the originals'
             if "inputs" in layer:
                 layer["inputs"] = [renamed.get(s, s) for s in layer["inputs"]]
         _check(current[:self.index] + self.layers + current[self.index:])
@@ -178,12 +184,7 @@ class SetParam(Command):
         kind = CATALOGUE[self.old_layer["type"]]
         if key not in [p.name for p in kind.params]:
             raise ProjectError(f"layer {index} ({kind.name}): no parameter '{key}'")
-        candidate = dict(self.old_layer)
-        if value is None and not kind.param(key).optional:
-            candidate.pop(key, None)
-        else:
-            candidate[key] = value
-        self.new_layer = validate_layer(index, candidate)  # raises ProjectError naming layer and key
+        self.new_layer = with_param(index, self.old_layer, key, value)  # raises ProjectError naming layer and key
         self.layer_id, self.key, self.value, self.mergeable = self.old_layer["id"], key, value, mergeable
         self.text = f"Set {kind.name} {key}"
 
@@ -237,7 +238,7 @@ class SetSection(Command):
     merge_id = _MERGE_SECTION
 
     def __init__(self, project: Project, name: str, value: dict):
-        if name not in ("data", "training"):
+        if name not in SECTIONS:
             raise ProjectError(f"unknown section {name!r}")
         if not isinstance(value, dict):
             raise ProjectError(f"'{name}' must be an object")

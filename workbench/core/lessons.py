@@ -245,8 +245,9 @@ _LESSONS: tuple[Lesson, ...] = (
                     "28×28×128, and the Add fits again.", layer=12),
          LessonStep("Its parameters: 1·1·64·128 = 8,192 weights (no bias: BatchNorm follows), against "
                     "3·3·64·128 = 73,728 for the block's first 3×3 conv.", layer=12),
-         LessonStep("Without the projection: Add needs one volume — the app says so on the Add and offers "
-                    "the 1×1 Conv2d as its fix.", layer=14)),
+         LessonStep("Try it: delete the 1×1 conv and its BatchNorm. The Add then says: Add needs one volume: "
+                    "28×28×128 from #11 and 56×56×64 from #6 — insert a 1×1 Conv2d with 128 filters and "
+                    "stride 2 after #6.", layer=14)),
         expected={"output": [128, 28, 28], "params": 8_192, "formula": "1 + (56 − 1 + 2·0)/2 = 28.5 → 28 (floor)"},
     ),
     Lesson(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
+from workbench.core.catalogue import fmt_shape
 from workbench.core.graph import INPUT
 
 Status = Literal["ok", "warning", "error", "unknown"]
@@ -76,3 +77,13 @@ def row_sources(summary: Summary) -> list[list[int]]:
     where = {row["id"]: row["index"] for row in summary["layers"]}
     where[INPUT] = -1
     return [[where.get(s, -1) for s in row["inputs"]] for row in summary["layers"]]
+
+
+def fmt_count(n: int | None) -> str:
+    """A count for people: "34,944", or "?" when an error upstream leaves it unknown."""
+    return "?" if n is None else f"{n:,}"
+
+
+def fmt_output(shape: list[int] | None) -> str:
+    """An output shape for people: "27×27×256", or "?" when it is unknown."""
+    return "?" if shape is None else fmt_shape(tuple(shape))

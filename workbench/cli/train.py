@@ -120,25 +120,29 @@ def _build(args: argparse.Namespace, world: Any) -> Any:
     return make_trainer(project, args.schedule, run_dir=out, world=world, **overrides)
 
 
-def _train(args: argparse.Namespace, world: Any) -> int:
+def _train(args: argparse.Namespace, world: Any) -> tuple[int, bool]:
+    """Build and run the trainer: the exit status, and whether every rank ended the run with this one
+    (not so when one rank failed on its own: the others may be gone)."""
     trainer = world.main_first(lambda: _build(args, world))
     tty = sys.stderr.isatty() and world.is_main
-    status, epochs = "finished", trainer.config.epochs
+    done: dict = {}
+    epochs = trainer.config.epochs
     with _stopping_on_signals(trainer):
         for event in trainer.events():
             if event["event"] == "start":
                 epochs = event["epochs"]  # all stages' epochs
             if tty:
                 _progress(event, epochs)
-            if event["event"] == "done" and not world.is_main and event.get("failed_process") == world.rank + 1:
-                print(f"workbench train (process {world.rank + 1} of {world.size}): {event['message']}",
-                      file=sys.stderr, flush=True)
-            if event["event"] in PRINTED and world.is_main:
-                if tty and event["event"] == "done":
+            if event["event"] == "done":
+                done = event
+                if tty:
                     sys.stderr.write("\n")
+            if event["event"] in PRINTED and world.is_main:
                 print(json.dumps(event), flush=True)
-            status = event.get("status", status)
-    return 0 if status == "finished" else 1
+    if not world.is_main and done.get("failed_process") == world.rank + 1:  # rank 0 may be gone: say it here
+        print(f"workbench train (process {world.rank + 1} of {world.size}): {done['message']}", file=sys.stderr,
+              flush=True)
+    return (0 if done.get("status") == "finished" else 1), "failed_process" not in done
 
 
 def main(argv: list[str]) -> int:
@@ -150,11 +154,13 @@ def main(argv: list[str]) -> int:
 
     def body() -> int:
         world = distributed.join(sync_batch_norm=not args.local_batch_norm) if several else distributed.SINGLE
+        together = False  # whether every rank ends with this one (not after a failure of one of them)
         try:
-            return _train(args, world)
+            code, together = _train(args, world)
+            return code
         except distributed.PeerFailed:
             return 1  # the rank that failed has said why
         finally:
-            distributed.leave()
+            distributed.leave(together)
 
     return run_cli(verb, body)

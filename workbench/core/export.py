@@ -37,28 +37,18 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     return f"{prefix}{kind.module.__name__}({', '.join(text)})"
 
 
-def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
-    """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
-    summary = summarize(doc)
-    if summary["first_error"] is not None:
-        build_model(doc)  # raises the ProjectError naming the layer
-    input_text = fmt_shape(tuple(doc["input"]))
-    lines = [
-        f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
-        "",
-        f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
-        f"output {fmt_shape(tuple(summary['output']))}, {summary['total_params']:,} parameters.",
-        '"""',
-        "import torch",
-        "from torch import nn",
-        "",
-    ]
-    used = sorted({layer["type"] for layer in doc["layers"]} & CUSTOM)
-    for name in used:
+def custom_layer_source(names: set[str] | list[str]) -> list[str]:
+    """The source of the layer classes torch.nn lacks (workbench.core.layers) among `names`,
+    copied verbatim: they import only torch."""
+    lines: list[str] = []
+    for name in sorted(set(names) & CUSTOM):
         lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
-    lines += [
-        "",
+    return lines
+
+
+def network_class_source(doc: dict, summary: dict, class_name: str = "Net") -> list[str]:
+    """`class Net(nn.Module)`: one constructor call per layer, each with its output and parameters."""
+    lines = [
         f"class {class_name}(nn.Module):",
         "    def __init__(self) -> None:",
         "        super().__init__()",
@@ -72,12 +62,42 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         params = f", {row['params']:,} parameters" if row["params"] else ""
         lines.append(f"            {call},  # {row['index']}: → {fmt_shape(tuple(row['output']))}{params}")
     example = ", ".join(str(s) for s in doc["input"])
-    lines += [
+    return lines + [
         "        )",
         "",
         "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
         f"        # x: (batch, {example})",
         "        return self.layers(x)",
+    ]
+
+
+def checked_summary(doc: dict) -> dict:
+    """The project's summary; a network with an error raises the ProjectError naming the layer."""
+    summary = summarize(doc)
+    if summary["first_error"] is not None:
+        build_model(doc)  # raises the ProjectError naming the layer
+    return summary
+
+
+def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
+    """Python source of an nn.Module whose constructor needs no arguments."""
+    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    summary = checked_summary(doc)
+    input_text = fmt_shape(tuple(doc["input"]))
+    lines = [
+        f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
+        "",
+        f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
+        f"output {fmt_shape(tuple(summary['output']))}, {summary['total_params']:,} parameters.",
+        '"""',
+        "import torch",
+        "from torch import nn",
+        "",
+    ]
+    lines += custom_layer_source({layer["type"] for layer in doc["layers"]})
+    lines += ["", *network_class_source(doc, summary, class_name)]
+    example = ", ".join(str(s) for s in doc["input"])
+    lines += [
         "",
         "",
         'if __name__ == "__main__":',

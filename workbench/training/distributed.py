@@ -224,8 +224,13 @@ def join(*, sync_batch_norm: bool = True, init_method: str = "env://", rank: int
     return World(rank, size, local_rank, sync_batch_norm)
 
 
-def leave() -> None:
+def leave(together: bool = True) -> None:
+    """Leave the process group. `together`: every rank is leaving now (the run ended on all of
+    them), so they wait for each other first: a Gloo rank that left while another still used the
+    group was seen to abort ("terminate called without an active exception")."""
     if dist.is_available() and dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 

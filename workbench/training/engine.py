@@ -471,10 +471,11 @@ class Trainer:
 
     def _training_model(self, stage: Stage) -> nn.Module:
         """What a stage's steps call: its model, or under torchrun DDP around it (made at the stage's
-        first step, on every rank at once; a staged schedule's model holds layers it does not train)."""
+        first step, on every rank at once). A stage that trains part of the network (layer-wise
+        pretraining) holds layers its steps leave unused: DDP must look for them."""
         model = self._training_models.get(id(stage.model))
         if model is None:
-            model = self.world.wrap(stage.model, self.device, find_unused=stage.name is not None)
+            model = self.world.wrap(stage.model, self.device, find_unused=stage.model is not self.model)
             self._training_models[id(stage.model)] = model
         return model
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from workbench.core.project import load_spec
+from workbench.core.spec import load_spec
 from workbench.training.distributed import World, shard
 from workbench.training.engine import Trainer
 from workbench.training.run_folder import load_weights, open_run

@@ -19,12 +19,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from workbench.cli.errors import run_cli
+from workbench.training.events import Event
 from workbench.data import DATASETS
-from workbench.training.config import DEVICES, OPTIMIZERS, TASKS
-from workbench.training.schedules import SCHEDULES
+from workbench.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TASKS
+
+if TYPE_CHECKING:
+    from workbench.training.distributed import World
+    from workbench.training.engine import Trainer
+    from workbench.training.events import DoneEvent
 
 PRINTED = ("start", "epoch", "done")
 
@@ -56,14 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(event: dict, epochs: int) -> None:
+def _progress(event: Event, epochs: int) -> None:
     """A progress bar on stderr; events' epochs count across stages and on from a resumed run."""
-    if event["event"] not in ("batch", "epoch"):
+    if event["event"] != "batch" and event["event"] != "epoch":
         return
     epochs_done = event["epoch"] - (event["event"] == "batch")  # a batch event's epoch is still running
     width = 30
     filled = int(width * min(epochs_done / max(epochs, 1), 1.0))
-    eta = int(event.get("eta_s", 0))
+    eta = int(event["eta_s"])
     stage = f" {event['stage']}" if event.get("stage") else ""
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {min(epochs_done + 1, epochs)}/{epochs}{stage} "
                      f"loss {event['train_loss']:.4f}  {event['samples_per_s']:,.0f} samples/s  "
@@ -72,14 +77,14 @@ def _progress(event: dict, epochs: int) -> None:
 
 
 @contextlib.contextmanager
-def _stopping_on_signals(trainer: Any) -> Iterator[None]:
+def _stopping_on_signals(trainer: "Trainer") -> Iterator[None]:
     """SIGINT (Ctrl+C) and SIGTERM (a scheduler, torchrun ending the run) stop at the next step, or
     under torchrun at the next sync point, on every rank; a second one interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     signals = (signal.SIGINT, signal.SIGTERM)
-    asked = []
+    asked: list[int] = []
 
     def stop(signum: int, frame: Any) -> None:
         if asked:
@@ -95,8 +100,8 @@ def _stopping_on_signals(trainer: Any) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _build(args: argparse.Namespace, world: Any) -> Any:
-    from workbench.core.project import load_spec
+def _build(args: argparse.Namespace, world: "World") -> "Trainer":
+    from workbench.core.spec import load_spec
     from workbench.training.schedules import make_trainer, resume_trainer
 
     overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,
@@ -120,12 +125,12 @@ def _build(args: argparse.Namespace, world: Any) -> Any:
     return make_trainer(project, args.schedule, run_dir=out, world=world, **overrides)
 
 
-def _train(args: argparse.Namespace, world: Any) -> tuple[int, bool]:
+def _train(args: argparse.Namespace, world: "World") -> tuple[int, bool]:
     """Build and run the trainer: the exit status, and whether every rank ended the run with this one
     (not so when one rank failed on its own: the others may be gone)."""
     trainer = world.main_first(lambda: _build(args, world))
     tty = sys.stderr.isatty() and world.is_main
-    done: dict = {}
+    done: DoneEvent | None = None
     epochs = trainer.config.epochs
     with _stopping_on_signals(trainer):
         for event in trainer.events():
@@ -139,10 +144,11 @@ def _train(args: argparse.Namespace, world: Any) -> tuple[int, bool]:
                     sys.stderr.write("\n")
             if event["event"] in PRINTED and world.is_main:
                 print(json.dumps(event), flush=True)
+    assert done is not None  # every run ends in a done event
     if not world.is_main and done.get("failed_process") == world.rank + 1:  # rank 0 may be gone: say it here
         print(f"workbench train (process {world.rank + 1} of {world.size}): {done['message']}", file=sys.stderr,
               flush=True)
-    return (0 if done.get("status") == "finished" else 1), "failed_process" not in done
+    return (0 if done["status"] == "finished" else 1), "failed_process" not in done
 
 
 def main(argv: list[str]) -> int:

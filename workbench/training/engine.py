@@ -23,19 +23,20 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import torch
 from torch import nn
 
 from workbench.core.build import build_model
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.distributed import SINGLE, World, backend_for
+from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
@@ -80,11 +81,11 @@ class Trainer:
     """One run. Build it (this loads data and the model; bad input raises a ValueError), then
     iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
 
-    def __init__(self, project: Project | dict | str | Path, *, run_dir: str | Path | None = None,
+    def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
                  probe_interval_s: float = 0.25, world: World | None = None, _resume_state: dict | None = None,
                  **overrides: Any):
-        doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+        doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
         self.world = world or SINGLE  # one process, or this rank of several (workbench.training.distributed)
@@ -183,20 +184,22 @@ class Trainer:
         """The plain schedule: one stage, the whole network, the project's task."""
         return [Stage(None, self.config.epochs, self.model, self.task, self.optimizer)]
 
-    def events(self) -> Iterator[dict]:
+    def events(self) -> Iterator[Event]:
         """The run from where it stands: an epoch that was interrupted starts over. Whatever goes
         wrong ends in a "done" event with status "failed" and a message (written to metrics.jsonl)."""
-        status, message = "finished", ""
+        status: Status = "finished"
+        message = ""
         failed_rank: int | None = None  # a failure on one rank under torchrun (a NaN is every rank's)
         self._phase = "start"
         try:
             stages = self.stages()
             self._back_to_epoch_start()
-            yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
+            start: StartEvent = {"event": "start", "device": str(self.device), "device_name": device_name(self.device),
                               "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
                               "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
-                              "processes": self.world.size})
+                              "processes": self.world.size}
+            yield self._emit(start)
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
                                    * self.steps_per_epoch for i, s in enumerate(stages) if i >= self.stage_index)
@@ -220,9 +223,10 @@ class Trainer:
             # under torchrun the other ranks may be waiting in a collective: the first failure's message wins
             message, failed_rank = self.world.settle_failure(message)
         self._stop.clear()  # here, not at the start: a stop asked for before the run began still counts
-        done = {"event": "done", "status": status, "message": message,
-                "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
-                "global_step": self.global_step, "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
+        done: DoneEvent = {"event": "done", "status": status, "message": message,
+                           "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
+                           "global_step": self.global_step,
+                           "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
         if failed_rank is not None and self.world.distributed:
             done["failed_process"] = failed_rank + 1
         try:
@@ -240,7 +244,7 @@ class Trainer:
         return max(1, full + (rest >= 2 * self.world.size))
 
     # the loop ---------------------------------------------------------------------------------------
-    def _run_stage(self, stage: Stage) -> Iterator[dict]:
+    def _run_stage(self, stage: Stage) -> Iterator[Event]:
         while self.stage_epoch < stage.epochs:
             yield from self._run_epoch(stage)
             self._phase = "validation"
@@ -254,7 +258,7 @@ class Trainer:
                 self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
             yield self._emit(record, stage)
 
-    def _run_epoch(self, stage: Stage) -> Iterator[dict]:
+    def _run_epoch(self, stage: Stage) -> Iterator[Event]:
         x, y = self.data.train_x, self.data.train_y
         n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
@@ -313,7 +317,7 @@ class Trainer:
 
     _sync_step = 0  # under torchrun: the next step the ranks sync at (the first of each epoch does)
 
-    def _batch_event(self, pending: list[torch.Tensor], step: int, since_log: float) -> dict:
+    def _batch_event(self, pending: list[torch.Tensor], step: int, since_log: float) -> BatchEvent:
         losses, stop = torch.stack(pending).float(), False
         if self.world.distributed:  # every rank's losses, any rank's stop, and when to sync next
             per_interval = max(1, int(len(pending) * self.log_interval_s / max(since_log, 1e-9)))
@@ -339,7 +343,7 @@ class Trainer:
         return elapsed / max(self._steps_done, 1) * max(left, 0)
 
     @torch.no_grad()
-    def _evaluate(self, stage: Stage) -> dict:
+    def _evaluate(self, stage: Stage) -> EpochEvent:
         train_time = self._clock.now() - self._epoch_start
         stage.model.eval()
         self.world.broadcast_buffers(stage.model)  # per-process BatchNorm statistics: rank 0's validate
@@ -374,9 +378,9 @@ class Trainer:
         record["samples_per_s"] = self._epoch_samples / max(train_time, 1e-9)
         record["eta_s"] = self._eta()
         record["time_s"] = self._clock.now()
-        return record
+        return cast(EpochEvent, record)  # built key by key: metrics.jsonl keeps this order
 
-    def _controls(self, stage: Stage) -> Iterator[dict]:
+    def _controls(self, stage: Stage) -> Iterator[Event]:
         """Between steps: honour stop, and block while paused (the pause time is not counted). Under
         torchrun a stop waits for the next sync point, where every rank stops (and nobody pauses)."""
         if self.world.distributed:
@@ -392,7 +396,7 @@ class Trainer:
                 raise _Stopped
             yield self._emit({"event": "resumed", "epoch": self.epoch + 1, "global_step": self.global_step}, stage)
 
-    def _probe(self, stage: Stage) -> Iterator[dict]:
+    def _probe(self, stage: Stage) -> Iterator[Event]:
         from workbench.training import probes  # the insight helper's module; loaded only when asked for
 
         with self._lock:
@@ -425,12 +429,12 @@ class Trainer:
     _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 
     # helpers ----------------------------------------------------------------------------------------
-    def _emit(self, event: dict, stage: Stage | None = None) -> dict:
+    def _emit(self, event: Event, stage: Stage | None = None) -> Event:
         if stage is not None and stage.name is not None:
             event["stage"] = stage.name
             event["stage_index"] = self.stage_index
-            if "epoch" in event:  # the stage's own count: the run's less the earlier stages' epochs
-                event["stage_epoch"] = event["epoch"] - (self.epoch - self.stage_epoch)
+            if event["event"] != "probe" and "epoch" in event:  # the stage's own count: the run's less
+                event["stage_epoch"] = event["epoch"] - (self.epoch - self.stage_epoch)  # the earlier stages'
         if self.writer is not None and event["event"] not in ("probe", "paused", "resumed"):
             self.writer.append(event)
         return event

@@ -22,7 +22,8 @@ from workbench import __version__
 from workbench.core.build import build_model
 from workbench.core.catalogue import fmt_shape
 from workbench.core.export import checked_summary, custom_layer_source, network_class_source
-from workbench.core.project import Project, load_spec, write_atomic
+from workbench.core.project import write_atomic
+from workbench.core.spec import ProjectSpec, load_spec
 import torch
 
 from workbench.data import Dataset, DataError, augment, shapes
@@ -384,9 +385,9 @@ def _digits_blob() -> list[str]:
     return [text[i:i + 96] for i in range(0, len(text), 96)]
 
 
-def to_training_script(project: Project | dict | str | os.PathLike, file_name: str = "train.py") -> str:
+def to_training_script(project: ProjectSpec, file_name: str = "train.py") -> str:
     """The source of a standalone training script for the project (see the module docstring)."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = checked_summary(doc)
     config, data = validate_sections(doc)
     dataset = data["dataset"]
@@ -417,7 +418,7 @@ def to_training_script(project: Project | dict | str | os.PathLike, file_name: s
     extra_imports = "from torchvision import datasets, transforms\n" if dataset in VISION or dataset == "folder" else ""
     header = HEADER.substitute(
         name=name, version=__version__, file=file_name, input_text=fmt_shape(tuple(doc["input"])),
-        output_text=fmt_shape(tuple(summary["output"])), params=f"{summary['total_params']:,}", data_text=data_text,
+        output_text=fmt_shape(tuple(summary["output"] or ())), params=f"{summary['total_params']:,}", data_text=data_text,
         training_text=training_text, needs=", ".join(needs),
         stdlib_imports="\n".join(f"import {name}" for name in sorted(stdlib)), extra_imports=extra_imports,
         training=_dict_source(config.to_dict()), data=_dict_source(data), input=repr(list(doc["input"])),
@@ -429,7 +430,7 @@ def to_training_script(project: Project | dict | str | os.PathLike, file_name: s
     if data["augment"]:
         parts.append(f"MAX_SHIFT = {augment.MAX_SHIFT!r}  # of the image size\n\n\n"
                      + _functions(augment, ["augment_batch"]))
-    if denoise:
+    if task.corruption is not None:
         parts.append(f"# denoising: the network is given noisy inputs and learns to give back the clean ones\n"
                      f"CORRUPT = Corruption({_literal(task.corruption.kind)}, {task.corruption.level!r}).train()\n")
     if dataset in ("digits", "shapes", "folder"):
@@ -466,6 +467,6 @@ def to_training_script(project: Project | dict | str | os.PathLike, file_name: s
     return "\n\n\n".join(part.strip("\n") for part in parts if part.strip()) + "\n"
 
 
-def export_script(project: Project | dict | str | os.PathLike, path: str | os.PathLike) -> None:
+def export_script(project: ProjectSpec, path: str | os.PathLike) -> None:
     """Write the training script atomically."""
     write_atomic(path, to_training_script(project, Path(path).name))

@@ -230,7 +230,10 @@ def leave(together: bool = True) -> None:
     group was seen to abort ("terminate called without an active exception")."""
     if dist.is_available() and dist.is_initialized():
         if together:
-            dist.barrier()
+            try:
+                dist.barrier()
+            except RuntimeError:  # another rank is gone after all: nothing left to wait for
+                pass
         dist.destroy_process_group()
 
 

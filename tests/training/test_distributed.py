@@ -1,6 +1,7 @@
 """Training under torchrun: 2 Gloo processes on the CPU train what one process trains, a stop on
 one of them ends both, rank 0 alone writes the run folder, and --resume goes on the same way."""
 import json
+import shutil
 
 import pytest
 import torch
@@ -61,8 +62,10 @@ def _assert_same_weights(saved: dict[str, torch.Tensor], single: dict[str, torch
         assert torch.allclose(saved[key], single[key], rtol=1e-4, atol=1e-5), (key, (saved[key] - single[key]).abs().max())
 
 
-def test_two_processes_train_the_weights_one_process_trains_and_resume_alike(two_process_run, run_torchrun):
-    run, spec, _, _, _ = two_process_run
+def test_two_processes_train_the_weights_one_process_trains_and_resume_alike(two_process_run, run_torchrun, tmp_path):
+    shared, spec, _, _, _ = two_process_run
+    run = tmp_path / "run"
+    shutil.copytree(shared, run)  # the session's run stays as it stopped for the other tests
     stopped_at = open_run(run).state["epoch"]  # the last epoch checkpointed before the stop
     assert stopped_at >= 1
     single = _single_process_weights(spec, [stopped_at, stopped_at + 1])
@@ -76,3 +79,13 @@ def test_two_processes_train_the_weights_one_process_trains_and_resume_alike(two
     assert events[1]["epoch"] == stopped_at + 1 and events[-1]["status"] == "finished"
     _assert_same_weights(load_weights(run / "checkpoints" / "last.safetensors"), single[stopped_at + 1])
     assert json.loads((run / "config.json").read_text())["processes"] == 2
+
+
+def test_the_run_of_two_processes_plots_like_any_other(two_process_run, tmp_path, capsys):
+    from workbench.__main__ import main
+
+    run = two_process_run[0]
+    for what in ("filters", "curves", "confusion"):
+        picture = tmp_path / f"{what}.png"
+        assert main(["plot", str(run), "--what", what, "-o", str(picture)]) == 0, capsys.readouterr().err
+        assert picture.stat().st_size > 1000

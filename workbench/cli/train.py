@@ -159,7 +159,7 @@ def main(argv: list[str]) -> int:
     verb = f"train (process {int(os.environ['RANK']) + 1} of {os.environ['WORLD_SIZE']})" if several else "train"
 
     def body() -> int:
-        world = distributed.join(sync_batch_norm=not args.local_batch_norm) if several else distributed.SINGLE
+        world = distributed.join(not args.local_batch_norm) if several else distributed.SINGLE
         together = False  # whether every rank ends with this one (not after a failure of one of them)
         try:
             code, together = _train(args, world)

@@ -37,7 +37,8 @@ from torch import nn
 from workbench.training.config import ConfigError
 
 T = TypeVar("T")
-FAILURE_KEY = "workbench/failure"  # the first failing rank's message, in the rendezvous store
+# the first failing rank's message, in the rendezvous store (torchrun may restart the workers: one per attempt)
+FAILURE_KEY = "workbench/failure/{attempt}"
 ENVIRONMENT = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -73,7 +74,7 @@ class World:
         if device.type != "cuda":
             return device
         if self.local_rank >= torch.cuda.device_count():
-            raise ConfigError(f"process {self.rank} (local rank {self.local_rank}) has no GPU of its own: this "
+            raise ConfigError(f"process {self.rank + 1} (local rank {self.local_rank}) has no GPU of its own: this "
                               f"machine has {torch.cuda.device_count()}; start at most that many processes per "
                               f"node (--nproc_per_node)")
         device = torch.device("cuda", self.local_rank)
@@ -183,7 +184,8 @@ class World:
         if store is None:
             return message, self.rank
         try:
-            first = store.compare_set(FAILURE_KEY, "", f"{self.rank}\t{message}").decode("utf-8", "replace")
+            key = FAILURE_KEY.format(attempt=os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+            first = store.compare_set(key, "", f"{self.rank}\t{message}").decode("utf-8", "replace")
         except Exception:  # noqa: BLE001 - the store went with a dead rank 0: our own message will do
             return message, self.rank
         rank, _, text = first.partition("\t")
@@ -206,18 +208,15 @@ def launched() -> bool:
     return all(key in os.environ for key in ENVIRONMENT)
 
 
-def join(*, sync_batch_norm: bool = True, init_method: str = "env://", rank: int | None = None,
-         size: int | None = None) -> World:
-    """Join the run's process group (Gloo for CPU tensors, NCCL for CUDA ones: the engine picks the
-    device later). Under torchrun the place comes from the environment; tests may pass their own
-    (a file:// init_method needs no port)."""
-    rank = int(os.environ["RANK"]) if rank is None else rank
-    size = int(os.environ["WORLD_SIZE"]) if size is None else size
+def join(sync_batch_norm: bool = True) -> World:
+    """Join the run's process group, at the place torchrun gave this process (Gloo for CPU tensors,
+    NCCL for CUDA ones: the engine picks the device later)."""
+    rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     backend = "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
     if size > 1 and not dist.is_initialized():
         try:
-            dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=size)
+            dist.init_process_group(backend, rank=rank, world_size=size)
         except RuntimeError as exc:  # the rendezvous timed out, the address is unreachable
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"process {rank + 1} of {size} cannot join the others: {first[:300]}") from None
@@ -241,7 +240,7 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
-def _store():
+def _store() -> dist.Store | None:
     """The rendezvous key-value store (reachable while collectives are broken)."""
     try:
         from torch.distributed import distributed_c10d

@@ -11,6 +11,11 @@ which model and loss) can override `stages()` and reuse the rest; their events c
 
 Per step nothing leaves the device: losses are kept as tensors and fetched together at logging
 points (at most every `log_interval_s`), the only CPU-GPU sync in the hot loop (as in nanoGPT).
+
+Under torchrun, `world` (workbench.training.distributed.World) is this process's place among those
+training the run: each step takes this rank's share of the global batch, logging points become sync
+points every rank reaches at the same step, validation sums are added up, and rank 0 alone writes
+the run folder. Alone, `World()` changes nothing.
 """
 from __future__ import annotations
 

@@ -1,10 +1,14 @@
 """`workbench export SPEC --format script`: a standalone training script that needs no workbench."""
 import json
+import math
+import runpy
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from workbench.__main__ import main
@@ -49,21 +53,58 @@ def test_the_exported_script_trains_digits_without_workbench(tmp_path, capsys):
     assert weights["layers.0.weight"].shape == (16, 1, 3, 3) and torch.isfinite(weights["layers.9.bias"]).all()
 
 
-@pytest.mark.parametrize("name, data, words", [
-    ("cifar10-cnn", {"dataset": "shapes", "count": 300, "augment": ["flip"]}, ["def generate(", "augment_batch(x, [\"flip\"])"]),
-    ("denoising-autoencoder", {"dataset": "digits"}, ["CORRUPT = Corruption(\"gaussian\", 0.3)", "F.mse_loss"]),
-    ("mlp-cifar10", {"dataset": "cifar10"}, ["datasets.CIFAR10(root", "num_workers=args.workers", "DistributedSampler"]),
-    ("digits-cnn", {"dataset": "folder", "root": "pictures"}, ["datasets.ImageFolder(root", "to_grey"]),
+def _fake_mnist(root) -> None:
+    """40 training and 10 test images in torchvision's MNIST layout (the idx files)."""
+    def idx(array: np.ndarray) -> bytes:
+        return bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape) \
+            + array.astype(np.uint8).tobytes()
+
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 40), ("t10k", 10)):
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(idx(rng.integers(0, 256, (n, 28, 28))))
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(np.arange(n) % 10))
+
+
+def _image_folder(root) -> None:
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(np.full((12, 10, 3), 25 * i, dtype=np.uint8)).save(root / name / f"{i}.png")
+
+
+@pytest.mark.parametrize("name, data, workers, words", [
+    ("cifar10-cnn", {"dataset": "shapes", "count": 60, "augment": ["flip", "shift"]}, "0", ["def generate("]),
+    ("denoising-autoencoder", {"dataset": "digits", "count": 200}, "0", ["CORRUPT = Corruption(\"gaussian\", 0.3)"]),
+    ("lenet5", {"dataset": "mnist", "resize": 32}, "2", ["datasets.MNIST(root"]),
+    ("digits-cnn", {"dataset": "folder"}, "1", ["datasets.ImageFolder(root"]),
 ])
-def test_each_kind_of_data_is_loaded_in_the_script(name, data, words):
+def test_each_kind_of_data_trains_in_the_script(name, data, workers, words, tmp_path, monkeypatch, capsys):
+    """In this process (quick): the shapes generator and augmentation copied in, denoising, and
+    torchvision's MNIST and an image folder read by DataLoader workers."""
     doc = template(name)
     doc["data"] = data
     if name == "denoising-autoencoder":
         doc["training"]["task"] = "denoise"
-    source = to_training_script(doc)
-    compile(source, "train.py", "exec")
+    if data["dataset"] == "mnist":
+        _fake_mnist(tmp_path)
+    if data["dataset"] == "folder":
+        _image_folder(tmp_path / "pictures")
+        data["root"] = str(tmp_path / "pictures")
+    script = tmp_path / "train.py"
+    script.write_text(to_training_script(doc))
     for word in words:
-        assert word in source, word
+        assert word in script.read_text(), word
+    monkeypatch.setattr(sys, "argv", ["train.py", "--epochs", "1", "--device", "cpu", "--batch-size", "16",
+                                      "--out", str(tmp_path / "out"), "--data-root", str(tmp_path),
+                                      "--workers", workers])
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(script), run_name="__main__")
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert exited.value.code == 0 and [e["event"] for e in events] == ["start", "epoch", "done"], events
+    assert math.isfinite(events[1]["val_loss"]) and (tmp_path / "out" / "best.safetensors").exists()
 
 
 def test_a_dataset_that_does_not_fit_the_input_is_refused_as_training_would(tmp_path, capsys):

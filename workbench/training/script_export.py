@@ -117,7 +117,7 @@ def load_data(root: str) -> tuple[Dataset, Dataset, list[str]]:
 SHAPES = Template('''
 
 def load_data(root: str) -> tuple[Dataset, Dataset, list[str]]:
-    """$count generated 32×32×3 images of 10 shape classes (workbench's `shapes`, seeded with split_seed)."""
+    """$count_text generated 32×32×3 images of 10 shape classes (workbench's `shapes`, seeded with split_seed)."""
     x, y = generate($count, DATA["split_seed"])
     return (*tensors_to_sets(x, y), CLASSES)
 ''')
@@ -141,7 +141,7 @@ def load_data(root: str) -> tuple[Dataset, Dataset, list[str]]:
 
 
 def to_input(image: torch.Tensor) -> torch.Tensor:
-    return image.reshape(INPUT)  # flattened for a vector input
+    return image.reshape(INPUT)  # the input's shape: flattened when it is a vector
 ''')
 
 FOLDER_LOADER = '''
@@ -444,7 +444,8 @@ def to_training_script(project: ProjectSpec, file_name: str = "train.py") -> str
 
         parts.append(f"CLASSES = {shapes.CLASSES!r}\nSIZE = {shapes.SIZE}\n\n\n"
                      + _functions(shapes, ["_box", "_stripes", "_distance", "generate"]))
-        parts.append(SHAPES.substitute(count=data["count"] or SHAPES_COUNT))
+        count = data["count"] or SHAPES_COUNT
+        parts.append(SHAPES.substitute(count=count, count_text=f"{count:,}"))
     elif dataset == "folder":
         parts.append(FOLDER_LOADER)
     else:

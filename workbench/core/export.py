@@ -43,12 +43,38 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     return f"{prefix}{kind.module.__name__}({', '.join(text)})"
 
 
-def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
-    """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = load_spec(project)
+def custom_layer_source(names: set[str] | list[str]) -> list[str]:
+    """The source of the layer classes torch.nn lacks (workbench.core.layers) among `names`,
+    copied verbatim: they import only torch. Merges are written as `+` and `torch.cat` instead."""
+    lines: list[str] = []
+    for name in sorted(set(names) & CUSTOM - set(MERGES)):
+        lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
+    return lines
+
+
+def network_class_source(doc: dict, summary: Summary, class_name: str = "Net") -> list[str]:
+    """`class Net(nn.Module)`: one constructor call per layer, each with its output and parameters;
+    a chain as an nn.Sequential, a network with branches with a forward() of one line per layer."""
+    lines = [
+        f"class {class_name}(nn.Module):",
+        "    def __init__(self) -> None:",
+        "        super().__init__()",
+    ]
+    return lines + (_graph_body(doc, summary) if is_branched(doc["layers"]) else _chain_body(doc, summary))
+
+
+def checked_summary(doc: dict) -> Summary:
+    """The project's summary; a network with an error raises the ProjectError naming the layer."""
     summary = summarize(doc)
     if summary["first_error"] is not None:
         build_model(doc)  # raises the ProjectError naming the layer
+    return summary
+
+
+def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
+    """Python source of an nn.Module whose constructor needs no arguments."""
+    doc = load_spec(project)
+    summary = checked_summary(doc)
     input_text = fmt_shape(tuple(doc["input"]))
     lines = [
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
@@ -60,19 +86,10 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
         "from torch import nn",
         "",
     ]
-    used = sorted({layer["type"] for layer in doc["layers"]} & CUSTOM - set(MERGES))
-    for name in used:
-        lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
-    lines += [
-        "",
-        f"class {class_name}(nn.Module):",
-        "    def __init__(self) -> None:",
-        "        super().__init__()",
-    ]
+    lines += custom_layer_source({layer["type"] for layer in doc["layers"]})
+    lines += ["", *network_class_source(doc, summary, class_name)]
     example = ", ".join(str(s) for s in doc["input"])
-    body = _graph_body(doc, summary) if is_branched(doc["layers"]) else _chain_body(doc, summary)
     lines += [
-        *body,
         "",
         "",
         'if __name__ == "__main__":',

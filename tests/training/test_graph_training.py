@@ -93,3 +93,29 @@ def test_the_unet_compares_with_pca_and_its_code_alone_does_not_decode(tiny_run)
     data = run.dataset()
     with pytest.raises(ValueError, match="bypassing layer 8: the code at layer 8 alone cannot drive"):
         compression_table(run.load_model(), code_info(run.project), data.train_x, data.val_x)
+
+
+def test_the_exported_training_script_trains_a_branched_network(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from workbench.__main__ import main
+    from workbench.core.project import dumps_project
+
+    doc = branched_digits()
+    doc["data"] = {"dataset": "digits"}
+    project = tmp_path / "net.json"
+    project.write_text(dumps_project(doc))
+    script = tmp_path / "train.py"
+    assert main(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    source = script.read_text()  # "sum" would hide Python's sum(): the Add is named by its kind
+    assert "add1 = d + b" in source and "cat = torch.cat([add1, side], dim=1)" in source
+    done = subprocess.run([sys.executable, str(script), "--epochs", "1", "--device", "cpu", "--batch-size", "128",
+                           "--out", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[-1]["status"] == "finished" and math.isfinite(events[1]["train_loss"])
+    assert load_file(tmp_path / "out" / "last.safetensors")["side.weight"].shape == (4, 8, 1, 1)

@@ -46,7 +46,7 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
 
 def custom_layer_source(names: set[str] | list[str]) -> list[str]:
     """The source of the layer classes torch.nn lacks (workbench.core.layers) among `names`,
-    copied verbatim: they import only torch. Merges need none: forward() writes them as + and cat."""
+    copied verbatim: they import only torch. Merges are written as `+` and `torch.cat` instead."""
     lines: list[str] = []
     for name in sorted(set(names) & CUSTOM - set(MERGES)):
         lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
@@ -55,13 +55,51 @@ def custom_layer_source(names: set[str] | list[str]) -> list[str]:
 
 def network_class_source(doc: dict, summary: Summary, class_name: str = "Net") -> list[str]:
     """`class Net(nn.Module)`: one constructor call per layer, each with its output and parameters;
-    a chain in an nn.Sequential, a network with branches with a forward() of one line per layer."""
+    a chain as an nn.Sequential, a network with branches with a forward() of one line per layer."""
     lines = [
         f"class {class_name}(nn.Module):",
         "    def __init__(self) -> None:",
         "        super().__init__()",
     ]
     return lines + (_graph_body(doc, summary) if is_branched(doc["layers"]) else _chain_body(doc, summary))
+
+
+def checked_summary(doc: dict) -> Summary:
+    """The project's summary; a network with an error or an opaque part raises the ProjectError
+    naming the layer."""
+    summary = summarize(doc)
+    check_buildable(doc, summary)
+    return summary
+
+
+def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
+    """Python source of an nn.Module whose constructor needs no arguments."""
+    doc = load_spec(project)
+    summary = checked_summary(doc)
+    input_text = fmt_shape(tuple(doc["input"]))
+    lines = [
+        f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
+        "",
+        f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
+        f"output {fmt_shape(tuple(summary['output'] or ()))}, {summary['total_params']:,} parameters.",
+        '"""',
+        "import torch",
+        "from torch import nn",
+        "",
+    ]
+    lines += custom_layer_source({layer["type"] for layer in doc["layers"]})
+    lines += ["", *network_class_source(doc, summary, class_name)]
+    example = ", ".join(str(s) for s in doc["input"])
+    lines += [
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"    model = {class_name}()",
+        f"    print(model(torch.zeros(1, {example})).shape)",
+        "    print(sum(p.numel() for p in model.parameters()), \"parameters\")",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _calls(doc: dict, summary: Summary) -> list[str]:
@@ -109,44 +147,6 @@ def _graph_body(doc: dict, summary: Summary) -> list[str]:
             value = f"self.{name}({args[0]})"
         lines.append(f"        {name} = {value}  # {fmt_shape(tuple(row['output'] or ()))}")
     return lines + [f"        return {names[-1]}"]
-
-
-def checked_summary(doc: dict) -> Summary:
-    """The project's summary; a network with an error or an opaque part raises the ProjectError
-    naming the layer."""
-    summary = summarize(doc)
-    check_buildable(doc, summary)
-    return summary
-
-
-def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
-    """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = load_spec(project)
-    summary = checked_summary(doc)
-    input_text = fmt_shape(tuple(doc["input"]))
-    lines = [
-        f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
-        "",
-        f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
-        f"output {fmt_shape(tuple(summary['output'] or ()))}, {summary['total_params']:,} parameters.",
-        '"""',
-        "import torch",
-        "from torch import nn",
-        "",
-    ]
-    lines += custom_layer_source({layer["type"] for layer in doc["layers"]})
-    lines += ["", *network_class_source(doc, summary, class_name)]
-    example = ", ".join(str(s) for s in doc["input"])
-    lines += [
-        "",
-        "",
-        'if __name__ == "__main__":',
-        f"    model = {class_name}()",
-        f"    print(model(torch.zeros(1, {example})).shape)",
-        "    print(sum(p.numel() for p in model.parameters()), \"parameters\")",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def to_onnx_bytes(project: ProjectSpec) -> bytes:

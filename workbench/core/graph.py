@@ -11,6 +11,7 @@ inference, build, export, the commands and the builder's drawing (`lanes`, `edge
 """
 from __future__ import annotations
 
+import builtins
 import difflib
 import keyword
 import re
@@ -184,7 +185,7 @@ def renew_ids(layers: Sequence[dict], make_id=lambda: uuid.uuid4().hex[:8]) -> l
 def variable_names(layers: Sequence[dict], taken: Iterable[str] = ()) -> list[str]:
     """A Python identifier per layer, for exported source and the built module's attributes: the
     layer's id when it reads as a name ("b1_conv1"), else its kind numbered in order ("conv2")."""
-    used = {INPUT, "x", "self", "torch", "nn", *taken, *keyword.kwlist}
+    used = {INPUT, "x", "self", "torch", "nn", *taken, *keyword.kwlist, *dir(builtins)}
     names: list[str] = []
     counts: dict[str, int] = {}
     readable = [layer["id"] for layer in layers if layer["id"].isidentifier() and not layer["id"].startswith("_")

@@ -50,11 +50,25 @@ def import_window() -> ModuleType:
     collecting = gc.isenabled()
     gc.disable()
     try:
+        _import_pyqtgraph_without_cuda()
         from workbench.ui.shell import app
     finally:
         if collecting:
             gc.enable()
     return app
+
+
+def _import_pyqtgraph_without_cuda() -> None:
+    """pyqtgraph's RawImageGLWidget (which workbench does not use) imports CUDA's Python bindings
+    when they are installed, as torch's CUDA wheels install them: ~50 ms of the window's startup.
+    Hidden while pyqtgraph imports, so it takes its no-CUDA path; torch imports them later as usual."""
+    if "pyqtgraph" in sys.modules or "cuda.bindings" in sys.modules:
+        return
+    sys.modules["cuda.bindings"] = None  # type: ignore[assignment]  # None: "cannot be imported"
+    try:
+        import pyqtgraph  # noqa: F401
+    finally:
+        del sys.modules["cuda.bindings"]
 
 
 def main(argv: list[str]) -> int:
@@ -84,7 +98,11 @@ def main(argv: list[str]) -> int:
         return _screenshot(app, window, args.screenshot)
     window.show()
     window.files.offer_recovery()
-    return app.exec()
+    status = app.exec()
+    from workbench.ui.training.torch_loader import torch_loader
+
+    torch_loader().wait()  # a window closed at once: let the background import end before Python does
+    return status
 
 
 def _screenshot(app, window, path: str) -> int:  # noqa: ANN001 - Qt types imported lazily

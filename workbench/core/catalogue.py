@@ -1,8 +1,13 @@
 """The one registry of layer kinds.
 
 Every kind declares its category, a one-line description, a parameter schema (type, default,
-range), a shape rule, a parameter-count rule and a torch builder. The palette, the inspector,
-inference, building and export all read `CATALOGUE`; adding a layer kind touches only this file.
+range), a shape rule, a parameter-count rule and the torch class it builds. The palette, the
+inspector, inference, building and export all read `CATALOGUE`; adding a layer kind touches only
+this file.
+
+The rules are plain arithmetic and the torch classes are named, not imported: the window and
+`workbench summary` use the catalogue on every keystroke without loading torch (about 2 s on a
+laptop); torch is imported when a layer is first built or exported.
 
 Shapes are per sample: `(C, H, W)` for volumes, `(N,)` for vectors. Keys mirror the torch
 constructor's keyword arguments; in-size arguments (in_channels, in_features, num_features) are
@@ -13,11 +18,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+import importlib
+from typing import TYPE_CHECKING, Any, Callable
 
-from torch import nn
-
-from workbench.core.layers import Add, Concat, Corruption
+if TYPE_CHECKING:
+    from torch import nn
 
 Shape = tuple[int, ...]
 
@@ -149,7 +154,9 @@ class LayerKind:
     description: str
     params: tuple[Param, ...]
     infer: Callable[[Shape, dict], LayerResult]
-    module: type  # the torch.nn class (or one of workbench.core.layers) the layer builds
+    # The class the layer builds: a torch.nn name ("Conv2d") or one of workbench.core.layers
+    # ("Corruption"); `module` imports it on first use.
+    module_name: str
     label: Callable[[dict], str]  # short card text on the resolved parameters
     sized: bool = False  # the first argument is the incoming size (in_channels, in_features, num_features)
     fixed: tuple[tuple[str, Any], ...] = ()  # arguments the app fixes, e.g. Softmax over channels (dim=1)
@@ -165,6 +172,14 @@ class LayerKind:
         kwargs = dict(self.fixed)
         kwargs.update({k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
         return args, kwargs
+
+    @property
+    def module(self) -> type[nn.Module]:
+        """The torch class the layer builds (imports torch on first use)."""
+        if self.opaque:
+            raise LayerError(f"{self.name}: an opaque imported part has no module to build")
+        where = "workbench.core.layers" if self.module_name in WORKBENCH_MODULES else "torch.nn"
+        return getattr(importlib.import_module(where), self.module_name)
 
     def build(self, shape: Shape, params: dict) -> nn.Module:
         args, kwargs = self.arguments(shape, params)
@@ -546,21 +561,14 @@ def _opaque_result(shape: Shape, p: dict) -> LayerResult:
                        field="all")
 
 
-class _Unbuildable(nn.Module):
-    """The module an opaque kind names: never constructed, as build_model refuses opaque parts first."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise LayerError("an opaque imported part has no module to build")
-
-
 def _fixed(label: str) -> Callable[[dict], str]:
     return lambda p: label
 
 
 def _kind(name: str, category: str, description: str, params: tuple[Param, ...],
-          infer: Callable[[Shape, dict], LayerResult], module: type, label: Callable[[dict], str],
+          infer: Callable[[Shape, dict], LayerResult], module_name: str, label: Callable[[dict], str],
           sized: bool = False, **fixed: Any) -> LayerKind:
-    return LayerKind(name, category, description, params, infer, module, label, sized, tuple(fixed.items()))
+    return LayerKind(name, category, description, params, infer, module_name, label, sized, tuple(fixed.items()))
 
 
 def _pair_param(name: str, default: int, low: int, required: bool = False, help: str = "") -> Param:
@@ -582,101 +590,104 @@ _BATCHNORM = (Param("eps", "float", 1e-5, 0.0, 1.0, help="added to the variance"
               Param("momentum", "float", 0.1, 0.0, 1.0, help="running statistics update rate"),
               Param("affine", "bool", True, help="learn a scale γ and shift β"))
 
+# The classes of workbench.core.layers: modules torch.nn lacks.
+WORKBENCH_MODULES = ("Corruption", "Add", "Concat")
+
 CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
     _kind("Conv2d", "Convolution",
           "Slides k learned F×F×D filters over the input volume; each filter makes one depth slice.",
           (_OUT_CHANNELS, _KERNEL, _STRIDE, _PADDING, _DILATION, _GROUPS, _BIAS,
            Param("padding_mode", "choice", "zeros", choices=("zeros", "reflect", "replicate", "circular"),
                  help="what the border is filled with")),
-          _conv_infer, nn.Conv2d, _conv_label, sized=True),
+          _conv_infer, "Conv2d", _conv_label, sized=True),
     _kind("ConvTranspose2d", "Convolution",
           "Transposed convolution: upsamples a volume with learned filters (decoders).",
           (_OUT_CHANNELS, _KERNEL, _STRIDE, _PADDING,
            _pair_param("output_padding", 0, 0, help="extra rows/columns added to one side of the output"),
            _GROUPS, _BIAS, _DILATION),
-          _conv_transpose_infer, nn.ConvTranspose2d,
+          _conv_transpose_infer, "ConvTranspose2d",
           lambda p: f"ConvT {p['out_channels']} @ {fmt_pair(p['kernel_size'])}, s{_short(p['stride'])}", sized=True),
     _kind("MaxPool2d", "Pooling",
           "Keeps the largest value in each F×F window of every depth slice; no parameters.",
           (Param("kernel_size", "pair", 2, 1, MAX_KERNEL, required=True, help="window size F"), _POOL_STRIDE,
            _pair_param("padding", 0, 0, help="implicit −∞ padding (at most F/2)"), _DILATION, _CEIL),
-          _pool_infer("MaxPool2d", "dilation"), nn.MaxPool2d, _pool_label("MaxPool")),
+          _pool_infer("MaxPool2d", "dilation"), "MaxPool2d", _pool_label("MaxPool")),
     _kind("AvgPool2d", "Pooling",
           "Averages each F×F window of every depth slice; no parameters.",
           (Param("kernel_size", "pair", 2, 1, MAX_KERNEL, required=True, help="window size F"), _POOL_STRIDE,
            _pair_param("padding", 0, 0, help="zero padding (at most F/2)"), _CEIL,
            Param("count_include_pad", "bool", True, help="count padded zeros in the average")),
-          _pool_infer("AvgPool2d", None), nn.AvgPool2d, _pool_label("AvgPool")),
+          _pool_infer("AvgPool2d", None), "AvgPool2d", _pool_label("AvgPool")),
     _kind("LPPool2d", "Pooling",
           "Lp-norm of each window (p = 2: L2-norm pooling); no parameters.",
           (Param("norm_type", "float", 2.0, 1.0, 100.0, help="p of the norm (2: L2 pooling)"),
            Param("kernel_size", "pair", 2, 1, MAX_KERNEL, required=True, help="window size F"), _POOL_STRIDE, _CEIL),
-          _pool_infer("LPPool2d", None), nn.LPPool2d,
+          _pool_infer("LPPool2d", None), "LPPool2d",
           lambda p: f"L{p['norm_type']:g}Pool {fmt_pair(p['kernel_size'])}, s{_short(p['stride'] or p['kernel_size'])}"),
     _kind("AdaptiveAvgPool2d", "Pooling",
           "Averages into a fixed output size whatever the input size.",
           (Param("output_size", "pair", 1, 1, MAX_SIZE, required=True, help="output height and width"),),
-          _adaptive_infer, nn.AdaptiveAvgPool2d, lambda p: f"AdaptiveAvg → {fmt_pair(p['output_size'])}"),
+          _adaptive_infer, "AdaptiveAvgPool2d", lambda p: f"AdaptiveAvg → {fmt_pair(p['output_size'])}"),
     _kind("Linear", "Fully connected",
           "Fully connected: every output neuron has a weight for every input value, plus a bias.",
           (Param("out_features", "int", 64, 1, MAX_FEATURES, required=True, help="number of neurons"), _BIAS),
-          _linear_infer, nn.Linear, lambda p: f"FC {p['out_features']}", sized=True),
+          _linear_infer, "Linear", lambda p: f"FC {p['out_features']}", sized=True),
     _kind("Flatten", "Reshape & autoencoder",
           "Unrolls a C×H×W volume into a vector of C·H·W values (needed before a fully connected layer).",
-          (), _flatten_infer, nn.Flatten, _fixed("Flatten")),
+          (), _flatten_infer, "Flatten", _fixed("Flatten")),
     _kind("Unflatten", "Reshape & autoencoder",
           "Folds a vector back into a C×H×W volume (decoders).",
           (Param("unflattened_size", "ints", [16, 4, 4], 1, MAX_SIZE, required=True, help="[C, H, W]"),),
-          _unflatten_infer, nn.Unflatten, lambda p: "Unflatten → " + fmt_shape(tuple(p["unflattened_size"])), dim=1),
+          _unflatten_infer, "Unflatten", lambda p: "Unflatten → " + fmt_shape(tuple(p["unflattened_size"])), dim=1),
     _kind("Upsample", "Reshape & autoencoder",
           "Enlarges each depth slice by a scale factor (nearest or bilinear); no parameters.",
           (Param("scale_factor", "float", 2.0, 0.01, 64.0, help="size multiplier"),
            Param("mode", "choice", "nearest", choices=("nearest", "bilinear"), help="interpolation")),
-          _upsample_infer, nn.Upsample, lambda p: f"Upsample ×{p['scale_factor']:g}"),
+          _upsample_infer, "Upsample", lambda p: f"Upsample ×{p['scale_factor']:g}"),
     _kind("Corruption", "Reshape & autoencoder",
           "Corrupts the input while training (denoising autoencoder); passes it unchanged otherwise.",
           (Param("kind", "choice", "gaussian", choices=("gaussian", "masking", "salt_pepper"), help="noise type"),
            Param("level", "float", 0.3, 0.0, 1.0, help="noise std, or fraction of values hit")),
-          _same_shape, Corruption, lambda p: f"Noise {p['kind']} {p['level']:g}"),
-    _kind("ReLU", "Activation", "max(0, x), element-wise.", (), _same_shape, nn.ReLU, _fixed("ReLU")),
+          _same_shape, "Corruption", lambda p: f"Noise {p['kind']} {p['level']:g}"),
+    _kind("ReLU", "Activation", "max(0, x), element-wise.", (), _same_shape, "ReLU", _fixed("ReLU")),
     _kind("LeakyReLU", "Activation", "x for x > 0, a·x otherwise.",
           (Param("negative_slope", "float", 0.01, 0.0, 1.0, help="slope a for negative inputs"),),
-          _same_shape, nn.LeakyReLU, lambda p: f"LeakyReLU {p['negative_slope']:g}"),
-    _kind("ReLU6", "Activation", "min(max(0, x), 6): a ReLU capped at 6 (MobileNet).", (), _same_shape, nn.ReLU6,
+          _same_shape, "LeakyReLU", lambda p: f"LeakyReLU {p['negative_slope']:g}"),
+    _kind("ReLU6", "Activation", "min(max(0, x), 6): a ReLU capped at 6 (MobileNet).", (), _same_shape, "ReLU6",
           _fixed("ReLU6")),
-    _kind("Hardswish", "Activation", "x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3).", (), _same_shape, nn.Hardswish,
+    _kind("Hardswish", "Activation", "x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3).", (), _same_shape, "Hardswish",
           _fixed("Hardswish")),
-    _kind("SiLU", "Activation", "x·σ(x), the swish (EfficientNet).", (), _same_shape, nn.SiLU, _fixed("SiLU")),
-    _kind("Sigmoid", "Activation", "1 / (1 + e^−x): squashes to (0, 1).", (), _same_shape, nn.Sigmoid,
+    _kind("SiLU", "Activation", "x·σ(x), the swish (EfficientNet).", (), _same_shape, "SiLU", _fixed("SiLU")),
+    _kind("Sigmoid", "Activation", "1 / (1 + e^−x): squashes to (0, 1).", (), _same_shape, "Sigmoid",
           _fixed("Sigmoid")),
-    _kind("Tanh", "Activation", "tanh(x): squashes to (−1, 1).", (), _same_shape, nn.Tanh, _fixed("Tanh")),
+    _kind("Tanh", "Activation", "tanh(x): squashes to (−1, 1).", (), _same_shape, "Tanh", _fixed("Tanh")),
     _kind("GELU", "Activation", "x·Φ(x): a smooth ReLU.",
           (Param("approximate", "choice", "none", choices=("none", "tanh"), help="exact or tanh approximation"),),
-          _same_shape, nn.GELU, _fixed("GELU")),
+          _same_shape, "GELU", _fixed("GELU")),
     _kind("Softmax", "Activation", "Turns scores into class probabilities that sum to 1 (over channels).",
-          (), _same_shape, nn.Softmax, _fixed("Softmax"), dim=1),
+          (), _same_shape, "Softmax", _fixed("Softmax"), dim=1),
     _kind("Dropout", "Normalization & regularization",
           "Zeroes each value with probability p while training (regularization).",
           (Param("p", "float", 0.5, 0.0, 1.0, help="drop probability"),),
-          _same_shape, nn.Dropout, lambda p: f"Dropout {p['p']:g}"),
+          _same_shape, "Dropout", lambda p: f"Dropout {p['p']:g}"),
     _kind("BatchNorm1d", "Normalization & regularization",
           "Normalizes each feature of a vector over the batch, then scales and shifts it.",
           _BATCHNORM,
-          _bn_infer(1), nn.BatchNorm1d, _fixed("BatchNorm"), sized=True),
+          _bn_infer(1), "BatchNorm1d", _fixed("BatchNorm"), sized=True),
     _kind("BatchNorm2d", "Normalization & regularization",
           "Normalizes each channel of a volume over the batch, then scales and shifts it.",
           _BATCHNORM,
-          _bn_infer(2), nn.BatchNorm2d, _fixed("BatchNorm"), sized=True),
+          _bn_infer(2), "BatchNorm2d", _fixed("BatchNorm"), sized=True),
     _kind("LocalResponseNorm", "Normalization & regularization",
           "AlexNet's local response normalization across neighbouring depth slices; no parameters.",
           (Param("size", "int", 5, 1, MAX_CHANNELS, required=True, help="neighbouring channels"),
            Param("alpha", "float", 1e-4, 0.0, 100.0), Param("beta", "float", 0.75, 0.0, 100.0),
            Param("k", "float", 1.0, 0.0, 100.0)),
-          _lrn_infer, nn.LocalResponseNorm, _fixed("LRN")),
+          _lrn_infer, "LocalResponseNorm", _fixed("LRN")),
     LayerKind("Add", "Merge", "Adds its inputs value by value (a residual or skip connection): all of one volume.",
-              (), _one_input("Add"), Add, _fixed("Add"), combine=_add_combine),
+              (), _one_input("Add"), "Add", _fixed("Add"), combine=_add_combine),
     LayerKind("Concat", "Merge", "Stacks its inputs along the depth (U-Net and Inception skips): equal H×W.",
-              (), _one_input("Concat"), Concat, _fixed("Concat"), combine=_concat_combine),
+              (), _one_input("Concat"), "Concat", _fixed("Concat"), combine=_concat_combine),
     LayerKind("Opaque", OPAQUE_CATEGORY,
               "An imported part with no catalogue kind: its output and parameters as a forward pass measured them. "
               "Replace it with catalogue layers to train or export the network.",
@@ -686,7 +697,7 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
                      help="the shape of its (first) input at import, one sample"),
                Param("output", "ints", [1], 1, MAX_SIZE, required=True, help="its output shape at import, one sample"),
                Param("parameters", "int", 0, 0, 10**12, required=True, help="its parameters, counted at import")),
-              _opaque_result, _Unbuildable,
+              _opaque_result, "Opaque",
               lambda p: f"{p['module'].rsplit('.', 1)[-1]} (opaque)", opaque=True),
 )}
 

@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from workbench.data import digits, shapes
+from workbench.data import digits
 from workbench.data.dataset import DataError, Dataset, fit_to_input, split
 from workbench.data.options import Option, check_section
-from workbench.data.vision import IMAGE_SUFFIXES, VISION, VISION_SIZES, load_folder, load_vision, resize_dataset
+from workbench.data.vision_files import IMAGE_SUFFIXES, VISION, VISION_SIZES
 
 DATASETS = ("digits", "shapes", *VISION, "folder")
 AUGMENTATIONS = ("flip", "shift")
@@ -70,6 +70,9 @@ def load_dataset(data: dict, input_shape: list[int], root: str | None = None) ->
 
     `root` overrides data.root. The split is a function of (data section, split_seed) only.
     """
+    from workbench.data import shapes  # torch: imported when data is loaded, not when the window validates it
+    from workbench.data.vision import load_folder, load_vision, resize_dataset
+
     opts = validate_data(data)
     name = opts["dataset"]
     folder = Path(root or opts["root"] or default_root()).expanduser()

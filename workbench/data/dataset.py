@@ -6,11 +6,12 @@ engine indexes batches straight out of them on the training device: no per-sampl
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from workbench.core.catalogue import fmt_shape
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: the window validates data sections without it
+    import torch
 
 
 class DataError(ValueError):
@@ -48,6 +49,8 @@ def split(name: str, classes: list[str], x: torch.Tensor, y: torch.Tensor,
           val_fraction: float, split_seed: int) -> Dataset:
     """A seeded permutation: the first `val_fraction` of it validates, the rest trains. Both parts
     must hold a sample (an empty validation set would report a loss of 0)."""
+    import torch
+
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(split_seed))
     n_val = int(round(len(x) * val_fraction))
     if n_val < 1 or n_val >= len(x):
@@ -60,6 +63,8 @@ def split(name: str, classes: list[str], x: torch.Tensor, y: torch.Tensor,
 
 def resize_images(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Whole-tensor resize (antialiased when shrinking), kept in [0, 1]."""
+    import torch.nn.functional as F
+
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     out = F.interpolate(x, size=size, mode="bilinear", align_corners=False,

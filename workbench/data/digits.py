@@ -1,7 +1,10 @@
 """`digits`: scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes), offline."""
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 CLASSES = [str(i) for i in range(10)]
 COUNT = 1797
@@ -9,6 +12,7 @@ COUNT = 1797
 
 def load() -> tuple[torch.Tensor, torch.Tensor]:
     """Images as float32 N×1×8×8 in [0, 1] (the pixels count 0..16) and int64 labels."""
+    import torch
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
-from typing import Any, Iterable, cast
+from dataclasses import replace
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -21,55 +21,14 @@ from torch import Tensor, nn
 
 from workbench.core.layers import Corruption
 from workbench.training.events import Probe
+from workbench.training.probe_request import LIVE_RECONSTRUCTIONS, ProbeRequest, bottleneck
 
-PANEL_KINDS = ("filters", "activations", "latent", "reconstructions", "confusion")
 PROBE_COUNT = 256  # the engine's probe batch: the first validation samples
 # A live probe re-probes as many of the batch's samples as fit in this time (see LiveProbe), at least
 # LIVE_CHUNK_MIN: digits-cnn re-probes all 256 each time, cifar10-cnn 16 on 2 CPU cores.
 LIVE_CHUNK_BUDGET_S = 0.003
 LIVE_CHUNK_MIN = 16
-LIVE_RECONSTRUCTIONS = 16  # reconstructions a live probe sends: all the panel shows
 CORRUPTION_SEED = 0  # the same noise every probe, so the denoising grid does not flicker
-
-
-@dataclass
-class ProbeRequest:
-    """What to capture. layer: the layer of interest (latent codes; None = the bottleneck);
-    sample: index into the probe batch whose activations are shown; image: an outside (C, H, W)
-    image (an opened file) used for the activations instead of that sample."""
-
-    filters: bool = False
-    activations: bool = False
-    latent: bool = False
-    reconstructions: bool = False
-    confusion: bool = False
-    layer: int | None = None
-    sample: int = 0
-    image: np.ndarray | None = None
-
-    def any(self) -> bool:
-        return any(getattr(self, kind) for kind in PANEL_KINDS)
-
-    @classmethod
-    def for_panels(cls, kinds: Iterable[str], layer: int | None = None, sample: int = 0,
-                   image: np.ndarray | None = None) -> "ProbeRequest":
-        """The request for the panels now visible, e.g. {"filters", "latent"}; unknown kinds (curves)
-        need no probe and are ignored."""
-        shown = set(kinds)
-        return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image)
-
-
-def bottleneck(sizes: list[int]) -> int | None:
-    """The code layer of an autoencoder from each layer's output size (values per sample): the
-    narrowest layer but the last (the last is the reconstruction). Equal sizes in a row (Linear 16 ->
-    ReLU 16) are one code, taken at the end of the run: after its activation."""
-    candidates = sizes[:-1]
-    if not candidates:
-        return None
-    index = candidates.index(min(candidates))
-    while index + 1 < len(candidates) and candidates[index + 1] == candidates[index]:
-        index += 1
-    return index
 
 
 def _numpy(t: Tensor) -> np.ndarray:

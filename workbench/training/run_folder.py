@@ -39,10 +39,6 @@ class RunError(ValueError):
     """A run folder is missing, incomplete, corrupt or unsafe; the message names the file."""
 
 
-def default_runs_root() -> Path:
-    return Path(os.environ.get("WORKBENCH_RUNS") or Path.home() / ".workbench" / "runs")
-
-
 def save_weights(path: Path, model: nn.Module) -> None:
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     write_atomic(path, save_safetensors(state))

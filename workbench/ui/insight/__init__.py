@@ -15,13 +15,13 @@ A saved run is shown with `show_run(run)`: its probes are then computed here, on
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
 from workbench.core.summary import Summary
 from workbench.training.events import Event, Probe
-from workbench.training.probes import ProbeRequest, RunProbe
+from workbench.training.probe_request import ProbeRequest
 from workbench.ui.insight.activations import ActivationsPanel
 from workbench.ui.insight.base import InsightPanel
 from workbench.ui.insight.confusion import ConfusionPanel
@@ -29,6 +29,9 @@ from workbench.ui.insight.curves import CurvesPanel
 from workbench.ui.insight.filters import FiltersPanel
 from workbench.ui.insight.latent import LatentPanel
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
+
+if TYPE_CHECKING:
+    from workbench.training.probes import RunProbe
 
 PANEL_TYPES: dict[str, type[InsightPanel]] = {
     "filters": FiltersPanel, "activations": ActivationsPanel, "latent": LatentPanel,
@@ -106,6 +109,8 @@ class InsightHub(QObject):
 
     def show_run(self, run, only_visible: bool = True) -> None:
         """Show a saved run (workbench.training.run_folder.Run): curves, and probes of its model."""
+        from workbench.training.probes import RunProbe  # torch: loaded by now, as the run was opened
+
         self.run = RunProbe(run)
         self.set_classes(self.run.classes)
         self.panels["curves"].set_metrics(run.metrics)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from workbench.core.graph import bypass
 from workbench.core.mosaic import Mosaic, tile
-from workbench.training.probes import LIVE_RECONSTRUCTIONS, bottleneck
+from workbench.training.probe_request import LIVE_RECONSTRUCTIONS, bottleneck
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import INK, ImagePlot, InsightPanel
 from workbench.core.summary import Summary, row_sources

@@ -24,8 +24,7 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
 from workbench.training.events import Probe, ProbeEvent
-from workbench.training.probes import ProbeRequest
-from workbench.training.run_folder import RunError, open_run
+from workbench.training.probe_request import ProbeRequest
 from workbench.training.updates import merge_probe
 from workbench.ui.insight import InsightHub, request_for
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
@@ -226,6 +225,8 @@ class WorkingDocks(QObject):
     def show_run(self, path: str | Path) -> bool:
         """A saved run: its network in the builder (one undoable step when it differs), its curves in
         the training panel, and its probes in the insight panels and the arithmetic dock."""
+        from workbench.training.run_folder import RunError, open_run  # torch: loaded behind the window
+
         w = self.workspace
         if self.training.is_training:  # the curves and panels belong to the run in progress
             self.host.show_message("Stop training to open another run", 5000)

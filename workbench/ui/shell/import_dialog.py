@@ -7,6 +7,7 @@ a template loads. A failed import keeps the dialog open with the one-line messag
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -14,10 +15,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QLineEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
 from workbench.core.commands import ReplaceProject
-from workbench.core.importing import Imported, import_source, save_imported
-from workbench.core.importing.sources import classification_models, parse_shape
 from workbench.core.project import ProjectError, read_project
 from workbench.ui.shell.files import FileController
+
+if TYPE_CHECKING:  # workbench.core.importing imports torch: the window starts without it
+    from workbench.core.importing import Imported
 
 SHAPE_HINT = "optional: one sample's C,H,W, e.g. 3,32,32"
 
@@ -43,6 +45,8 @@ def _file_row(edit: QLineEdit, caption: str, pattern: str, save: bool = False) -
 
 class ImportDialog(QDialog):
     def __init__(self, folder: Path, parent: QWidget | None = None):
+        from workbench.core.importing.sources import classification_models
+
         super().__init__(parent)
         self.setWindowTitle("Import a network")
         self.folder = folder
@@ -125,6 +129,9 @@ class ImportDialog(QDialog):
             self.output.setText(self._suggested)
 
     def run_import(self) -> None:
+        from workbench.core.importing import import_source, save_imported
+        from workbench.core.importing.sources import parse_shape
+
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             if not self.output.text().strip():

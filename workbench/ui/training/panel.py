@@ -15,6 +15,7 @@ visible: a hidden panel keeps the data and draws it when shown.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,12 @@ from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
 from workbench.data import DATA_OPTIONS, DATASETS
 from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
-from workbench.training.devices import available_devices
 from workbench.training.events import DoneEvent, EpochEvent
 from workbench.training.placement import data_placement
-from workbench.training.run_folder import RunError, default_runs_root, open_run
 from workbench.ui.insight.base import INK, StageMarks, styled_plot
 from workbench.training.updates import RunUpdate
 from workbench.ui.training.runner import JobRunner
+from workbench.ui.training.torch_loader import UNKNOWN_DEVICES, Devices, torch_loader
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 # The progress text (samples/s, ETA) cannot be read at the curves' 10 updates/s, and QProgressBar
@@ -48,6 +48,11 @@ CURVE_REDRAW_MS = 250
 PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work is done
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
 STARTING = "Starting the training process (it loads PyTorch once)…"
+
+
+def default_runs_root() -> Path:
+    """Where the window's runs go: $WORKBENCH_RUNS, else ~/.workbench/runs."""
+    return Path(os.environ.get("WORKBENCH_RUNS") or Path.home() / ".workbench" / "runs")
 
 
 class _Series:
@@ -110,6 +115,7 @@ class TrainingPanel(QWidget):
         self.project = project
         self.editor = editor
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
+        self._placement_ready = False  # the placement text waits for torch (is there a GPU, how big)
         self.runner = runner or JobRunner(self)
         self.runner.updated.connect(self._on_update)
         self.runner.finished.connect(self._on_finished)
@@ -125,6 +131,11 @@ class TrainingPanel(QWidget):
         self._sync_from_project()
         project.changed.connect(self._on_project_changed)
         self._set_state("idle")
+        loader = torch_loader()
+        loader.loaded.connect(self._torch_loaded)
+        loader.failed.connect(self.status.setText)
+        if loader.devices is not None:
+            self._torch_loaded(loader.devices)
 
     # building ---------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -143,8 +154,7 @@ class TrainingPanel(QWidget):
         self.noise.setPlaceholderText("gaussian:0.3")
         self.noise.setToolTip("denoise corruption KIND:LEVEL: gaussian:0.3, masking:0.5, salt-and-pepper:0.1")
         self.device = QComboBox()
-        for device, text in available_devices():
-            self.device.addItem(text, device)
+        self._set_devices(UNKNOWN_DEVICES)
         self.schedule = QComboBox()
         for schedule in SCHEDULES:
             self.schedule.addItem(SCHEDULE_TEXT.get(schedule, schedule), schedule)
@@ -273,9 +283,27 @@ class TrainingPanel(QWidget):
             self._syncing = False
         self._show_placement()
 
+    def _set_devices(self, devices: Devices) -> None:
+        self.device.clear()
+        for device, text in devices:
+            self.device.addItem(text, device)
+
+    def _torch_loaded(self, devices: Devices) -> None:
+        """torch is imported (workbench.ui.training.torch_loader): the real device menu, and where the
+        data will live."""
+        self._syncing = True
+        try:
+            self._set_devices(devices)
+        finally:
+            self._syncing = False
+        self._placement_ready = True
+        self._sync_from_project()
+
     def _show_placement(self) -> None:
         """The data's size and where it will live; counted again only when the data, the input or the
         device changes (an image folder's files are counted)."""
+        if not self._placement_ready:
+            return
         doc = self.project.to_dict()
         key = json.dumps([doc["input"], doc.get("data", {}), self.device.currentData()], sort_keys=True)
         if key == self._placement_key:
@@ -380,6 +408,8 @@ class TrainingPanel(QWidget):
 
     def show_run(self, path: str | Path) -> bool:
         """Show a saved run's curves; a bad folder becomes a message in the panel."""
+        from workbench.training.run_folder import RunError, open_run  # torch: loaded behind the window
+
         try:
             run = open_run(path)
         except RunError as exc:
@@ -483,6 +513,7 @@ class TrainingPanel(QWidget):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self._redraw()
+        QTimer.singleShot(0, torch_loader().start)  # after the window's first paint; once per process
         if not self._prepare_scheduled:
             self._prepare_scheduled = True
             QTimer.singleShot(PREPARE_DELAY_MS, self, self._prepare)

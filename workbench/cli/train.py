@@ -6,7 +6,6 @@ progress bar only when it is a terminal. The run folder opens in the window like
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -63,6 +62,7 @@ def main(argv: list[str]) -> int:
 
     def body() -> int:
         from workbench.core.project import load_spec
+        from workbench.training.run_folder import strict_json
         from workbench.training.schedules import make_trainer, resume_trainer
 
         overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,
@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
             if event["event"] in PRINTED:
                 if tty and event["event"] == "done":
                     sys.stderr.write("\n")
-                print(json.dumps(event), flush=True)
+                print(strict_json(event), flush=True)
                 status = event.get("status", status)
         return 0 if status == "finished" else 1
 

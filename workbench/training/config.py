@@ -9,13 +9,14 @@ from typing import Any
 
 from workbench.data import DataError, validate_data
 from workbench.data.options import MAX_SEED, Option, check_section
-from workbench.training.schedules import SCHEDULES
 
+MAX_EPOCHS = 100_000
 TASKS = ("classify", "autoencoder", "denoise")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOSSES = ("mse", "bce")
 NOISE_KINDS = ("gaussian", "masking", "salt_pepper")
+SCHEDULES = ("plain", "layerwise")  # made into trainers by workbench.training.schedules
 
 TRAINING_OPTIONS = {
     "task": Option("choice", "classify", TASKS),
@@ -24,7 +25,7 @@ TRAINING_OPTIONS = {
     "momentum": Option("float", 0.9, low=0.0, high=0.999),
     "weight_decay": Option("float", 0.0, low=0.0, high=1.0),
     "batch_size": Option("int", 64, low=1, high=65536),
-    "epochs": Option("int", 10, low=1, high=100_000),
+    "epochs": Option("int", 10, low=1, high=MAX_EPOCHS),
     "seed": Option("int", 0, low=0, high=MAX_SEED),
     "device": Option("choice", "auto", DEVICES),
     "amp": Option("bool", True),
@@ -34,8 +35,9 @@ TRAINING_OPTIONS = {
 }
 
 
-class ConfigError(DataError):
-    """A training/data section is not valid (a ValueError; the message names key and allowed values)."""
+class ConfigError(ValueError):
+    """A training/data section is not valid, or a network cannot serve its task; the message names
+    the key and the allowed values."""
 
 
 @dataclass(frozen=True)

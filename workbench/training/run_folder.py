@@ -32,7 +32,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -44,7 +44,8 @@ from workbench.core.project import (MAX_FILE_BYTES, TEMP_SUFFIX, ProjectError, d
                                     write_atomic)
 from workbench.core.regular_file import FileTooLarge, read_regular
 from workbench.data import Dataset, load_dataset
-from workbench.training.config import TRAINING_OPTIONS
+from workbench.training.config import MAX_EPOCHS
+from workbench.training.events import Event, RecordedEvent
 
 CHECKPOINTS = "checkpoints"
 CHECKPOINT_FOLDER = re.compile(r"epoch-\d{6,}(-\d+)?")
@@ -60,7 +61,7 @@ def default_runs_root() -> Path:
     return Path(os.environ.get("WORKBENCH_RUNS") or Path.home() / ".workbench" / "runs")
 
 
-def strict_json(event: dict) -> str:
+def strict_json(event: Mapping[str, object]) -> str:
     """One event as strict JSON: a non-finite number (which json.dumps would write as NaN or
     Infinity, which no strict reader accepts) is written as null."""
     return json.dumps(_finite_or_none(event), allow_nan=False)
@@ -205,7 +206,7 @@ def _number_or_null(value: Any) -> bool:
 # What each key of an event in metrics.jsonl must hold, and the keys an event of each kind needs (what
 # curves, plots and resuming read). A line that breaks them is skipped, like a torn last line.
 EVENT_TYPES: dict[str, Callable[[Any], bool]] = {
-    "event": lambda v: isinstance(v, str), "stage": lambda v: isinstance(v, str),
+    "stage": lambda v: isinstance(v, str),
     **{key: _whole for key in ("epoch", "step", "global_step", "stage_index", "stage_epoch", "epochs",
                                "steps_per_epoch")},
     **{key: _number_or_null for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "samples_per_s",
@@ -216,16 +217,16 @@ EVENT_NEEDS = {"batch": ("epoch", "global_step", "train_loss"), "epoch": ("epoch
 
 
 def _valid_event(event: Any) -> bool:
-    return (isinstance(event, dict) and isinstance(event.get("event"), str)
+    return (isinstance(event, dict) and event.get("event") in ("start", "batch", "epoch", "done")
             and all(fits(event[key]) for key, fits in EVENT_TYPES.items() if key in event)
             and all(key in event for key in EVENT_NEEDS.get(event["event"], ())))
 
 
-def read_metrics(path: Path) -> list[dict]:
+def read_metrics(path: Path) -> list[RecordedEvent]:
     """Events from metrics.jsonl. A line that is not an event (a torn last line after a crash,
     bytes that are not UTF-8, a value of the wrong type) is skipped: the rest of the run stays
     readable, plottable and resumable."""
-    events = []
+    events: list[RecordedEvent] = []
     try:
         data = _read_file(path)
     except FileNotFoundError:
@@ -236,7 +237,7 @@ def read_metrics(path: Path) -> list[dict]:
         except (UnicodeDecodeError, ValueError, RecursionError):
             continue
         if _valid_event(event):
-            events.append(event)
+            events.append(event)  # type: ignore[arg-type]  # as the engine wrote it, checked above
     return events
 
 
@@ -261,7 +262,7 @@ class RunWriter:
     def write_config(self, config: dict) -> None:
         write_atomic(self.path / "config.json", json.dumps(config, indent=2) + "\n")
 
-    def append(self, event: dict) -> None:
+    def append(self, event: Event) -> None:
         # Opened per event (a few per second): no handle outlives an abandoned run.
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
             metrics.write(strict_json(event) + "\n")
@@ -335,7 +336,7 @@ class Run:
     path: Path
     project: dict
     config: dict
-    metrics: list[dict]
+    metrics: list[RecordedEvent]
     state: dict
 
     @property
@@ -397,7 +398,6 @@ def _at_most(high: int) -> Callable[[Any], bool]:
     return lambda value: _whole(value) and value <= high
 
 
-MAX_EPOCHS = int(TRAINING_OPTIONS["epochs"].high)
 MAX_STEPS = 2**53  # beyond this a JSON number is no longer an exact integer
 
 # What the keys that resuming, plotting and probing read must hold (the values inside "training" and

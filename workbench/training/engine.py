@@ -35,6 +35,7 @@ from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
+from workbench.training.memory import MemoryShortage, check_memory
 from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
@@ -100,8 +101,14 @@ class Trainer:
         self.log_interval_s = log_interval_s
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
+        check_memory(summary, self.config, self.device)  # before a byte is allocated: a clear refusal
         torch.manual_seed(self.config.seed)
-        self.model = build_model(self.project).to(self.device)
+        try:
+            self.model = build_model(self.project).to(self.device)
+        except (RuntimeError, MemoryError) as exc:  # past the estimate: torch's allocator or size checks
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MemoryShortage(f"the network's {summary['total_params']:,} parameters cannot be allocated on "
+                                 f"{device_name(self.device)} ({first[:160]}): make the network smaller") from None
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
         self.data = data.to(self.device)

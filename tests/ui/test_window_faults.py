@@ -119,3 +119,45 @@ def test_a_recovery_question_says_when_and_where(window, monkeypatch):
                                                       "project": template("autoencoder")}))
     assert not window.files.offer_recovery()
     assert time.strftime("autosaved at %Y-%m-%d") in asked[0] and "(from /somewhere/net.json)" in asked[0]
+
+
+def _long_network(layers):
+    body = []
+    for _ in range(layers // 2):
+        body += [{"type": "Linear", "out_features": 64}, {"type": "ReLU"}]
+    return {"input": [64], "layers": body}
+
+
+def test_an_edit_of_a_1000_layer_network_draws_what_is_on_view_not_every_layer(qtbot, tmp_path, monkeypatch):
+    """What kept an edit at 1,000 layers over 100 ms: every card painted and every table cell measured
+    (benchmarks/edit_speed.py times it)."""
+    from workbench.core.commands import SetParam
+    from workbench.ui.editing.builder import Builder
+    from workbench.ui.editing.summary import SummaryTableModel
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window = MainWindow(_long_network(1000), restore_layout=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    painted, asked = [], []
+    paint_card, data = Builder._paint_card, SummaryTableModel.data
+    monkeypatch.setattr(Builder, "_paint_card", lambda self, *a: painted.append(1) or paint_card(self, *a))
+    monkeypatch.setattr(SummaryTableModel, "data", lambda self, *a: asked.append(1) or data(self, *a))
+    window.editor.push(lambda p: SetParam(p, 500, "out_features", 65))
+    window.builder.viewport().repaint()
+    qtbot.wait(50)
+    assert window.summary.summary["layers"][500]["output"] == [65]
+    assert 0 < len(painted) < 100 and len(asked) < 2000, (len(painted), len(asked))
+
+
+def test_a_network_too_large_to_edit_live_says_so(qtbot, tmp_path, monkeypatch):
+    from workbench.core.commands import SetParam
+    from workbench.ui.editing import model
+
+    window = open_window(qtbot, tmp_path, monkeypatch, "digits-cnn")
+    monkeypatch.setattr(model, "LIVE_EDIT_S", 0.0)  # any edit is "slow": what a 10,000-layer one is
+    window.editor.push(lambda p: SetParam(p, 0, "out_channels", 20))
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"{len(window.project)} layers: too large to edit live (each edit takes ")
+    assert message.endswith("Edits still apply and undo one by one")

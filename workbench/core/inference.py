@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
+from workbench.core.project import Project
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.core.summary import LayerRow, Summary
 
@@ -26,7 +27,7 @@ def summarize(project: ProjectSpec) -> Summary:
     After the first error, later layers cannot be inferred: their output is None and their status
     "unknown".
     """
-    doc = load_spec(project)
+    doc = project.peek() if isinstance(project, Project) else load_spec(project)  # read only: no copy
     shape: Shape | None = tuple(doc["input"])
     rf, jump = 1.0, 1.0  # receptive field and the input distance between adjacent outputs
     whole = max(doc["input"][1:] or doc["input"])  # a field covering the whole input

@@ -318,3 +318,14 @@ def test_a_full_disk_while_saving_names_the_epoch_saved_and_the_file(tmp_path, m
     assert done["status"] == "failed"
     assert done["message"].startswith("training failed while saving the checkpoint of epoch 1: No space left on "
                                       f"device ({tmp_path / 'run' / 'checkpoints' / 'epoch-000001'}")
+
+
+def test_plotting_a_checkpoint_with_nan_weights_is_one_line_not_numpy_warnings(finished_run, tmp_path, capsys):
+    from workbench.__main__ import main
+
+    run_dir = _damaged(finished_run, tmp_path, lambda d: _rewrite_weights(d, lambda w: {**w, "0.weight": w["0.weight"] * math.nan}))
+    rc = main(["plot", str(run_dir), "--what", "filters", "-o", str(tmp_path / "filters.png")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Warning" not in err
+    assert "last.safetensors: '0.weight' (layer 0, Conv2d) holds 144 NaN or infinite values" in err
+    assert not (tmp_path / "filters.png").exists()

@@ -118,3 +118,14 @@ def test_gpu_memory_is_what_a_cuda_run_is_checked_against():
     doc = project([3, 227, 227], [{"type": "Flatten"}, {"type": "Linear", "out_features": 1_000_000}])
     with pytest.raises(MemoryShortage, match="does not fit in GPU memory"):
         check_memory(summarize(doc), validate_training({"device": "cuda"}), torch.device("cuda"))
+
+
+def test_under_torchrun_each_process_needs_its_share_of_the_batch(eight_gb_free):
+    doc = project([3, 227, 227], [{"type": "Conv2d", "out_channels": 96, "kernel_size": 3, "padding": 1},
+                                  {"type": "ReLU"}], batch_size=512)
+    config = validate_training(doc["training"])
+    check_memory(summarize(doc), config, torch.device("cpu"), processes=4)  # 128 a process: 5.1 GB
+    with pytest.raises(MemoryShortage) as caught:
+        check_memory(summarize(doc), config, torch.device("cpu"), processes=2)  # 256 a process: 10.3 GB
+    assert "a batch of 512 (256 in each process) keeps 10.3 GB" in str(caught.value)
+    assert str(caught.value).endswith("A batch size of 128 fits (training.batch_size)")

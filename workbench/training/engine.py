@@ -110,7 +110,7 @@ class Trainer:
         self.log_interval_s = log_interval_s
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
-        check_memory(summary, self.config, self.device)  # before a byte is allocated: a clear refusal
+        check_memory(summary, self.config, self.device, self.world.size)  # before a byte is allocated
         torch.manual_seed(self.config.seed)
         try:
             self.model = self.world.prepare(build_model(self.project), self.device).to(self.device)

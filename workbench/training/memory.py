@@ -81,24 +81,26 @@ def fitting_batch_size(need: MemoryNeed, free: int, largest: int) -> int | None:
     return batch
 
 
-def check_memory(summary: Summary, config: TrainingConfig, device: torch.device) -> None:
-    """MemoryShortage when the run cannot fit in the device's free memory (see the module docstring)."""
+def check_memory(summary: Summary, config: TrainingConfig, device: torch.device, processes: int = 1) -> None:
+    """MemoryShortage when the run cannot fit in the device's free memory (see the module docstring).
+    Under torchrun each of `processes` holds the network and its share of the (global) batch."""
     known = free_memory(device)
     if known is None:
         return
     free, what = known
     need = memory_need(summary, config)
-    total = need.total(config.batch_size)
+    share = -(-config.batch_size // processes)
+    total = need.total(share)
     if total <= free:
         return
     weights = (f"its {need.parameters:,} parameters take {_size(need.parameters * BYTES_PER_VALUE)}, "
                f"{_size(need.fixed)} to train with {config.optimizer}")
-    activations = (f"a batch of {config.batch_size:,} keeps {_size(need.per_sample * config.batch_size)} of activations "
-                   f"({_size(need.per_sample)} a sample)")
+    batch_text = f"a batch of {config.batch_size:,}" + (f" ({share:,} in each process)" if processes > 1 else "")
+    activations = f"{batch_text} keeps {_size(need.per_sample * share)} of activations ({_size(need.per_sample)} a sample)"
     short = f"{_size(total)} in all, {_size(total - free)} more than the {_size(free)} of {what} free"
-    batch = fitting_batch_size(need, free, config.batch_size)
+    batch = fitting_batch_size(need, free, share)
     if batch is not None:
-        advice = f"A batch size of {batch} fits (training.batch_size)"
+        advice = f"A batch size of {batch * processes} fits (training.batch_size)"
     elif need.fixed > free:
         advice = f"The weights alone do not fit: make the network smaller{_largest(summary)}"
     else:

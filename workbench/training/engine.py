@@ -34,8 +34,10 @@ import torch
 from torch import nn
 
 from workbench.core.build import build_model
+from workbench.core.weights import load_initial_weights
 from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import Summary
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
@@ -112,12 +114,14 @@ class Trainer:
         summary = summarize(self.project)
         check_memory(summary, self.config, self.device, self.world.size)  # before a byte is allocated
         torch.manual_seed(self.config.seed)
-        try:
-            self.model = self.world.prepare(build_model(self.project), self.device).to(self.device)
-        except (RuntimeError, MemoryError) as exc:  # past the estimate: torch's allocator or size checks
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MemoryShortage(f"the network's {summary['total_params']:,} parameters cannot be allocated on "
-                                 f"{device_name(self.device)} ({first[:160]}): make the network smaller") from None
+        with self._allocating(summary):
+            model = build_model(self.project)
+        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later;
+        # one that had none starts over, from them too); layers edited since the import start fresh,
+        # which the start event's "weight_notes" says.
+        self.weight_notes = load_initial_weights(model, self.project) if not _resume_state else []
+        with self._allocating(summary):
+            self.model = self.world.prepare(model, self.device).to(self.device)
         self.world.seed(self.config.seed)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
@@ -232,7 +236,7 @@ class Trainer:
                               "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
                               "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
-                              "processes": self.world.size}
+                              "weight_notes": self.weight_notes, "processes": self.world.size}
             if self.note:
                 start["note"] = self.note
             yield self._emit(start)
@@ -583,6 +587,16 @@ class Trainer:
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
         return ""
+
+    @contextlib.contextmanager
+    def _allocating(self, summary: Summary) -> Iterator[None]:
+        """Past the memory estimate, torch's allocator or its size checks refuse: one line, not theirs."""
+        try:
+            yield
+        except (RuntimeError, MemoryError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MemoryShortage(f"the network's {summary['total_params']:,} parameters cannot be allocated on "
+                                 f"{device_name(self.device)} ({first[:160]}): make the network smaller") from None
 
     def _out_of_memory_message(self, what: str) -> str:
         self.optimizer.zero_grad(set_to_none=True)

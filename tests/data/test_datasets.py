@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from workbench.data import DataError, load_dataset, validate_data
+from workbench.data import DataError, digits, load_dataset, validate_data
 from workbench.data.augment import augment_batch
 from workbench.data.shapes import CLASSES, generate
 
@@ -153,3 +153,17 @@ def test_a_split_that_leaves_a_part_empty_is_refused_naming_the_numbers():
     assert "20 samples with data.val_fraction = 0.01 give 0 validation and 20 training samples" in str(err.value)
     small = load_dataset({"dataset": "digits", "count": 20, "val_fraction": 0.05}, [1, 8, 8])
     assert (len(small.train_x), len(small.val_x)) == (19, 1)
+
+
+def test_digits_are_scikit_learns_read_without_importing_it():
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    x, y = digits.load()
+    bunch = load_digits()
+    assert torch.equal(x, torch.from_numpy(bunch.images).float().div_(16.0).unsqueeze(1))
+    assert torch.equal(y, torch.from_numpy(bunch.target).long())
+    code = "import sys; from workbench.data import digits; digits.load(); print('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

@@ -414,6 +414,7 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
     sender = threading.Thread(target=send, name="events")
     listener.start()
     sender.start()
+    warm_up()
     try:
         while (queued := controls.runs.get()) is not None:
             run_id, job = queued
@@ -423,6 +424,19 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
         outbox.put(None)
         sender.join()
         events.close()
+
+
+def warm_up() -> None:
+    """What the first run would otherwise wait for, done while the window waits for the user: an
+    optimizer's first construction imports torch._dynamo (~2 s of a 2-core laptop's CPU with torch
+    2.14), and the first convolution step sets up oneDNN. A job sent meanwhile starts after it, as it
+    would have paid the same itself."""
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 2))
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.zeros(2, 1, 4, 4)).sum().backward()
+    optimizer.step()
 
 
 def answer(ask_id: int, question: Question, controls: _Controls) -> tuple[int, bool, Any]:

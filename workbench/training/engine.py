@@ -33,8 +33,10 @@ from workbench.core.inference import summarize
 from workbench.core.project import Project, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
+from workbench.training.acceleration import Acceleration, Compiler, default_acceleration, optimizer_options
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
+from workbench.training.feed import BatchFeed, place, to_layout
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
@@ -68,20 +70,24 @@ class Stage:
     scaffold: nn.Module | None = None
 
 
-def make_optimizer(config: TrainingConfig, params: Any) -> torch.optim.Optimizer:
+def make_optimizer(config: TrainingConfig, params: Any, fused: bool = False) -> torch.optim.Optimizer:
+    """fused: the update in one kernel where this torch has it (see acceleration.optimizer_options)."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                               **optimizer_options(torch.optim.SGD, fused))
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay, **optimizer_options(cls, fused))
 
 
 class Trainer:
     """One run. Build it (this loads data and the model; bad input raises a ValueError), then
-    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
+    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on.
+    `acceleration` (None: what pays on the device, see training.acceleration) is for benchmarks."""
 
     def __init__(self, project: Project | dict | str | Path, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
-                 probe_interval_s: float = 0.25, _resume_state: dict | None = None, **overrides: Any):
+                 probe_interval_s: float = 0.25, acceleration: Acceleration | None = None,
+                 _resume_state: dict | None = None, **overrides: Any):
         doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
@@ -91,12 +97,17 @@ class Trainer:
         summary = summarize(self.project)
         torch.manual_seed(self.config.seed)
         self.model = build_model(self.project).to(self.device)
+        self.acceleration = acceleration or default_acceleration(self.device, self.model)
+        self.model = self.model.to(memory_format=self.acceleration.memory_format)
+        self.compiler = Compiler(self.acceleration)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
-        self.data = data.to(self.device)
+        # on the device if it fits there, else the training images stream from host memory
+        self.data, self.streamed = place(data, self.device, self.acceleration.memory_format)
+        self.feed = self.make_feed()
         check_augment(self.data_section["augment"], self.project["input"])
         self.task = make_task(self.config, self.model, self.project["input"], summary["output"], len(self.classes))
-        self.optimizer = make_optimizer(self.config, self.model.parameters())
+        self.optimizer = make_optimizer(self.config, self.model.parameters(), self.acceleration.fused_optimizer)
         self.use_amp = self.device.type == "cuda" and self.config.amp
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
@@ -142,6 +153,12 @@ class Trainer:
         assert trainer.writer is not None
         trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
         return trainer
+
+    def make_feed(self) -> BatchFeed:
+        """Where training batches come from: all of them, in this process (a distributed run's trainer
+        gives each process its share: BatchFeed's rank and world_size)."""
+        return BatchFeed(self.data.train_x, self.data.train_y, self.device, stream=self.streamed,
+                         memory_format=self.acceleration.memory_format)
 
     # controls, safe from any thread -------------------------------------------------------------
     def pause(self) -> None:
@@ -219,10 +236,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        # A last batch of a single sample is left out (a different sample each epoch, as the order is
-        # shuffled): batch normalization cannot train on one sample, and one sample's step is mostly noise.
-        full, rest = divmod(len(self.data.train_x), self.config.batch_size)
-        return max(1, full + (rest > 1))
+        return self.feed.steps(self.config.batch_size)
 
     # the loop ---------------------------------------------------------------------------------------
     def _run_stage(self, stage: Stage) -> Iterator[dict]:
@@ -240,11 +254,9 @@ class Trainer:
             yield self._emit(record, stage)
 
     def _run_epoch(self, stage: Stage) -> Iterator[dict]:
-        x, y = self.data.train_x, self.data.train_y
-        n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch)
-        order = torch.randperm(n, generator=g).to(self.device)
+        order = torch.randperm(len(self.data.train_x), generator=g)
         stage.model.train()
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
@@ -252,27 +264,70 @@ class Trainer:
         last_log = self._clock.now()
         self._epoch_start = last_log
         self._epoch_samples = 0
-        for step in range(self.steps_per_epoch):
+        steps = self.steps_per_epoch
+        for step, (xb, yb) in enumerate(self.feed.batches(order, self.config.batch_size)):
             yield from self._controls(stage)
+            if self.compiler.due(stage.model, self._steps_done, self._seconds_left(stage, step)):
+                yield from self._compile(stage)
             self._phase = "step"
-            index = order[step * batch:(step + 1) * batch]
-            pending.append(self._step(stage, x[index], y[index]))
+            pending.append(self._step(stage, xb, yb))
             self.global_step += 1
             self._steps_done += 1
-            self._epoch_samples += len(index)
+            self._epoch_samples += len(xb)
             now = self._clock.now()
-            if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
+            if now - last_log >= self.log_interval_s or step == steps - 1:
                 yield self._emit(self._batch_event(pending, step), stage)
                 pending, last_log = [], now
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
 
+    def _seconds_left(self, stage: Stage, step: int) -> float:
+        """The rest of the stage at the run's pace so far (what compiling would speed up)."""
+        steps_left = (stage.epochs - self.stage_epoch) * self.steps_per_epoch - step
+        return self._clock.now() / max(self._steps_done, 1) * steps_left
+
+    def _compile(self, stage: Stage) -> Iterator[dict]:
+        """Compile the stage's network between steps; the time it takes is reported, not counted as
+        training (the clock is paused), and a failure leaves the run going uncompiled."""
+        self._phase = "compile"
+        yield self._emit({"event": "compiling", "epoch": self.epoch + 1, "global_step": self.global_step}, stage)
+        with self._clock.paused():
+            result = self.compiler.compile(stage.model, lambda forward: self._warm_up(stage, forward))
+        yield self._emit({"event": "compiled", "epoch": self.epoch + 1, "global_step": self.global_step,
+                          "ok": result.ok, "seconds": result.seconds, "message": result.message}, stage)
+
+    def _warm_up(self, stage: Stage, forward: Any) -> None:
+        """Run `forward` on the shapes training uses, a training batch (forward and backward) and a
+        validation chunk, then put the weights, batch-norm statistics, gradients and random streams
+        back as they were: compiling changes nothing in the run."""
+        # The weights do not change (no optimizer step); the buffers (batch-norm statistics) do.
+        buffers = [(buffer, buffer.clone()) for buffer in stage.model.buffers()]
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            xb, yb = self.feed.head(self.config.batch_size)
+            xb = augment_batch(xb, self.data_section["augment"])
+            inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
+            with self._autocast():
+                out = forward(inputs)
+            stage.task.loss(out, stage.task.targets(xb, yb)).backward()
+            stage.model.eval()
+            try:
+                with torch.no_grad(), self._autocast():
+                    forward(self._val_inputs[:EVAL_BATCH].to(self.device))
+            finally:
+                stage.model.train()
+        stage.model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+
     def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         """One optimizer step; returns the batch's loss as a detached device tensor."""
         xb = augment_batch(xb, self.data_section["augment"])
         target = stage.task.targets(xb, yb)
+        inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
         with self._autocast():
-            out = stage.model(stage.task.inputs(xb))
+            out = self.compiler.model_for(stage.model, inputs)(inputs)
         loss = stage.task.loss(out, target)  # in float32, outside autocast (which refuses BCE)
         stage.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -316,10 +371,11 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         predictions = []
         for i in range(0, len(val_x), EVAL_BATCH):
-            xb, yb = val_x[i:i + EVAL_BATCH], val_y[i:i + EVAL_BATCH]
+            # on the device already, unless the dataset is too large for it (training.feed.place)
+            xb, yb = val_x[i:i + EVAL_BATCH].to(self.device, non_blocking=True), val_y[i:i + EVAL_BATCH]
             with self._autocast():
-                out = stage.model(xb)
-            target = stage.task.targets(self.data.val_x[i:i + EVAL_BATCH], yb)
+                out = self.compiler.model_for(stage.model, xb)(xb)
+            target = stage.task.targets(self.data.val_x[i:i + EVAL_BATCH].to(self.device, non_blocking=True), yb)
             loss_sum += stage.task.loss(out, target) * len(xb)
             if stage.task.classifies:
                 predictions.append(out.argmax(1))
@@ -362,9 +418,9 @@ class Trainer:
         if self._live_probe is None:
             n = min(probes.PROBE_COUNT, len(self._val_inputs))
             # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
-            noisy = self._val_inputs[:n] if self.task.corruption is not None else None
-            self._live_probe = probes.LiveProbe(self.data.val_x[:n], self.data.val_y[:n], corrupted=noisy,
-                                                classes=len(self.data.classes))
+            noisy = self._val_inputs[:n].to(self.device) if self.task.corruption is not None else None
+            self._live_probe = probes.LiveProbe(self.data.val_x[:n].to(self.device), self.data.val_y[:n],
+                                                corrupted=noisy, classes=len(self.data.classes))
         capture = self._live_probe.capture(stage.model, request)
         self._probe_costs.append(self._clock.now() - began)
         # the cost of a typical probe, not of a one-off: the first (of the whole batch, ~15 times a later
@@ -405,7 +461,7 @@ class Trainer:
             return self.data.val_x
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed + 1)
-            return self.task.inputs(self.data.val_x.cpu()).to(self.device)
+            return self.task.inputs(self.data.val_x.cpu()).to(self.data.val_x.device)
 
     def _state(self) -> dict:
         return {"stage_index": self.stage_index, "epoch": self.epoch, "stage_epoch": self.stage_epoch,
@@ -474,6 +530,7 @@ class Trainer:
         where = {"start": "before the first step",
                  "step": f"at step {self.global_step + 1} (epoch {self.epoch + 1})",
                  "validation": f"while validating epoch {self.epoch + 1}",
+                 "compile": f"while compiling the network at step {self.global_step}",
                  "probe": f"while probing the network at step {self.global_step}"}[self._phase]
         return f"training failed {where}: {type(exc).__name__}: {text[:300]}"
 

@@ -7,6 +7,7 @@ thread (never blocking: a poll reads only what has arrived). It coalesces them a
 
     {"start": dict | None, "steps": (global_step array, loss array), "epochs": [epoch events],
      "progress": the latest batch/epoch event | None, "paused": bool | None, "probe": dict | None,
+     "compile": the latest "compiling"/"compiled" event | None,
      "events": [the start/batch/epoch events, in order, for the window's curves]}
 
 and one `finished(done_event)` per run. Only the newest probe's arrays are passed on; once its `updated`
@@ -51,6 +52,7 @@ class _Batch:
         self.paused: bool | None = None
         self.probe: dict | None = None
         self.probes = 0  # how many probe events the merged `probe` stands for
+        self.compile: dict | None = None
         self.events: list[dict] = []
         self.pending = False
 
@@ -67,6 +69,8 @@ class _Batch:
         elif kind == "epoch":
             self.epochs.append(event)
             self.progress = event
+        elif kind in ("compiling", "compiled"):
+            self.compile = event
         elif kind in ("paused", "resumed"):
             self.paused = kind == "paused"
         elif kind == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept
@@ -76,7 +80,8 @@ class _Batch:
     def take(self) -> dict:
         steps = np.array(self.steps, dtype=np.float64).reshape(-1, 2)
         out = {"start": self.start, "steps": (steps[:, 0], steps[:, 1]), "epochs": self.epochs,
-               "progress": self.progress, "paused": self.paused, "probe": self.probe, "events": self.events}
+               "progress": self.progress, "paused": self.paused, "probe": self.probe,
+               "compile": self.compile, "events": self.events}
         self._reset()
         return out
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from workbench.cli.errors import run_cli
 from workbench.data import DATASETS
-from workbench.training.config import DEVICES, OPTIMIZERS, TASKS
-from workbench.training.schedules import SCHEDULES
+from workbench.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TASKS
 
 PRINTED = ("start", "epoch", "done")
 
@@ -62,7 +61,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
 
     def body() -> int:
-        from workbench.core.project import load_spec
+        from workbench.core.spec import load_spec
         from workbench.training.schedules import make_trainer, resume_trainer
 
         overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,

@@ -7,15 +7,16 @@ from torch import nn
 
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.inference import summarize
-from workbench.core.project import Project, ProjectError, load_spec
+from workbench.core.project import ProjectError
+from workbench.core.spec import ProjectSpec, load_spec
 
 
-def build_model(project: Project | dict | str | os.PathLike) -> nn.Sequential:
+def build_model(project: ProjectSpec) -> nn.Sequential:
     """An nn.Sequential with one child per project layer (child i is layer i).
 
     Raises ProjectError naming the first layer whose shape does not work out.
     """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = summarize(doc)
     if summary["first_error"] is not None:
         row = summary["layers"][summary["first_error"]]

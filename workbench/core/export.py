@@ -17,7 +17,8 @@ from workbench.core import layers as custom_layers
 from workbench.core.build import build_model
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec, write_atomic
+from workbench.core.project import write_atomic
+from workbench.core.spec import ProjectSpec, load_spec
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -37,9 +38,9 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     return f"{prefix}{kind.module.__name__}({', '.join(text)})"
 
 
-def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
+def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
     """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = summarize(doc)
     if summary["first_error"] is not None:
         build_model(doc)  # raises the ProjectError naming the layer
@@ -89,13 +90,13 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
     return "\n".join(lines)
 
 
-def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
+def to_onnx_bytes(project: ProjectSpec) -> bytes:
     """The model (eval mode, batch dimension dynamic) as an ONNX file's bytes. Needs the onnx extra."""
     try:
         import onnx  # noqa: F401  (the exporter needs it; say so plainly when it is missing)
     except ImportError:
         raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     model = build_model(doc).eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -106,7 +107,7 @@ def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
     return buffer.getvalue()
 
 
-def export(project: Project | dict | str | os.PathLike, path: str | os.PathLike, fmt: str = "pytorch") -> None:
+def export(project: ProjectSpec, path: str | os.PathLike, fmt: str = "pytorch") -> None:
     """Write the export atomically: a failure never leaves half a file."""
     if fmt == "pytorch":
         write_atomic(path, to_pytorch_source(project))

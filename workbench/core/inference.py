@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
 
 BYTES_PER_VALUE = 4  # float32 activations
 
@@ -20,14 +20,14 @@ def _field_text(rf: float) -> int:
     return max(1, round(rf))
 
 
-def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
+def summarize(project: ProjectSpec) -> dict[str, Any]:
     """Every layer's output shape, parameters (with and without sharing), MACs, activation memory,
     receptive field, status (ok / warning / error / unknown), message and size formula.
 
     After the first error, later layers cannot be inferred: their output is None and their status
     "unknown".
     """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     shape: Shape | None = tuple(doc["input"])
     rf, jump = 1.0, 1.0  # receptive field and the input distance between adjacent outputs
     whole = max(doc["input"][1:] or doc["input"])  # a field covering the whole input

@@ -208,20 +208,6 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~_UMASK
 
 
-def load_spec(spec: str | os.PathLike | dict) -> dict:
-    """A project from a dict, a file path or a built-in template name."""
-    if isinstance(spec, dict):
-        return validate_project(spec)
-    from workbench.core.templates import TEMPLATES, template
-
-    text = str(spec)
-    if text in TEMPLATES and not Path(text).exists():
-        return template(text)
-    if not Path(text).exists():
-        raise ProjectError(f"{text}: no such file, and not a template (templates: {', '.join(TEMPLATES)})")
-    return read_project(text)
-
-
 class Project:
     """The live, observable project. Mutate only through these methods (commands call them)."""
 

@@ -30,7 +30,7 @@ from torch import nn
 
 from workbench.core.build import build_model
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.acceleration import Acceleration, Compiler, default_acceleration, optimizer_options
@@ -84,11 +84,11 @@ class Trainer:
     iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on.
     `acceleration` (None: what pays on the device, see training.acceleration) is for benchmarks."""
 
-    def __init__(self, project: Project | dict | str | Path, *, run_dir: str | Path | None = None,
+    def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
                  probe_interval_s: float = 0.25, acceleration: Acceleration | None = None,
                  _resume_state: dict | None = None, **overrides: Any):
-        doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+        doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
         self.device = resolve_device(self.config.device)

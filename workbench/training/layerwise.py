@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.training.engine import Stage, Trainer, make_optimizer
 from workbench.training.probes import bottleneck
@@ -183,7 +183,7 @@ class CodeTask(Task):
 class LayerwiseTrainer(Trainer):
     """The engine with a staged schedule: pretrain-1 … pretrain-n, then finetune."""
 
-    def __init__(self, project: Project | dict | str | Path, *, pretrain_epochs: int | None = None, **kwargs: Any):
+    def __init__(self, project: ProjectSpec, *, pretrain_epochs: int | None = None, **kwargs: Any):
         self._pretrain_epochs = pretrain_epochs  # read by _config_record while the engine sets up
         super().__init__(project, **kwargs)
         self.plan = self._plan()
@@ -241,13 +241,13 @@ def _curve(events: list[dict]) -> dict:
     return curve
 
 
-def comparison_events(project: Project | dict | str | Path, *, dataset: Dataset | None = None,
+def comparison_events(project: ProjectSpec, *, dataset: Dataset | None = None,
                       pretrain_epochs: int | None = None, **overrides: Any) -> Iterator[dict]:
     """Train the project layer-wise, then from scratch, with the same data, seed (so the same initial
     weights) and epoch budget. Yields the engine's events with "schedule": "layerwise" | "scratch",
     then {"event": "comparison", "budget", "pretrain_epochs" (total), "layerwise": curve,
     "scratch": curve} (curves: see `_curve`; the task's loss is comparable on the finetune epochs)."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     if dataset is None:
         dataset = load_dataset(doc.get("data", {}), doc["input"])
     layerwise = LayerwiseTrainer(doc, dataset=dataset, pretrain_epochs=pretrain_epochs, **overrides)
@@ -268,7 +268,7 @@ def comparison_events(project: Project | dict | str | Path, *, dataset: Dataset 
            "task": layerwise.config.task, "layerwise": _curve(logs["layerwise"]), "scratch": _curve(logs["scratch"])}
 
 
-def compare_with_scratch(project: Project | dict | str | Path, **kwargs: Any) -> dict:
+def compare_with_scratch(project: ProjectSpec, **kwargs: Any) -> dict:
     """The comparison as one dict (see `comparison_events`)."""
     result: dict = {}
     for event in comparison_events(project, **kwargs):

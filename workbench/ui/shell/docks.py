@@ -15,22 +15,23 @@ selection, and through the training panel's public signals:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QThreadPool
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QStatusBar, QTabBar, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
+from workbench.core.project import Project
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
+from workbench.ui.editing.model import SelectionModel, SummaryModel
+from workbench.ui.editing.undo import Editor
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.insight import InsightPanels, request_for
+from workbench.ui.shell.files import FileController
 from workbench.ui.training.panel import TrainingPanel
-
-if TYPE_CHECKING:
-    from workbench.ui.shell.app import MainWindow
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
@@ -55,7 +56,7 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     return area
 
 
-def _hide_stale_tab_bars(window: QMainWindow) -> None:
+def _hide_stale_tab_bars(window: "QMainWindow | DockHost") -> None:
     """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified:
     shown with the window, it would sit over the bottom docks. Keep only the fullest bar per group."""
     bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
@@ -66,9 +67,31 @@ def _hide_stale_tab_bars(window: QMainWindow) -> None:
             bar.hide()
 
 
+class DockHost(Protocol):
+    """The main window as the docks use it (workbench.ui.shell.app.MainWindow)."""
+
+    project: Project
+    editor: Editor
+    summary: SummaryModel
+    selection: SelectionModel
+    files: FileController
+    inspector_dock: QDockWidget
+    summary_dock: QDockWidget
+
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget: ...
+
+    def set_editing_locked(self, locked: bool, reason: str = "") -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802 - Qt's name
+
+    def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None: ...  # noqa: N802
+
+    def findChildren(self, kind: Any) -> list: ...  # noqa: N802
+
+
 class PanelDocks(QObject):
-    def __init__(self, window: "MainWindow"):
-        super().__init__(window)
+    def __init__(self, window: DockHost):
+        super().__init__(window)  # type: ignore[arg-type] - a QMainWindow
         self.window = window
         self.training = TrainingPanel(window.project, editor=window.editor)
         self.insight = InsightPanels(self)

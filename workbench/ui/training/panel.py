@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayo
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
 from workbench.data import DATASETS
-from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
+from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.run_folder import RunError, default_runs_root, open_run
-from workbench.training.schedules import SCHEDULES
 from workbench.ui.insight.base import INK, StageMarks, styled_plot
 from workbench.ui.training.runner import TrainingRunner
 

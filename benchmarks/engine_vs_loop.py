@@ -2,18 +2,26 @@
 validation pass per epoch. Prints samples/s of each and the ratio (goal >= 0.95).
 
     python benchmarks/engine_vs_loop.py [--template digits-cnn] [--epochs 6] [--device cpu]
+        [--variants default,channels_last,fused]   # the engine with each switch of training.acceleration
+
+A variant other than "default" is the engine with that switch on (and the others as the device's
+default has them): how the CPU's defaults were chosen (README, Performance).
 """
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 
 from workbench.core.build import build_model
 from workbench.core.templates import template
+from workbench.training.acceleration import Acceleration, default_acceleration
 from workbench.training.engine import Trainer
+
+VARIANTS = ("default", "channels_last", "fused", "compile")
 
 
 def hand_loop(model, data, batch_size: int, epochs: int, lr: float, device: torch.device) -> float:
@@ -39,13 +47,27 @@ def hand_loop(model, data, batch_size: int, epochs: int, lr: float, device: torc
     return len(x) * epochs / (time.perf_counter() - start)
 
 
-def engine(doc: dict) -> float:
-    trainer = Trainer(doc)
+def acceleration_of(variant: str, device: torch.device, model: torch.nn.Module) -> Acceleration:
+    default = default_acceleration(device, model)
+    switch = {"default": {}, "channels_last": {"channels_last": True}, "fused": {"fused_optimizer": True},
+              "compile": {"compile": "on"}}[variant]
+    return replace(default, **switch)
+
+
+def engine(doc: dict, acceleration: Acceleration) -> float:
+    """Samples/s over the run's own clock: a compile's time (variant "compile") is left out, as in the engine."""
+    trainer = Trainer(doc, acceleration=acceleration)
     start = time.perf_counter()
     for event in trainer.events():
         if event["event"] == "epoch":
             print(f"  engine epoch {event['epoch']}: train loss {event['train_loss']:.4f}  val loss {event['val_loss']:.4f}")
-    return len(trainer.data.train_x) * trainer.config.epochs / (time.perf_counter() - start)
+            seconds = event["time_s"]
+        if event["event"] == "compiled":
+            print(f"  {event['message']}")
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    return len(trainer.data.train_x) * trainer.config.epochs / (seconds if acceleration.compile == "on" else wall)
 
 
 def main() -> None:
@@ -55,24 +77,31 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--variants", default="default", help=f"comma-separated, of {', '.join(VARIANTS)}")
     args = parser.parse_args()
+    variants = args.variants.split(",")
+    if not set(variants) <= set(VARIANTS):
+        parser.error(f"--variants: each must be one of {', '.join(VARIANTS)}")
     doc = template(args.template)
     doc["training"] = {**doc["training"], "epochs": args.epochs, "batch_size": args.batch_size,
                        "device": args.device, "optimizer": "adam"}
     probe = Trainer(doc)  # loads the data once, on the device, for the hand loop
     data, device = probe.data, probe.device
-    loops, engines = [], []
-    for _ in range(args.rounds):  # interleaved, best of each: machine noise hits both alike
+    loops: list[float] = []
+    engines: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(args.rounds):  # interleaved, best of each: machine noise hits all alike
         torch.manual_seed(0)
         loops.append(hand_loop(build_model(doc).to(device), data, args.batch_size, args.epochs,
                                doc["training"]["lr"], device))
-        engines.append(engine(doc))
-    loop, eng = max(loops), max(engines)
+        for variant in variants:
+            engines[variant].append(engine(doc, acceleration_of(variant, device, probe.model)))
+    loop = max(loops)
     print(f"template {args.template} on {device} ({torch.get_num_threads()} threads), batch {args.batch_size}, "
-          f"{args.epochs} epochs of {len(data.train_x)} samples")
+          f"{args.epochs} epochs of {len(data.train_x)} samples, best of {args.rounds} rounds")
     print(f"hand-written loop: {loop:,.0f} samples/s")
-    print(f"engine:            {eng:,.0f} samples/s")
-    print(f"ratio engine/loop: {eng / loop:.3f}  (goal >= 0.95)")
+    for variant, rates in engines.items():
+        print(f"engine, {variant + ':':15s}{max(rates):,.0f} samples/s, ratio engine/loop {max(rates) / loop:.3f}"
+              f"  (goal >= 0.95)")
 
 
 if __name__ == "__main__":

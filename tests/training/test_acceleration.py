@@ -37,7 +37,7 @@ def test_on_the_cpu_nothing_is_switched_on_and_on_a_gpu_conv_networks_go_channel
     conv = build_model(digits_project())
     assert default_acceleration(torch.device("cpu"), conv) == Acceleration()
     gpu = default_acceleration(torch.device("cuda"), conv)
-    assert gpu.channels_last and gpu.fused_optimizer and gpu.compile == "auto"
+    assert gpu.channels_last and gpu.cudnn_benchmark and gpu.fused_optimizer and gpu.compile == "auto"
     assert not default_acceleration(torch.device("cuda"), torch.nn.Sequential(torch.nn.Linear(2, 2))).channels_last
 
 

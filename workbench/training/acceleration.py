@@ -41,10 +41,13 @@ CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 @dataclass(frozen=True)
 class Acceleration:
     """channels_last: conv weights and image batches in NHWC (tensor cores read it without transposes).
+    cudnn_benchmark: cuDNN times its convolution algorithms on the first batch of each shape and keeps
+    the fastest (torch.backends.cudnn.benchmark, set for the process while the run trains).
     fused_optimizer: the optimizer's update in one kernel (torch's fused Adam/AdamW/SGD).
     compile: "off", "auto" (when the run is long enough to pay for it) or "on"."""
 
     channels_last: bool = False
+    cudnn_benchmark: bool = False
     fused_optimizer: bool = False
     compile: str = "off"
     compile_mode: str = COMPILE_MODE
@@ -69,7 +72,13 @@ def default_acceleration(device: torch.device, model: nn.Module) -> Acceleration
     (README, Performance), none of them paid there."""
     if device.type != "cuda":
         return Acceleration()
-    return Acceleration(channels_last=has_conv(model), fused_optimizer=True, compile="auto")
+    conv = has_conv(model)
+    return Acceleration(channels_last=conv, cudnn_benchmark=conv, fused_optimizer=True, compile="auto")
+
+
+def apply_to_process(acceleration: Acceleration) -> None:
+    """The settings torch keeps per process, for the run about to train (one at a time per process)."""
+    torch.backends.cudnn.benchmark = acceleration.cudnn_benchmark
 
 
 def optimizer_options(cls: type[torch.optim.Optimizer], fused: bool) -> dict:

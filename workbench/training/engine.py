@@ -33,7 +33,8 @@ from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
-from workbench.training.acceleration import Acceleration, Compiler, default_acceleration, optimizer_options
+from workbench.training.acceleration import (Acceleration, Compiler, apply_to_process, default_acceleration,
+                                             optimizer_options)
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.feed import BatchFeed, place, to_layout
@@ -182,6 +183,8 @@ class Trainer:
     def update_config(self, **changes: Any) -> None:
         """Change hyperparameters between runs (e.g. a smaller batch size after running out of memory)."""
         self.config = validate_training(self.config.to_dict(), **changes)
+        if "batch_size" in changes:  # compiled for the old batch's shape: compile again if it pays
+            self.compiler = Compiler(self.acceleration)
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr
             group["weight_decay"] = self.config.weight_decay
@@ -199,6 +202,7 @@ class Trainer:
         status, message = "finished", ""
         self._phase = "start"
         try:
+            apply_to_process(self.acceleration)
             stages = self.stages()
             self._back_to_epoch_start()
             yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),

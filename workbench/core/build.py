@@ -1,7 +1,6 @@
 """Project -> torch.nn.Module."""
 from __future__ import annotations
 
-import os
 
 from torch import nn
 
@@ -9,6 +8,7 @@ from workbench.core.catalogue import CATALOGUE
 from workbench.core.inference import summarize
 from workbench.core.project import ProjectError
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import output_shapes
 
 
 def build_model(project: ProjectSpec) -> nn.Sequential:
@@ -23,8 +23,8 @@ def build_model(project: ProjectSpec) -> nn.Sequential:
         raise ProjectError(f"layer {row['index']} ({row['type']}): {row['message']}")
     shape = tuple(doc["input"])
     modules = []
-    for layer, row in zip(doc["layers"], summary["layers"]):
+    for layer, output in zip(doc["layers"], output_shapes(summary)):
         kind = CATALOGUE[layer["type"]]
         modules.append(kind.build(shape, kind.resolve(layer)))
-        shape = tuple(row["output"])
+        shape = tuple(output)
     return nn.Sequential(*modules)

@@ -19,6 +19,7 @@ from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.inference import summarize
 from workbench.core.project import write_atomic
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import output_shapes
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -27,7 +28,7 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     """`nn.Conv2d(1, 16, kernel_size=3, padding=1)`: the call that builds this layer, with the
     arguments the project sets and any that differ from torch's defaults."""
     args, kwargs = kind.arguments(shape, kind.resolve(layer))
-    defaults = inspect.signature(kind.module.__init__).parameters
+    defaults = inspect.signature(kind.module.__init__).parameters  # type: ignore[misc]
 
     def shown(key: str, value: object) -> bool:
         default = defaults[key].default if key in defaults else inspect.Parameter.empty
@@ -44,12 +45,13 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
     summary = summarize(doc)
     if summary["first_error"] is not None:
         build_model(doc)  # raises the ProjectError naming the layer
+    outputs = output_shapes(summary)
     input_text = fmt_shape(tuple(doc["input"]))
     lines = [
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
         "",
         f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
-        f"output {fmt_shape(tuple(summary['output']))}, {summary['total_params']:,} parameters.",
+        f"output {fmt_shape(tuple(summary['output'] or ()))}, {summary['total_params']:,} parameters.",
         '"""',
         "import torch",
         "from torch import nn",
@@ -66,12 +68,12 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
         "        self.layers = nn.Sequential(",
     ]
     shape = tuple(doc["input"])
-    for layer, row in zip(doc["layers"], summary["layers"]):
+    for layer, row, output in zip(doc["layers"], summary["layers"], outputs):
         kind = CATALOGUE[layer["type"]]
         call = constructor_call(kind, shape, layer)
-        shape = tuple(row["output"])
+        shape = tuple(output)
         params = f", {row['params']:,} parameters" if row["params"] else ""
-        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(tuple(row['output']))}{params}")
+        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(shape)}{params}")
     example = ", ".join(str(s) for s in doc["input"])
     lines += [
         "        )",

@@ -125,7 +125,7 @@ def validate_project(doc: Any) -> dict:
     name = doc.get("name", "")
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be a string, got {brief(name)}")
-    out = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
            "layers": [validate_layer(i, layer) for i, layer in enumerate(layers)]}
     seen: set[str] = set()
     for i, layer in enumerate(out["layers"]):

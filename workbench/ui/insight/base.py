@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,7 +19,10 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsItem, QHBoxLayou
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import write_atomic
+from workbench.training.events import Event, Probe
+from workbench.training.updates import merge_probe
 from workbench.ui.shell.pictures import widget_png
+from workbench.core.summary import Summary
 
 INK = "#202020"
 BACKGROUND = "w"
@@ -132,22 +135,23 @@ class ImagePlot:
         return point.x(), point.y()
 
 
-def layer_name(summary: dict | None, index: int) -> str:
+def layer_name(summary: Summary | None, index: int) -> str:
     """'layer 3 · MaxPool 2×2, s2 → 4×4×32' (or just 'layer 3' without a summary)."""
-    rows = (summary or {}).get("layers", [])
+    rows = summary["layers"] if summary else []
     if index >= len(rows):
         return f"layer {index}"
     row = rows[index]
-    out = fmt_shape(tuple(row["output"])) if row.get("output") else "?"
+    out = fmt_shape(tuple(row["output"])) if row["output"] else "?"
     return f"layer {index} · {row['label']} → {out}"
 
 
-def matches_summary(summary: dict | None, index: int, shape: tuple[int, ...]) -> bool:
+def matches_summary(summary: Summary | None, index: int, shape: tuple[int, ...]) -> bool:
     """Whether a probed output of `shape` still belongs to layer `index` of the current network."""
     if summary is None:
         return True
-    rows = summary.get("layers", [])
-    return index < len(rows) and rows[index].get("output") is not None and tuple(rows[index]["output"]) == shape
+    rows = summary["layers"]
+    output = rows[index]["output"] if index < len(rows) else None
+    return output is not None and tuple(output) == shape
 
 
 class InsightPanel(QWidget):
@@ -166,8 +170,8 @@ class InsightPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.title)
-        self.summary: dict | None = None
-        self.probe: dict = {}
+        self.summary: Summary | None = None
+        self.probe: Probe = {}
         self.bar = QHBoxLayout()
         self.export_button = QPushButton("Export PNG…")
         self.export_button.clicked.connect(self._ask_export)
@@ -187,15 +191,15 @@ class InsightPanel(QWidget):
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
 
     # feeding ---------------------------------------------------------------------------------
-    def set_summary(self, summary: dict | None) -> None:
+    def set_summary(self, summary: Summary | None) -> None:
         """The current network's layer names and shapes; stale probed layers disappear."""
         self.summary = summary
         self.refresh()
 
-    def update_probe(self, result: dict) -> None:
+    def update_probe(self, result: Probe) -> None:
         """A probe result (the engine's "probe" event or capture's dict); keys it lacks keep their
         last value, so a probe made for other panels does not blank this one."""
-        self.probe = {**self.probe, **{k: v for k, v in result.items() if k != "event"}}
+        self.probe = merge_probe(self.probe, result)
         self.refresh()
 
     def clear(self) -> None:
@@ -306,11 +310,11 @@ class StageMarks:
             for item in items:
                 item.hide()
 
-    def add(self, events: list[dict]) -> None:
+    def add(self, events: Sequence[Event]) -> None:
         """Mark the stages that these events enter (an epoch's stage began where the epoch began)."""
         for event in events:
             stage = event.get("stage")
-            if event.get("event") != "epoch" or not stage or (self.stages and self.stages[-1] == stage):
+            if event["event"] != "epoch" or not stage or (self.stages and self.stages[-1] == stage):
                 continue
             x = float(event["epoch"]) - float(event.get("stage_epoch", 1))
             if len(self.items) <= len(self.stages):

@@ -236,7 +236,7 @@ class ArithmeticCanvas(QWidget):
         pad_fill = _mix(base, mid, 0.35)
         pad_text = pal.color(QPalette.ColorRole.PlaceholderText)
         font = self._number_font(cell, [fmt_number(v) for v in st.padded.ravel()])
-        hp, wp, p = *st.padded.shape, st.padding
+        (hp, wp), p = st.padded.shape, st.padding
         for r in range(hp):
             for c in range(wp):
                 is_pad = not (p <= r < hp - p and p <= c < wp - p)

@@ -20,6 +20,7 @@ from workbench.core.catalogue import CATALOGUE, fmt_shape, pair
 from workbench.core.inference import summarize
 from workbench.core.lessons import GROUPS, LESSONS, Lesson, LessonStep
 from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticCanvas, ArithmeticView
+from workbench.core.summary import Summary
 
 PICTURE_SIZE = (1280, 760)
 
@@ -102,7 +103,7 @@ def paint_network(painter: QPainter, rect: QRectF, lesson: Lesson, selected: int
         y += row_h
 
 
-def _layer_notes(doc: dict, summary: dict, selected: int | None) -> list[str]:
+def _layer_notes(doc: dict, summary: Summary, selected: int | None) -> list[str]:
     """The selected layer's size formula and parameter counts, then the network's total."""
     notes = []
     if selected is not None and 0 <= selected < len(summary["layers"]):

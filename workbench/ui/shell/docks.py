@@ -23,8 +23,10 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QSc
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
 from workbench.core.project import Project
+from workbench.training.events import Probe, ProbeEvent
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
+from workbench.training.updates import merge_probe
 from workbench.ui.editing.model import SelectionModel, SummaryModel
 from workbench.ui.editing.undo import Editor
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
@@ -91,14 +93,14 @@ class DockHost(Protocol):
 
 class PanelDocks(QObject):
     def __init__(self, window: DockHost):
-        super().__init__(window)  # type: ignore[arg-type] - a QMainWindow
+        super().__init__(window)  # type: ignore[arg-type]  # a QMainWindow
         self.window = window
         self.training = TrainingPanel(window.project, editor=window.editor)
         self.insight = InsightPanels(self)
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
         self.lab: QWidget | None = None  # made when its dock is first shown: it is hidden by default
-        self.probe: dict = {}  # the last probe's arrays, for the arithmetic dock
+        self.probe: Probe = {}  # the last probe's arrays, for the arithmetic dock
         self._lesson_numbers = False  # the arithmetic dock shows a lesson's grid until another layer is picked
         self.docks: dict[str, QDockWidget] = {}
         self._shown: dict[str, bool] = {}  # dock name -> on screen (QDockWidget.visibilityChanged)
@@ -183,9 +185,9 @@ class PanelDocks(QObject):
     def _run_started(self, run_dir: str) -> None:
         self.probe = {}
 
-    def _probe(self, probe: dict) -> None:
+    def _probe(self, probe: ProbeEvent) -> None:
         self.insight.update_probe(probe)
-        self.probe = {**self.probe, **{k: v for k, v in probe.items() if k != "event"}}
+        self.probe = merge_probe(self.probe, probe)
         self._lesson_numbers = False
         if self.on_screen("arithmetic"):
             self._show_arithmetic()
@@ -255,6 +257,7 @@ class PanelDocks(QObject):
         self.training.open_run(path)
         try:
             self.insight.show_run(run)
+            assert self.insight.run is not None
             self.probe = self.insight.run.capture(ProbeRequest(filters=True, activations=True))
         except (ValueError, OSError) as exc:  # a run without weights, a dataset that is gone
             QMessageBox.warning(w, "Cannot show the run's insides", f"{path}: {exc}")

@@ -29,8 +29,10 @@ from workbench.core.project import Project
 from workbench.data import DATASETS
 from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
+from workbench.training.events import DoneEvent, EpochEvent
 from workbench.training.run_folder import RunError, default_runs_root, open_run
 from workbench.ui.insight.base import INK, StageMarks, styled_plot
+from workbench.training.updates import RunUpdate
 from workbench.ui.training.runner import TrainingRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
@@ -139,11 +141,11 @@ class TrainingPanel(QWidget):
         self.noise.setPlaceholderText("gaussian:0.3")
         self.noise.setToolTip("denoise corruption KIND:LEVEL: gaussian:0.3, masking:0.5, salt-and-pepper:0.1")
         self.device = QComboBox()
-        for value, label in available_devices():
-            self.device.addItem(label, value)
+        for device, text in available_devices():
+            self.device.addItem(text, device)
         self.schedule = QComboBox()
-        for value in SCHEDULES:
-            self.schedule.addItem(SCHEDULE_TEXT.get(value, value), value)
+        for schedule in SCHEDULES:
+            self.schedule.addItem(SCHEDULE_TEXT.get(schedule, schedule), schedule)
         self.schedule.setToolTip("layer-wise: pretrain each layer as a small autoencoder, then fine-tune the "
                                  "whole network")
 
@@ -354,14 +356,14 @@ class TrainingPanel(QWidget):
             self.status.setText(str(exc))
             return False
         self._clear_curves()
-        start = next((e for e in run.metrics if e.get("event") == "start"), {})
-        self.steps_per_epoch = max(int(start.get("steps_per_epoch", 1)), 1)
+        start = next((e for e in run.metrics if e["event"] == "start"), None)
+        self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1) if start is not None else 1
         self.epochs = int(run.config.get("training", {}).get("epochs", 1))
-        steps = np.array([(e["global_step"], e["train_loss"]) for e in run.metrics if e.get("event") == "batch"],
+        steps = np.array([(e["global_step"], e["train_loss"]) for e in run.metrics if e["event"] == "batch"],
                          dtype=np.float64).reshape(-1, 2)
-        self._add(steps[:, 0], steps[:, 1], [e for e in run.metrics if e.get("event") == "epoch"])
+        self._add(steps[:, 0], steps[:, 1], [e for e in run.metrics if e["event"] == "epoch"])
         self.stage_marks.add(run.metrics)
-        done = [e for e in run.metrics if e.get("event") == "done"]
+        done = [e for e in run.metrics if e["event"] == "done"]
         self.run_dir = str(path)
         self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}")
         epochs_done = int(run.state.get("epoch", 0))
@@ -376,63 +378,63 @@ class TrainingPanel(QWidget):
             self.open_run(path)
 
     # updates from the worker ------------------------------------------------------------------------
-    def _on_update(self, update: dict) -> None:
-        start = update["start"]
+    def _on_update(self, update: RunUpdate) -> None:
+        start = update.start
         if start is not None:
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
             self.epochs = int(start["epochs"])
             self._device_name = start["device_name"]
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples")
-        self._add(*update["steps"], update["epochs"])
-        self.stage_marks.add(update["epochs"])
-        progress = update["progress"]
+        self._add(*update.steps, update.epochs)
+        self.stage_marks.add(update.epochs)
+        progress = update.progress
         now = time.monotonic()
         last = progress is not None and progress["event"] == "epoch" and progress["epoch"] >= self.epochs
         if progress is not None and (last or now - self._progress_shown >= PROGRESS_EVERY_S):
             self._progress_shown = now
-            done = progress["epoch"] - 1 + (progress.get("step", self.steps_per_epoch) / self.steps_per_epoch
+            done = progress["epoch"] - 1 + (progress["step"] / self.steps_per_epoch
                                             if progress["event"] == "batch" else 1)
             self.progress.setValue(int(1000 * done / max(self.epochs, 1)))
             stage = f" · {progress['stage']}" if progress.get("stage") else ""
             self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs}{stage} · "
                                     f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
-        news = update["compile"]  # compiling takes seconds with no steps: say so, then how it went
+        news = update.compile  # compiling takes seconds with no steps: say so, then how it went
         if news is not None and news["event"] == "compiling":
             self.progress.setFormat(f"epoch {news['epoch']}/{self.epochs} · compiling…")
         elif news is not None:
             self.status.setText(f"Training on {self._device_name} · {news['message']}")
-        if update["paused"] is not None:  # the engine has really stopped between steps (or gone on)
-            self.progress.setFormat(("paused · " if update["paused"] else "") + self.progress.format()
+        if update.paused is not None:  # the engine has really stopped between steps (or gone on)
+            self.progress.setFormat(("paused · " if update.paused else "") + self.progress.format()
                                     .removeprefix("paused · "))
-            self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update["paused"]
+            self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update.paused
                                 else "Training…")
-        if update["events"]:
-            self.events_received.emit(update["events"])
-        if update["probe"] is not None:
-            self.probe_received.emit(update["probe"])
+        if update.events:
+            self.events_received.emit(update.events)
+        if update.probe is not None:
+            self.probe_received.emit(update.probe)
         if self.isVisible() and not self._redraw_timer.isActive():
             self._redraw_timer.start()
 
-    def _on_finished(self, done: dict) -> None:
+    def _on_finished(self, done: DoneEvent) -> None:
         if not self._active:
             return
         self._active = False
         self._redraw()
-        self.status.setText(done.get("message", ""))
+        self.status.setText(done["message"])
         self._suggested_input = done.get("suggested_input")
         if self._suggested_input:
             self.fix_input.setText(f"Set the input to {fmt_shape(tuple(self._suggested_input))}")
         self.fix_input.setVisible(bool(self._suggested_input))
         self._set_state("idle")
-        if done.get("status") != "finished":
-            self.progress.setFormat(f"{done.get('status', 'stopped')} · " + self.progress.format())
+        if done["status"] != "finished":
+            self.progress.setFormat(f"{done['status']} · " + self.progress.format())
         self.events_received.emit([done])
         self.run_finished.emit(done)
         self.training_changed.emit(False)
 
     # curves -----------------------------------------------------------------------------------------
-    def _add(self, steps: np.ndarray, losses: np.ndarray, epochs: list[dict]) -> None:
+    def _add(self, steps: np.ndarray, losses: np.ndarray, epochs: list[EpochEvent]) -> None:
         if len(steps):
             self.curves["step"].extend(steps / self.steps_per_epoch, losses)
         for event in epochs:

@@ -59,16 +59,21 @@ def layer_and_input(draw: st.DrawFn, kind_name: str) -> tuple[dict, list[int]]:
     return layer, shape
 
 
+# Where there is a GPU, layers run there too: CUDA kernels have checks of their own.
+DEVICES = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
 def run_torch(kind_name: str, layer: dict, shape: list[int]) -> tuple[list[int], int]:
     """The output shape and parameter count torch gives, after a training step's forward and backward
-    and an evaluation forward: some arguments are refused only when the layer runs, and only in one
-    mode (BatchNorm's eps = 0 while training, on torch 2.14)."""
+    and an evaluation forward, on each device: some arguments are refused only when the layer runs,
+    and only in one mode (BatchNorm's eps = 0 while training, on torch 2.14)."""
     kind = CATALOGUE[kind_name]
-    module = kind.build(tuple(shape), kind.resolve(layer)).train()
-    out = module(torch.rand(2, *shape, requires_grad=True))
-    out.float().sum().backward()
-    with torch.no_grad():
-        out = module.eval()(torch.rand(2, *shape))
+    for device in DEVICES:
+        module = kind.build(tuple(shape), kind.resolve(layer)).to(device).train()
+        out = module(torch.rand(2, *shape, device=device, requires_grad=True))
+        out.float().sum().backward()
+        with torch.no_grad():
+            out = module.eval()(torch.rand(2, *shape, device=device))
     return list(out.shape[1:]), sum(p.numel() for p in module.parameters())
 
 

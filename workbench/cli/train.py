@@ -16,7 +16,7 @@ from workbench.training.events import Event
 from workbench.data import DATASETS
 from workbench.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TASKS
 
-PRINTED = ("start", "epoch", "done")
+PRINTED = ("start", "compiled", "epoch", "done")  # compiled: how long torch.compile took, or why not
 
 
 def _parser() -> argparse.ArgumentParser:

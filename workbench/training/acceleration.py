@@ -104,13 +104,14 @@ class Compiler:
     _shapes: dict[nn.Module, set[tuple]] = field(default_factory=dict)
     _tried: set[nn.Module] = field(default_factory=set)
 
-    def due(self, model: nn.Module, steps_done: int, seconds_left: float) -> bool:
+    def due(self, model: nn.Module, steps_done: int, seconds_left: Callable[[], float]) -> bool:
         """Whether to compile `model` now: "on" at once, "auto" when COMPILE_AFTER_STEPS steps say the rest
-        would take longer than COMPILE_PAYS_AFTER_S uncompiled; never twice for one network."""
+        would take longer than COMPILE_PAYS_AFTER_S uncompiled; never twice for one network. Asked before
+        every step: seconds_left is called only when it matters."""
         mode = self.acceleration.compile
         if mode == "off" or model in self._tried:
             return False
-        return mode == "on" or (steps_done >= COMPILE_AFTER_STEPS and seconds_left > COMPILE_PAYS_AFTER_S)
+        return mode == "on" or (steps_done >= COMPILE_AFTER_STEPS and seconds_left() > COMPILE_PAYS_AFTER_S)
 
     def compile(self, model: nn.Module, warm_up: Callable[[Callable[..., torch.Tensor]], None]) -> CompileResult:
         """Compile `model` for the shapes `warm_up(forward)` runs it on. warm_up must leave the weights as

@@ -276,7 +276,7 @@ class Trainer:
         steps = self.steps_per_epoch
         for step, (xb, yb) in enumerate(self.feed.batches(order, self.config.batch_size)):
             yield from self._controls(stage)
-            if self.compiler.due(stage.model, self._steps_done, self._seconds_left(stage, step)):
+            if self.compiler.due(stage.model, self._steps_done, lambda: self._seconds_left(stage, step)):
                 yield from self._compile(stage)
             self._phase = "step"
             pending.append(self._step(stage, xb, yb))

@@ -56,20 +56,17 @@ def place(data: Dataset, device: torch.device, memory_format: torch.memory_forma
     return _to(data, device, memory_format, train=False, val=val_bytes <= share * free), True
 
 
-def _to(data: Dataset, device: torch.device, memory_format: torch.memory_format, train: bool, val: bool) -> Dataset:
-    def moved(x: torch.Tensor, there: bool) -> torch.Tensor:
-        if not there:
-            return x
-        x = x.to(device)
-        return x.contiguous(memory_format=memory_format) if x.dim() == 4 else x
-
-    return replace(data, train_x=moved(data.train_x, train), train_y=data.train_y.to(device),
-                   val_x=moved(data.val_x, val), val_y=data.val_y.to(device))
-
-
 def to_layout(x: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
     """Image batches (N×C×H×W) in `memory_format`; anything else as it is."""
     return x.contiguous(memory_format=memory_format) if x.dim() == 4 else x
+
+
+def _to(data: Dataset, device: torch.device, memory_format: torch.memory_format, train: bool, val: bool) -> Dataset:
+    def moved(x: torch.Tensor, there: bool) -> torch.Tensor:
+        return to_layout(x.to(device), memory_format) if there else x
+
+    return replace(data, train_x=moved(data.train_x, train), train_y=data.train_y.to(device),
+                   val_x=moved(data.val_x, val), val_y=data.val_y.to(device))
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:

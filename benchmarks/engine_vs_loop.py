@@ -2,10 +2,11 @@
 validation pass per epoch. Prints samples/s of each and the ratio (goal >= 0.95).
 
     python benchmarks/engine_vs_loop.py [--template digits-cnn] [--epochs 6] [--device cpu]
-        [--variants default,channels_last,fused]   # the engine with each switch of training.acceleration
+        [--variants plain,channels_last,fused,default] [--clock cpu]
 
-A variant other than "default" is the engine with that switch on (and the others as the device's
-default has them): how the CPU's defaults were chosen (README, Performance).
+Variants of the engine (training.acceleration): "plain" with nothing switched on, "channels_last",
+"fused" or "compile" with that one switch on, "default" with the device's defaults. How the CPU's
+defaults were chosen (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from workbench.core.templates import template
 from workbench.training.acceleration import Acceleration, default_acceleration
 from workbench.training.engine import Trainer
 
-VARIANTS = ("default", "channels_last", "fused", "compile")
+VARIANTS = ("plain", "default", "channels_last", "fused", "compile")
 # What a rate is measured on: wall time, or with --clock cpu this process's CPU time (all its threads),
 # which a machine shared with other busy processes disturbs far less than the wall clock.
 clock = time.perf_counter
@@ -51,10 +52,11 @@ def hand_loop(model, data, batch_size: int, epochs: int, lr: float, device: torc
 
 
 def acceleration_of(variant: str, device: torch.device, model: torch.nn.Module) -> Acceleration:
-    default = default_acceleration(device, model)
-    switch = {"default": {}, "channels_last": {"channels_last": True}, "fused": {"fused_optimizer": True},
+    if variant == "default":
+        return default_acceleration(device, model)
+    switch = {"plain": {}, "channels_last": {"channels_last": True}, "fused": {"fused_optimizer": True},
               "compile": {"compile": "on"}}[variant]
-    return replace(default, **switch)
+    return replace(Acceleration(), **switch)
 
 
 def engine(doc: dict, acceleration: Acceleration) -> float:

@@ -29,16 +29,18 @@ def epochs_of(events):
 
 @pytest.fixture(scope="module")
 def plain():
-    """The epochs of the run every accelerated one is compared with."""
-    return epochs_of(Trainer(digits_project()).events())
+    """The epochs of the run every accelerated one is compared with: nothing switched on."""
+    return epochs_of(Trainer(digits_project(), acceleration=Acceleration()).events())
 
 
-def test_on_the_cpu_nothing_is_switched_on_and_on_a_gpu_conv_networks_go_channels_last():
-    conv = build_model(digits_project())
-    assert default_acceleration(torch.device("cpu"), conv) == Acceleration()
+def test_conv_networks_go_channels_last_with_a_fused_optimizer_and_a_gpu_compiles_long_runs():
+    conv, mlp = build_model(digits_project()), torch.nn.Sequential(torch.nn.Linear(2, 2))
+    assert default_acceleration(torch.device("cpu"), conv) == Acceleration(channels_last=True, fused_optimizer=True)
+    assert default_acceleration(torch.device("cpu"), mlp) == Acceleration(fused_optimizer=True)
     gpu = default_acceleration(torch.device("cuda"), conv)
     assert gpu.channels_last and gpu.cudnn_benchmark and gpu.fused_optimizer and gpu.compile == "auto"
-    assert not default_acceleration(torch.device("cuda"), torch.nn.Sequential(torch.nn.Linear(2, 2))).channels_last
+    assert not default_acceleration(torch.device("cuda"), mlp).channels_last
+    assert Trainer(digits_project()).model[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_channels_last_and_a_fused_optimizer_learn_what_the_plain_run_learns(plain):

@@ -33,8 +33,7 @@ from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
-from workbench.training.acceleration import (Acceleration, Compiler, apply_to_process, default_acceleration,
-                                             optimizer_options)
+from workbench.training.acceleration import Acceleration, Compiler, apply_to_process, default_acceleration, make_fused
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, DoneEvent, EpochEvent, Event,
@@ -74,12 +73,12 @@ class Stage:
 
 
 def make_optimizer(config: TrainingConfig, params: Any, fused: bool = False) -> torch.optim.Optimizer:
-    """fused: the update in one kernel where this torch has it (see acceleration.optimizer_options)."""
+    """fused: the update in one kernel where this torch can (acceleration.make_fused)."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                               **optimizer_options(torch.optim.SGD, fused))
+        return make_fused(torch.optim.SGD, params, fused, lr=config.lr, momentum=config.momentum,
+                          weight_decay=config.weight_decay)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay, **optimizer_options(cls, fused))
+    return make_fused(cls, params, fused, lr=config.lr, weight_decay=config.weight_decay)
 
 
 class Trainer:

@@ -16,25 +16,25 @@ def images(n=50):
 
 
 @pytest.mark.parametrize("world_size", [1, 2, 3, 4])
-def test_the_ranks_shares_never_overlap_and_cover_the_epoch(world_size):
-    x, y = images(50)
-    order = torch.randperm(50, generator=torch.Generator().manual_seed(1))
-    feeds = [BatchFeed(x, y, "cpu", rank=r, world_size=world_size) for r in range(world_size)]
-    shares = [f.share(order) for f in feeds]
-    together = torch.cat(shares)
-    assert len(set(together.tolist())) == len(together) >= 50 - (world_size - 1)  # none twice, few left out
-    assert {len(s) for s in shares} == {50 // world_size} and len({f.steps(8) for f in feeds}) == 1
-    for f, share in zip(feeds, shares):  # each rank's batches are its share, in the epoch's order
-        xs, ys = zip(*f.batches(order, 8))
-        trained = share[:sum(map(len, ys))]
-        assert torch.equal(torch.cat(xs), x[trained]) and torch.equal(torch.cat(ys), y[trained])
+def test_the_ranks_shares_of_each_batch_are_what_one_process_trains_on(world_size):
+    x, y = images(56)  # 4 batches of 12 and one of 8: 2 or more samples for each of up to 4 ranks
+    order = torch.randperm(56, generator=torch.Generator().manual_seed(1))
+    alone = list(BatchFeed(x, y, "cpu").batches(order, 12))
+    ranks = [list(BatchFeed(x, y, "cpu", rank=r, world_size=world_size).batches(order, 12)) for r in range(world_size)]
+    assert len(alone) == 5
+    assert {len(batches) for batches in ranks} == {len(alone)}  # every rank takes as many steps
+    for step, whole in enumerate(alone):  # the shares, in rank order, make up the one process's batch
+        assert torch.equal(torch.cat([batches[step].x for batches in ranks]), whole.x)
+        assert torch.equal(torch.cat([batches[step].y for batches in ranks]), whole.y)
+        assert all(batches[step].whole == len(whole.x) for batches in ranks)
 
 
-def test_a_last_batch_of_one_sample_is_left_out():
+def test_a_last_batch_too_small_to_share_is_left_out():
     assert steps_for(65, 64) == 1 and steps_for(66, 64) == 2 and steps_for(10, 64) == 1
+    assert steps_for(67, 64, world_size=2) == 1 and steps_for(68, 64, world_size=2) == 2  # 2 samples a process
     x, y = images(65)
     batches = list(BatchFeed(x, y, "cpu").batches(torch.arange(65), 64))
-    assert [len(b[0]) for b in batches] == [64]
+    assert [len(b.x) for b in batches] == [64]
 
 
 def test_streamed_batches_are_the_resident_ones_in_the_layout_asked_for():
@@ -43,7 +43,7 @@ def test_streamed_batches_are_the_resident_ones_in_the_layout_asked_for():
     resident = list(BatchFeed(x, y, "cpu").batches(order, 16))
     streamed = list(BatchFeed(x, y, "cpu", stream=True, memory_format=torch.channels_last).batches(order, 16))
     assert len(resident) == len(streamed) == 4
-    for (xa, ya), (xb, yb) in zip(resident, streamed):
+    for (xa, ya, _), (xb, yb, _) in zip(resident, streamed):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
         assert xb.is_contiguous(memory_format=torch.channels_last) and not xa.is_contiguous(
             memory_format=torch.channels_last)
@@ -87,5 +87,5 @@ def test_batches_streamed_to_the_gpu_are_the_resident_ones():
     resident = list(BatchFeed(x.to(device), y.to(device), device).batches(order, 64))
     streamed = list(BatchFeed(x, y, device, memory_format=torch.channels_last).batches(order, 64))
     assert len(resident) == len(streamed) == 5
-    for (xa, ya), (xb, yb) in zip(resident, streamed):
+    for (xa, ya, _), (xb, yb, _) in zip(resident, streamed):
         assert xb.device.type == "cuda" and torch.equal(xa, xb) and torch.equal(ya, yb)

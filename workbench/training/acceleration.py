@@ -154,11 +154,13 @@ class Compiler:
         self._compiled[model], self._shapes[model] = compiled, shapes
         return CompileResult(True, seconds, f"compiled in {seconds:.1f} s ({self.acceleration.compile_mode})")
 
-    def model_for(self, model: nn.Module, x: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-        """The compiled network if `x`'s shape (in the network's mode) was compiled, else the network."""
+    def model_for(self, model: nn.Module, x: torch.Tensor,
+                  uncompiled: nn.Module | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The compiled network if `x`'s shape (in the network's mode) was compiled, else `uncompiled`
+        (what the step calls otherwise: the network, or DDP around it), by default the network."""
         compiled = self._compiled.get(model)
         if compiled is None or _shape_key(model, x) not in self._shapes[model]:
-            return model
+            return uncompiled if uncompiled is not None else model
         return lambda batch: self._call(compiled, batch)
 
     def _call(self, compiled: nn.Module, x: torch.Tensor) -> torch.Tensor:

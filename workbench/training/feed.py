@@ -1,15 +1,15 @@
 """Where training batches come from: the training set kept on the device when it fits there,
-streamed from pinned host memory otherwise, and this process's share of each epoch's order.
+streamed from pinned host memory otherwise, and this process's share of each batch.
 
     data, streamed = place(dataset, device)              # on the device if it fits, else stays on the host
     feed = BatchFeed(data.train_x, data.train_y, device)  # rank=r, world_size=n: one share per process
     feed.steps(batch_size)                                # batches per epoch, the same on every rank
-    for xb, yb in feed.batches(order, batch_size):        # order: a permutation of the whole training set
-        ...                                               # xb, yb on `device`
+    for batch in feed.batches(order, batch_size):         # order: a permutation of the training set
+        batch.x, batch.y, batch.whole                     # on `device`; whole: the global batch's size
 
-Every rank is given the same `order` (the engine draws it from the seed and the epoch) and takes
-every world_size-th sample of it from its rank on, so the shares never overlap and together cover
-the epoch, less at most world_size - 1 samples (a different few each epoch, as the order changes).
+`batch_size` is the global batch. Every rank is given the same `order` (the engine draws it from the
+seed and the epoch) and takes its contiguous share of each global batch (distributed.shard), so
+together the ranks see exactly the samples one process would.
 
 Streaming gathers each batch into pinned host memory and copies it on a side CUDA stream while the
 previous step computes; the step waits for its own batch only.
@@ -17,11 +17,12 @@ previous step computes; the step waits for its own batch only.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import torch
 
 from workbench.data import Dataset
+from workbench.training.distributed import shard
 
 # The data stays on the GPU if it takes at most this share of the free memory: the rest is for the
 # network, its activations and gradients, and the optimizer's state.
@@ -79,12 +80,18 @@ def _same_device(a: torch.device, b: torch.device) -> bool:
     return a.type == b.type and index(a) == index(b)
 
 
-def steps_for(samples: int, batch_size: int) -> int:
-    """Batches per epoch. A last batch of a single sample is left out (a different sample each epoch, as
-    the order is shuffled): batch normalization cannot train on one sample, and one sample's step is
-    mostly noise."""
+def steps_for(samples: int, batch_size: int, world_size: int = 1) -> int:
+    """Batches per epoch. A last, smaller batch is left out unless every process gets two samples of it
+    (a different few samples each epoch, as the order is shuffled): batch normalization cannot train on
+    one sample, and one sample's step is mostly noise."""
     full, rest = divmod(samples, batch_size)
-    return max(1, full + (rest > 1))
+    return max(1, full + (rest >= 2 * world_size))
+
+
+class Batch(NamedTuple):
+    x: torch.Tensor  # this rank's share of the batch's inputs, on the device
+    y: torch.Tensor
+    whole: int       # samples in the whole (global) batch: the shares of all ranks together
 
 
 class BatchFeed:
@@ -105,60 +112,51 @@ class BatchFeed:
         self.memory_format = memory_format
         self.streamed = not _same_device(x.device, self.device) if stream is None else stream
 
-    @property
-    def samples(self) -> int:
-        """Samples this rank trains on per epoch."""
-        return len(self.x) // self.world_size
-
     def steps(self, batch_size: int) -> int:
-        return steps_for(self.samples, batch_size)
+        return steps_for(len(self.x), batch_size, self.world_size)
 
-    def share(self, order: torch.Tensor) -> torch.Tensor:
-        """This rank's part of an epoch's order: every world_size-th index from `rank` on."""
-        return order[self.rank:self.samples * self.world_size:self.world_size]
-
-    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[Batch]:
         """steps(batch_size) batches, in `order` (a CPU permutation of range(len(x)))."""
-        mine = self.share(order)
-        on_device = mine.to(self.device)
-        spans = [(i * batch_size, min((i + 1) * batch_size, len(mine))) for i in range(self.steps(batch_size))]
+        spans = [(i * batch_size, min((i + 1) * batch_size, len(order))) for i in range(self.steps(batch_size))]
+        on_device = order.to(self.device)
+        shares = [shard(on_device[start:stop], self.rank, self.world_size) for start, stop in spans]
         if not self.streamed:
-            for start, stop in spans:
-                index = on_device[start:stop]
-                yield self.x[index], self.y[index]
+            for (start, stop), index in zip(spans, shares):
+                yield Batch(self.x[index], self.y[index], stop - start)
             return
-        images = self._stream_cuda(mine, spans) if self.device.type == "cuda" else (
-            torch.index_select(self.x, 0, mine[start:stop]) for start, stop in spans)  # host to host: tests
-        for (start, stop), xb in zip(spans, images):
-            yield to_layout(xb, self.memory_format), self.y[on_device[start:stop]]
+        on_host = [shard(order[start:stop], self.rank, self.world_size) for start, stop in spans]
+        images = self._stream_cuda(on_host) if self.device.type == "cuda" else (
+            torch.index_select(self.x, 0, index) for index in on_host)  # host to host: tests without a GPU
+        for (start, stop), index, xb in zip(spans, shares, images):
+            yield Batch(to_layout(xb, self.memory_format), self.y[index], stop - start)
 
     def head(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The first batch of this rank's share in the unshuffled order (compiling warms up on it)."""
-        index = torch.arange(min(batch_size, self.samples)) * self.world_size + self.rank
+        """This rank's share of a first batch in the unshuffled order (compiling warms up on it)."""
+        index = shard(torch.arange(min(batch_size, len(self.x))), self.rank, self.world_size)
         x = self.x[index.to(self.x.device)]
         x = to_layout(x.to(self.device), self.memory_format) if self.streamed else x
         return x, self.y[index.to(self.device)]
 
-    def _stream_cuda(self, order: torch.Tensor, spans: list[tuple[int, int]]) -> Iterator[torch.Tensor]:
+    def _stream_cuda(self, shares: list[torch.Tensor]) -> Iterator[torch.Tensor]:
         """Images of batch i+1 are gathered and copied (on a side stream) while step i computes. Pinned
         blocks come from torch's caching host allocator, which reuses one only once the copy reading it
         has finished."""
         copier, compute = torch.cuda.Stream(self.device), torch.cuda.current_stream(self.device)
 
-        def fetch(start: int, stop: int) -> tuple[torch.Tensor, torch.cuda.Event]:
-            staged = torch.empty((stop - start, *self.x.shape[1:]), dtype=self.x.dtype, pin_memory=True)
-            torch.index_select(self.x, 0, order[start:stop], out=staged)
+        def fetch(index: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event]:
+            staged = torch.empty((len(index), *self.x.shape[1:]), dtype=self.x.dtype, pin_memory=True)
+            torch.index_select(self.x, 0, index, out=staged)
             with torch.cuda.stream(copier):
                 xb = staged.to(self.device, non_blocking=True)
                 ready = torch.cuda.Event()
                 ready.record(copier)
             return xb, ready
 
-        ahead = fetch(*spans[0])
-        for i in range(len(spans)):
+        ahead = fetch(shares[0])
+        for i in range(len(shares)):
             xb, ready = ahead
-            if i + 1 < len(spans):
-                ahead = fetch(*spans[i + 1])
+            if i + 1 < len(shares):
+                ahead = fetch(shares[i + 1])
             compute.wait_event(ready)
             xb.record_stream(compute)  # made on the copier: freed only once the compute stream is done with it
             yield xb

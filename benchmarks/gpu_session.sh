@@ -32,7 +32,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 echo "== tests ($((SECONDS - began)) s)"
 parallel=()
 python3 -c "import xdist" 2>/dev/null && parallel=(-n 8)
-timeout 170 python3 -m pytest -q "${parallel[@]}" tests/core tests/data tests/training tests/cli/test_core_verbs.py \
+timeout 200 python3 -m pytest -q ${parallel[@]+"${parallel[@]}"} tests/core tests/data tests/training tests/cli/test_core_verbs.py \
     2>&1 | tee "$out/tests.log" | tail -25
 
 # 2. The table, probes and the training process (goal: under 3 minutes).

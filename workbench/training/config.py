@@ -17,6 +17,10 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 LOSSES = ("mse", "bce")
 NOISE_KINDS = ("gaussian", "masking", "salt_pepper")
 SCHEDULES = ("plain", "layerwise")  # made into trainers by workbench.training.schedules
+# The data stays on the GPU if it takes at most this share of the free memory: the rest is for the
+# network, its activations and gradients, and the optimizer's state (workbench.training.feed applies
+# it; workbench.training.placement estimates it for the window, which must not wait for torch).
+FIT_SHARE = 0.5
 
 TRAINING_OPTIONS = {
     "task": Option("choice", "classify", TASKS),

@@ -22,11 +22,8 @@ from typing import Iterator, NamedTuple
 import torch
 
 from workbench.data import Dataset
+from workbench.training.config import FIT_SHARE
 from workbench.training.distributed import shard
-
-# The data stays on the GPU if it takes at most this share of the free memory: the rest is for the
-# network, its activations and gradients, and the optimizer's state.
-FIT_SHARE = 0.5
 
 
 def dataset_bytes(data: Dataset) -> int:

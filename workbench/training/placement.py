@@ -20,7 +20,7 @@ from typing import Literal
 from workbench.core.inference import BYTES_PER_VALUE
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import sample_count, validate_data
-from workbench.training.feed import FIT_SHARE  # the rule a run applies (feed.place), estimated here
+from workbench.training.config import FIT_SHARE  # the rule a run applies (feed.place), estimated here
 LABEL_BYTES = 8  # an int64 class label per sample
 Case = Literal["device", "streamed", "memory"]
 

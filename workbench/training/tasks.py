@@ -44,9 +44,9 @@ class Task:
             return F.binary_cross_entropy(out.float().clamp(0.0, 1.0), target.clamp(0.0, 1.0))
         return F.binary_cross_entropy_with_logits(out.float(), target.clamp(0.0, 1.0))
 
-    def correct(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
-        """Number right in the batch, as a device tensor (no sync); None unless classifying."""
-        return (out.argmax(1) == target).sum() if self.classifies else None
+    def predicted(self, out: torch.Tensor) -> torch.Tensor | None:
+        """The predicted classes of a batch, on its device (no sync); None unless classifying."""
+        return out.argmax(1) if self.classifies else None
 
 
 def _last_activation(model: nn.Module) -> type | None:

@@ -137,3 +137,18 @@ def test_a_child_that_does_not_answer_is_killed_on_shutdown():
     began = time.monotonic()
     proc.shutdown(timeout_s=0.5)
     assert not proc.alive and time.monotonic() - began < 5
+
+
+def test_the_ready_child_says_what_torch_finds_on_this_machine(process):
+    """The window starts without torch: its device menu and data placement come from here."""
+    import torch
+
+    from workbench.training.devices import available_devices
+
+    assert process.wait_ready()
+    assert process.hardware.devices == available_devices()
+    if torch.cuda.is_available():
+        assert process.hardware.gpu_bytes == torch.cuda.get_device_properties(0).total_memory
+        assert process.hardware.gpu_name == torch.cuda.get_device_name(0)
+    else:
+        assert (process.hardware.gpu_bytes, process.hardware.gpu_name) == (None, None)

@@ -64,6 +64,8 @@ def _import_pyqtgraph_without_cuda() -> None:
     Hidden while pyqtgraph imports, so it takes its no-CUDA path; torch imports them later as usual."""
     if "pyqtgraph" in sys.modules or "cuda.bindings" in sys.modules:
         return
+    import PySide6.QtCore  # noqa: F401 - first, so pyqtgraph does not look for PyQt5 and PyQt6
+
     sys.modules["cuda.bindings"] = None  # type: ignore[assignment]  # None: "cannot be imported"
     try:
         import pyqtgraph  # noqa: F401
@@ -98,11 +100,7 @@ def main(argv: list[str]) -> int:
         return _screenshot(app, window, args.screenshot)
     window.show()
     window.files.offer_recovery()
-    status = app.exec()
-    from workbench.ui.training.torch_loader import torch_loader
-
-    torch_loader().wait()  # a window closed at once: let the background import end before Python does
-    return status
+    return app.exec()
 
 
 def _screenshot(app, window, path: str) -> int:  # noqa: ANN001 - Qt types imported lazily

@@ -46,7 +46,8 @@ def data_placement(project: ProjectSpec, device: str = "auto", device_bytes: int
     samples = sample_count(validate_data(doc.get("data", {})))
     sample_bytes = BYTES_PER_VALUE * math.prod(doc["input"]) + LABEL_BYTES
     if device in ("auto", "cuda") and device_bytes is None:
-        device_bytes, device_label = _cuda_memory(device_label)
+        device_bytes, name = gpu_memory()
+        device_label = name or device_label
     size = "an unknown number of samples" if samples is None else \
         f"{samples:,} samples × {_bytes(sample_bytes)} = {_bytes(samples * sample_bytes)}"
     if device_bytes is None or device in ("cpu", "mps"):
@@ -62,12 +63,13 @@ def data_placement(project: ProjectSpec, device: str = "auto", device_bytes: int
     return DataPlacement(case, samples, sample_bytes, device_bytes, text)
 
 
-def _cuda_memory(label: str) -> tuple[int | None, str]:
-    """The first CUDA GPU's memory and name, read from its properties (no context is created)."""
+def gpu_memory() -> tuple[int | None, str | None]:
+    """The first CUDA GPU's memory and name, read from its properties (no context is created);
+    (None, None) without one. Imports torch: the window asks the training process instead."""
     import torch
 
     if not torch.cuda.is_available():
-        return None, label
+        return None, None
     properties = torch.cuda.get_device_properties(0)
     return int(properties.total_memory), properties.name
 

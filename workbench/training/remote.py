@@ -27,6 +27,9 @@ overlap the wait for the next.
 
 Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores; the measurements behind that
 are in benchmarks/README.md.
+
+The child's "ready" news carries the machine as torch sees it (`Hardware`: the device menu's
+choices, the GPU's memory), so the window, which starts without torch, never imports it to know.
 """
 from __future__ import annotations
 
@@ -69,6 +72,17 @@ class Question(Protocol):
     def answer(self, controls: Any) -> Any: ...
 
 
+@dataclass(frozen=True)
+class Hardware:
+    """What the training process finds once torch is loaded: (choice, label) pairs for a device menu
+    (workbench.training.devices.available_devices) and the first CUDA GPU's memory and name (None
+    without one), for the window's estimate of where the data will live (training.placement)."""
+
+    devices: list[tuple[str, str]]
+    gpu_bytes: int | None
+    gpu_name: str | None
+
+
 @dataclass
 class RunSpec:
     """A training run: a frozen project (a dict) or a run folder to resume."""
@@ -96,6 +110,7 @@ class TrainingProcess:
         self._run_id = 0          # the run whose events are wanted; older runs' leftovers are dropped
         self._running = False
         self._ready = False       # the child has imported torch and listens
+        self.hardware: Hardware | None = None  # said by the child once ready (the same for every child)
         self._probe_request: Any = None
         self._inbox: collections.deque = collections.deque()  # the current run's events, read, not yet taken
         self._questions = itertools.count(1)
@@ -259,6 +274,7 @@ class TrainingProcess:
         run_id, payload = self._events.recv()
         if run_id == NEWS:
             self._ready = True
+            self.hardware = payload.get("hardware", self.hardware)
         elif run_id == ANSWER:
             ask_id, ok, answer = payload
             self._answers[ask_id] = (ok, answer)
@@ -385,11 +401,13 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
 
     torch.set_num_threads(max(1, torch_threads))
     import workbench.training.engine  # noqa: F401 - loaded now, not at the first Start
+    from workbench.training.devices import available_devices
+    from workbench.training.placement import gpu_memory
 
     controls = _Controls()
     controls.probe_interval_s = probe_interval_s
     outbox: queue.SimpleQueue = queue.SimpleQueue()
-    outbox.put((NEWS, {"event": "ready"}))
+    outbox.put((NEWS, {"event": "ready", "hardware": Hardware(available_devices(), *gpu_memory())}))
 
     def listen() -> None:
         try:

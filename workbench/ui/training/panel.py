@@ -32,10 +32,10 @@ from workbench.data import DATA_OPTIONS, DATASETS
 from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS, section_problem
 from workbench.training.events import DoneEvent, EpochEvent
 from workbench.training.placement import data_placement
+from workbench.training.remote import Hardware
 from workbench.ui.insight.base import INK, StageMarks, styled_plot
 from workbench.training.updates import RunUpdate
 from workbench.ui.training.runner import JobRunner
-from workbench.ui.training.torch_loader import UNKNOWN_DEVICES, Devices, torch_loader
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 # The progress text (samples/s, ETA) cannot be read at the curves' 10 updates/s, and QProgressBar
@@ -46,6 +46,8 @@ PROGRESS_EVERY_S = 0.25
 # hidden 1.00 (benchmarks/gui_training.py). The data still arrives <= 10 times a second.
 CURVE_REDRAW_MS = 250
 PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work is done
+# The device menu until the training process has loaded torch and said what this machine has.
+UNKNOWN_DEVICES = [("auto", "auto"), ("cpu", "CPU")]
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
 STARTING = "Starting the training process (it loads PyTorch once)…"
 
@@ -123,7 +125,7 @@ class TrainingPanel(QWidget):
         self.project = project
         self.editor = editor
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
-        self._placement_ready = False  # the placement text waits for torch (is there a GPU, how big)
+        self.hardware: Hardware | None = None  # the training process says it once it has loaded torch
         self.runner = runner or JobRunner(self)
         self.runner.updated.connect(self._on_update)
         self.runner.finished.connect(self._on_finished)
@@ -140,11 +142,9 @@ class TrainingPanel(QWidget):
         self._sync_from_project()
         project.changed.connect(self._on_project_changed)
         self._set_state("idle")
-        loader = torch_loader()
-        loader.loaded.connect(self._torch_loaded)
-        loader.failed.connect(self.status.setText)
-        if loader.devices is not None:
-            self._torch_loaded(loader.devices)
+        self.runner.hardware_found.connect(self._hardware_found)
+        if self.runner.process.hardware is not None:  # a shared runner whose process is up already
+            self._hardware_found(self.runner.process.hardware)
 
     # building ---------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -299,20 +299,20 @@ class TrainingPanel(QWidget):
         self._show_section_problem()
         self._show_placement()
 
-    def _set_devices(self, devices: Devices) -> None:
+    def _set_devices(self, devices: list[tuple[str, str]]) -> None:
         self.device.clear()
         for device, text in devices:
             self.device.addItem(text, device)
 
-    def _torch_loaded(self, devices: Devices) -> None:
-        """torch is imported (workbench.ui.training.torch_loader): the real device menu, and where the
-        data will live."""
+    def _hardware_found(self, hardware: Hardware) -> None:
+        """The training process has loaded torch and says what this machine has: the real device
+        menu, and where the data will live."""
+        self.hardware = hardware
         self._syncing = True
         try:
-            self._set_devices(devices)
+            self._set_devices(hardware.devices)
         finally:
             self._syncing = False
-        self._placement_ready = True
         self._sync_from_project()
 
     def _show_section_problem(self) -> None:
@@ -329,7 +329,7 @@ class TrainingPanel(QWidget):
     def _show_placement(self) -> None:
         """The data's size and where it will live; counted again only when the data, the input or the
         device changes (an image folder's files are counted)."""
-        if not self._placement_ready:
+        if self.hardware is None:  # said once the training process has loaded torch
             return
         doc = self.project.to_dict()
         key = json.dumps([doc["input"], doc.get("data", {}), self.device.currentData()], sort_keys=True)
@@ -337,7 +337,9 @@ class TrainingPanel(QWidget):
             return
         self._placement_key = key
         try:
-            text = "Data: " + data_placement(doc, self.device.currentData() or "auto").text
+            hardware = self.hardware
+            device = (self.device.currentData() or "auto") if hardware.gpu_bytes is not None else "cpu"
+            text = "Data: " + data_placement(doc, device, hardware.gpu_bytes, hardware.gpu_name or "the GPU").text
         except ValueError:  # a data section the run would refuse: the run says why
             text = ""
         self.placement.setText(text)
@@ -546,7 +548,6 @@ class TrainingPanel(QWidget):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self._redraw()
-        QTimer.singleShot(0, torch_loader().start)  # after the window's first paint; once per process
         if not self._prepare_scheduled:
             self._prepare_scheduled = True
             QTimer.singleShot(PREPARE_DELAY_MS, self, self._prepare)

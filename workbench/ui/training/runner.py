@@ -27,6 +27,7 @@ from workbench.training.updates import Coalescer
 # soon after they arrive. At 20 the window took ~3% more of a core from training on 2 cores.
 MAX_UPDATES_PER_S = 10
 POLL_BUDGET_S = 0.01  # at most this long reading events per tick: the event loop stays responsive
+READY_POLL_MS = 100  # how often a spawned process is asked whether it has loaded torch
 
 
 class JobRunner(QObject):
@@ -34,6 +35,7 @@ class JobRunner(QObject):
 
     updated = Signal(object)
     finished = Signal(object)
+    hardware_found = Signal(object)  # workbench.training.remote.Hardware, once the process has said it
 
     def __init__(self, parent: QObject | None = None, process: TrainingProcess | None = None):
         super().__init__(parent)
@@ -45,10 +47,26 @@ class JobRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // MAX_UPDATES_PER_S)
         self._timer.timeout.connect(self._poll)
+        self._ready_timer = QTimer(self)  # between jobs, until the process says it is ready
+        self._ready_timer.setInterval(READY_POLL_MS)
+        self._ready_timer.timeout.connect(self._check_ready)
+        self._hardware_said = False
 
     def prepare(self) -> None:
-        """Spawn the training process now, so the first Start does not wait for torch's import."""
+        """Spawn the training process now, so the first Start does not wait for torch's import; its
+        `hardware_found` follows once it has loaded torch."""
         self.process.start()
+        if not self._hardware_said:
+            self._ready_timer.start()
+
+    def _check_ready(self) -> None:
+        if not self.running:
+            self.process.events()  # between jobs only its news and answers arrive
+        if self.process.hardware is not None and not self._hardware_said:
+            self._hardware_said = True
+            self.hardware_found.emit(self.process.hardware)
+        if self._hardware_said or not self.process.alive:
+            self._ready_timer.stop()
 
     def start(self, project: dict | None, run_dir: str | None, overrides: dict[str, Any] | None = None,
               resume: bool = False, owner: object = None) -> None:
@@ -112,6 +130,7 @@ class JobRunner(QObject):
         """Stop any job and end the training process (killed if it does not exit in time)."""
         self.stop_job(timeout_ms)
         self._timer.stop()
+        self._ready_timer.stop()
         self.process.shutdown(timeout_ms / 1000)
 
     # events -----------------------------------------------------------------------------------------
@@ -127,6 +146,8 @@ class JobRunner(QObject):
                     done = event
                 else:
                     self._batch.add(event)
+        if not self._hardware_said:
+            self._check_ready()
         if self._batch.pending:
             update = self._batch.take()
             self.updated.emit(update)  # direct: the slots (and the panels they feed) have drawn on return

@@ -130,6 +130,7 @@ def _train(args: argparse.Namespace, world: "World") -> tuple[int, bool]:
     from workbench.training.run_folder import strict_json
 
     trainer = world.main_first(lambda: _build(args, world))
+    trainer.tune_threads = True  # the thread count that is faster right now (workbench.training.threads)
     tty = sys.stderr.isatty() and world.is_main
     done: DoneEvent | None = None
     epochs = trainer.config.epochs

@@ -50,6 +50,7 @@ from workbench.training.feed import BatchFeed, place, to_layout
 from workbench.training.memory import MemoryShortage, check_memory
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
+from workbench.training.threads import ThreadTuner, worth_tuning
 
 # Probes may take at most this share of the run's time: after a probe that took t seconds the next
 # waits at least t / PROBE_SHARE (on 2 CPU cores a live probe of every panel of cifar10-cnn costs
@@ -246,7 +247,19 @@ class Trainer:
 
     def events(self) -> Iterator[Event]:
         """The run from where it stands: an epoch that was interrupted starts over. Whatever goes
-        wrong ends in a "done" event with status "failed" and a message (written to metrics.jsonl)."""
+        wrong ends in a "done" event with status "failed" and a message (written to metrics.jsonl).
+        With `tune_threads` a CPU run picks its torch thread count by timing steps (training.threads);
+        the count is put back when the run ends or its events are no longer read."""
+        tunes = (self.tune_threads and self.device.type == "cpu" and not self.world.distributed
+                 and worth_tuning(summarize(self.project)["total_macs"], self.config.batch_size))
+        self._threads = ThreadTuner(torch.get_num_threads()) if tunes else None
+        try:
+            yield from self._run_events()
+        finally:
+            if self._threads is not None:
+                self._threads.finish()
+
+    def _run_events(self) -> Iterator[Event]:
         status: Status = "finished"
         message = ""
         failed_rank: int | None = None  # a failure on one rank under torchrun (a NaN is every rank's)
@@ -372,6 +385,8 @@ class Trainer:
             self._steps_done += 1
             self._epoch_samples += batch.whole
             now = self._clock.now()
+            if self._threads is not None:
+                self._threads.step_done(now, first_of_epoch=step == 0)
             if self._log_due(step, now - last_log):
                 yield self._emit(self._batch_event(pending, sizes, step, now - last_log), stage)
                 pending, sizes, last_log = [], [], now
@@ -573,6 +588,8 @@ class Trainer:
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
     note = ""  # said with the start event (a resume that had to start over)
+    tune_threads = False  # set by the training process and `workbench train` (see events())
+    _threads: ThreadTuner | None = None
     _next_probe = _beat = -math.inf
     _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 

@@ -501,6 +501,7 @@ def run_events(spec: RunSpec, controls: _Controls) -> Iterator[Event]:
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - a bug in a layer must not kill the process
         yield failure(f"training could not start: {type(exc).__name__}: {exc}", spec.run_dir)
         return
+    trainer.tune_threads = True  # the window draws on the same cores: see workbench.training.threads
     controls.attach(trainer)
     try:
         for event in trainer.events():

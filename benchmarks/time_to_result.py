@@ -68,6 +68,7 @@ def time_to_result(name: str) -> str:
     load = os.getloadavg()[0]
     wall, cpu = time.perf_counter(), time.process_time()
     trainer = make_trainer(doc)
+    trainer.tune_threads = True  # as the training process does
     best, reached = (0.0 if classify else float("inf")), None
     epochs = trainer.config.epochs
     for event in trainer.events():

@@ -45,9 +45,9 @@ def test_when_one_thread_won_a_slow_second_count_is_timed_for_two_steps_only(two
             steps_at_two.append(now)
         return 0.500 if threads == 2 else 0.002
 
-    train(tuner, step_s, 20)
+    now = train(tuner, step_s, 20)
     assert tuner.choice == 1 and not steps_at_two
-    train(tuner, step_s, int(RECHECK_S[0] / 0.002) + 40)  # the next round: one thread first, then two
+    train(tuner, step_s, int(RECHECK_S[0] / 0.002) + 40, now)  # the next round: one thread first, then two
     assert tuner.choice == 1
     assert 1 <= len(steps_at_two) <= SETTLE_STEPS + 2  # settling, then two steps show it is slow
 

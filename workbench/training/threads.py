@@ -49,7 +49,7 @@ class ThreadTuner:
         self._next_check = 0.0
         self._holds = 0                      # rounds in a row that kept the same count
         if self.counts:
-            self._start_round(0.0)
+            self._start_round()
 
     @property
     def tuning(self) -> bool:
@@ -65,7 +65,7 @@ class ThreadTuner:
             return
         if not self._trial:
             if now >= self._next_check:
-                self._start_round(now)
+                self._start_round()
             return
         if self._skip:
             self._skip -= 1
@@ -88,7 +88,7 @@ class ThreadTuner:
         if torch.get_num_threads() != self.original:
             torch.set_num_threads(self.original)
 
-    def _start_round(self, now: float) -> None:
+    def _start_round(self) -> None:
         # the count in use first: its steps are timed without a switch
         self._trial = sorted(self.counts, key=lambda c: c != self.choice)
         self._times = {}

@@ -35,9 +35,12 @@ from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
-from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status
+from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status, TimingEvent
+from workbench.training.filter_history import save_snapshot
+from workbench.training.health import HEALTH_EVERY, HealthRecorder
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
+from workbench.training.timing import compare_with_macs, time_layers
 
 # Probes may take at most this share of the run's time: after a probe that took t seconds the next
 # waits at least t / PROBE_SHARE (on 2 CPU cores a live probe of every panel of cifar10-cnn costs
@@ -82,7 +85,8 @@ class Trainer:
 
     def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
-                 probe_interval_s: float = 0.25, _resume_state: dict | None = None, **overrides: Any):
+                 probe_interval_s: float = 0.25, health_every: int = HEALTH_EVERY, _resume_state: dict | None = None,
+                 **overrides: Any):
         doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
@@ -114,6 +118,12 @@ class Trainer:
         self.writer: RunWriter | None = None
         if self.run_dir is not None:
             self.writer = RunWriter(self.run_dir, self.project, self._config_record(), fresh=_resume_state is None)
+            if _resume_state is None:  # the filters before any step: where "filters forming" starts
+                save_snapshot(self.run_dir, 0, self.model, self.project["input"])
+        # health statistics every few steps (0: never), and time per layer once, after the first epoch
+        self.health = HealthRecorder(self.model, [layer["type"] for layer in self.project["layers"]],
+                                     health_every, fresh=_resume_state is None)
+        self._timed = health_every <= 0
         if _resume_state is not None:
             self.stage_index = int(_resume_state.get("stage_index", 0))
             self.epoch = int(_resume_state.get("epoch", 0))
@@ -242,6 +252,7 @@ class Trainer:
             if self.writer is not None and math.isfinite(record["train_loss"]):
                 self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
             yield self._emit(record, stage)
+            yield from self._after_epoch(stage)
 
     def _run_epoch(self, stage: Stage) -> Iterator[Event]:
         x, y = self.data.train_x, self.data.train_y
@@ -260,13 +271,17 @@ class Trainer:
             yield from self._controls(stage)
             self._phase = "step"
             index = order[step * batch:(step + 1) * batch]
-            pending.append(self._step(stage, x[index], y[index]))
+            with self.health.watch(self.global_step):  # a no-op but on the few steps it collects
+                pending.append(self._step(stage, x[index], y[index]))
             self.global_step += 1
             self._steps_done += 1
             self._epoch_samples += len(index)
             now = self._clock.now()
             if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
-                yield self._emit(self._batch_event(pending, step), stage)
+                batch_event = self._batch_event(pending, step)
+                yield self._emit(batch_event, stage)
+                for health in self.health.events(batch_event, self.config.lr):
+                    yield self._emit(health, stage)
                 pending, last_log = [], now
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
@@ -340,6 +355,27 @@ class Trainer:
         record["eta_s"] = self._eta()
         record["time_s"] = self._clock.now()
         return cast(EpochEvent, record)  # built key by key: metrics.jsonl keeps this order
+
+    def _after_epoch(self, stage: Stage) -> Iterator[Event]:
+        """The first layer's filters into the run folder; after the first epoch, the time per layer."""
+        if self.writer is not None:
+            save_snapshot(self.writer.path, self.epoch, self.model, self.project["input"])
+        if self._timed:
+            return
+        self._timed = True
+        n = self.config.batch_size
+        xb, yb = self.data.train_x[:n], self.data.train_y[:n]
+
+        def loss() -> torch.Tensor:
+            with self._autocast():
+                out = stage.model(stage.task.inputs(xb))
+            return stage.task.loss(out, stage.task.targets(xb, yb))
+
+        seconds = time_layers(stage.model, list(self.model.children()), loss)
+        timing: TimingEvent = {"event": "timing", "epoch": self.epoch, "global_step": self.global_step,
+                               "device": str(self.device), "batch_size": len(xb),
+                               "layers": compare_with_macs(seconds, summarize(self.project)["layers"])}
+        yield self._emit(timing, stage)
 
     def _controls(self, stage: Stage) -> Iterator[Event]:
         """Between steps: honour stop, and block while paused (the pause time is not counted)."""

@@ -3,6 +3,9 @@
     RUN_DIR/project.json        the frozen project
     RUN_DIR/config.json         resolved training config, data section (split seed), device used
     RUN_DIR/metrics.jsonl       one event per line (never probes)
+    RUN_DIR/health.jsonl        the health events (statistics and findings per layer, every few steps)
+                                and the timing event (time per layer, after the first epoch)
+    RUN_DIR/filters/            the first layer's filters at each epoch (training/filter_history.py)
     RUN_DIR/checkpoints/last.safetensors, best.safetensors   model weights (safetensors)
     RUN_DIR/checkpoints/scaffold.safetensors   weights a stage trains besides the network (the
                                                 mirrored decoder while pretraining layer-wise)
@@ -30,7 +33,7 @@ from torch import nn
 
 from workbench.core.project import ProjectError, dumps_project, parse_project, write_atomic
 from workbench.data import Dataset, load_dataset
-from workbench.training.events import Event, RecordedEvent
+from workbench.training.events import Event, HealthRecord, RecordedEvent
 
 CHECKPOINTS = "checkpoints"
 
@@ -84,10 +87,10 @@ def _read_json(path: Path) -> Any:
         raise RunError(f"{path}: cannot read ({exc})") from None
 
 
-def read_metrics(path: Path) -> list[RecordedEvent]:
-    """Events from metrics.jsonl; a torn last line (a crash mid-write), or any line that is not an
-    event, is skipped."""
-    events: list[RecordedEvent] = []
+def _read_events(path: Path, kinds: tuple[str, ...]) -> list[dict]:
+    """The events of those kinds in a JSON-lines file; a torn last line (a crash mid-write), or any
+    line that is not such an event, is skipped."""
+    events: list[dict] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -97,9 +100,23 @@ def read_metrics(path: Path) -> list[RecordedEvent]:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict) and event.get("event") in ("start", "batch", "epoch", "done"):
-            events.append(event)  # type: ignore[arg-type]  # as the engine wrote it
+        if isinstance(event, dict) and event.get("event") in kinds:
+            events.append(event)
     return events
+
+
+def read_metrics(path: Path) -> list[RecordedEvent]:
+    """Events from metrics.jsonl (see _read_events)."""
+    return _read_events(path, ("start", "batch", "epoch", "done"))  # type: ignore[return-value]  # as written
+
+
+def read_health(path: Path) -> list[HealthRecord]:
+    """Events from health.jsonl (see _read_events); none for a run trained before health was kept."""
+    return _read_events(path, ("health", "timing"))  # type: ignore[return-value]  # as the engine wrote them
+
+
+# events written somewhere else than metrics.jsonl
+EVENT_FILES = {"health": "health.jsonl", "timing": "health.jsonl"}
 
 
 class RunWriter:
@@ -122,8 +139,8 @@ class RunWriter:
 
     def append(self, event: Event) -> None:
         # Opened per event (a few per second): no handle outlives an abandoned run.
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
-            metrics.write(json.dumps(event) + "\n")
+        with open(self.path / EVENT_FILES.get(event["event"], "metrics.jsonl"), "a", encoding="utf-8") as file:
+            file.write(json.dumps(event) + "\n")
 
     def truncate_after(self, epoch: int, global_step: int) -> None:
         """Drop events past a checkpoint (an interrupted epoch), so a resumed run continues the curve.
@@ -133,6 +150,10 @@ class RunWriter:
                 if not (e.get("event") == "batch" and e.get("global_step", 0) > global_step)
                 and not (e.get("event") == "epoch" and e.get("epoch", 0) > epoch)]
         write_atomic(path, "".join(json.dumps(e) + "\n" for e in kept))
+        health = self.path / "health.jsonl"
+        if health.exists():
+            records = [e for e in read_health(health) if e.get("global_step", 0) <= global_step]
+            write_atomic(health, "".join(json.dumps(e) + "\n" for e in records))
 
     def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict, best: bool,
                         scaffold: nn.Module | None = None) -> None:
@@ -157,6 +178,10 @@ class Run:
     config: dict
     metrics: list[RecordedEvent]
     state: dict
+
+    def health(self) -> list[HealthRecord]:
+        """The health and timing events (health.jsonl), oldest first."""
+        return read_health(self.path / "health.jsonl")
 
     def load_model(self, which: str = "last") -> nn.Module:
         """The trained network on the CPU, in eval mode."""

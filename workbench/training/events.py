@@ -14,6 +14,10 @@ from typing import Any, Literal, NotRequired, Required, TypedDict, Union
 
 Status = Literal["finished", "stopped", "failed"]
 
+# How often a run watched by the window logs a batch event: twice per poll of the window's runner
+# (10 a second, workbench.ui.training.runner), so each poll finds a fresh loss.
+LIVE_LOG_INTERVAL_S = 0.05
+
 
 class _Staged(TypedDict, total=False):
     """Keys any event may carry: the stage of a staged schedule (layer-wise pretraining) and, in a

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSizeF, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
@@ -46,37 +46,49 @@ def class_colour(label: int) -> Any:
     return CLASS_BRUSHES[int(label) % len(CLASS_BRUSHES)]
 
 
+class ClippedTitle(pg.LabelItem):
+    """A plot title that never widens its plot. pyqtgraph makes a label at least as wide as its text
+    (on every text change and resize): a long title widened the plot past a narrow dock's edge and
+    cut off the right of the picture (reconstructions 9 and 10 of 10, the raw-input scatter). This
+    one asks for no minimum width; its text is clipped to its column, the start shown when it does
+    not fit (set_title makes the whole text its tooltip)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+
+    def setMinimumWidth(self, width: float) -> None:  # noqa: N802 - Qt's name; LabelItem asks for its text's width
+        super().setMinimumWidth(0)
+
+    def sizeHint(self, which: Qt.SizeHint, constraint: QSizeF = QSizeF()) -> QSizeF:  # noqa: N802 - Qt's name
+        hint = super().sizeHint(which, constraint)
+        return QSizeF(0, hint.height()) if which == Qt.SizeHint.MinimumSize else hint
+
+    def resizeEvent(self, ev: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(ev)
+        text = self.itemRect()
+        if text.width() > self.rect().width():  # too long to centre: show its start
+            self.item.moveBy(self.rect().left() - text.left(), 0)
+
+
 def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotItem:
-    """Dark text on white, for slides and projectors."""
+    """Dark text on white, for slides and projectors; a title that never widens the plot."""
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
         axis.setTextPen(INK)
         axis.setPen(INK)
+    if not isinstance(plot.titleLabel, ClippedTitle):  # the title's cell of the plot's grid: row 0, column 1
+        old = plot.titleLabel
+        plot.layout.removeItem(old)
+        old.setParentItem(None)
+        if old.scene() is not None:
+            old.scene().removeItem(old)
+        plot.titleLabel = ClippedTitle("", size="11pt", parent=plot)
+        plot.layout.addItem(plot.titleLabel, 0, 1)
     plot.setTitle(title, color=INK, size="11pt")
     plot.setLabel("bottom", x_label, color=INK)
     plot.setLabel("left", y_label, color=INK)
-    _title_sets_no_minimum_width(plot.titleLabel)
     return plot
-
-
-def _title_sets_no_minimum_width(label: pg.LabelItem) -> None:
-    """pyqtgraph makes a title at least as wide as its text (on every text change and resize): a long
-    one widened the plot past a narrow dock's edge and cut off the right of the picture
-    (reconstructions 9 and 10 of 10, the raw-input scatter). Here the text is clipped to its column
-    instead (the whole of it is the label's tooltip)."""
-    label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-    measure = label.updateMin
-
-    def update_min() -> None:
-        measure()
-        label.setMinimumWidth(0)
-        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label._sizeHint[Qt.SizeHint.MinimumSize][1])
-        text = label.itemRect()
-        if text.width() > label.rect().width():  # too long to centre: show its start
-            label.item.moveBy(label.rect().left() - text.left(), 0)
-
-    label.updateMin = update_min
-    update_min()
 
 
 def set_title(plot: pg.PlotItem, title: str, size: str = "11pt") -> None:

@@ -22,6 +22,7 @@ from workbench.core.arithmetic import (MAX_GRID, MAX_PADDING, POOLING_NAMES, Par
                                        step_through)
 from workbench.core.catalogue import CATALOGUE, pair
 from workbench.core.lessons import ArithmeticSetup
+from workbench.ui.shell.style import ERROR
 
 OPERATIONS = {"conv": "Convolution", "max": "Max pooling", "average": "Average pooling", "l2": "L2-norm pooling"}
 POOLING_TYPES = {"MaxPool2d": "max", "AvgPool2d": "average", "LPPool2d": "l2"}
@@ -339,7 +340,7 @@ class ArithmeticView(QWidget):
             edit.setToolTip(tip)
             edit.setMaximumHeight(130)
         self.message = QLabel()
-        self.message.setStyleSheet("color: #cd2d2d")
+        self.message.setStyleSheet(f"color: {ERROR.name()}")
         self.message.setWordWrap(True)
 
         self.first_button, self.back_button, self.play_button, self.next_button, self.last_button = (

@@ -2,8 +2,9 @@
 
 The engine may send hundreds of events a second; a window redraws a few times a second. `Coalescer`
 collects the events that arrive between two redraws and `take()` hands them over as one `RunUpdate`:
-loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, and only
-the newest probe (merged: keys sent once, such as the fixed inputs, are kept).
+loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, only
+the newest probe (merged: keys sent once, such as the fixed inputs, are kept) and the newest health
+and timing events.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.training.events import BatchEvent, EpochEvent, Event, Probe, ProbeEvent, StartEvent
+from workbench.training.events import (BatchEvent, EpochEvent, Event, HealthEvent, Probe, ProbeEvent, StartEvent,
+                                       TimingEvent)
 
 
 @dataclass
@@ -27,6 +29,8 @@ class RunUpdate:
     probe: ProbeEvent | None = None
     events: list[Event] = field(default_factory=list)  # start/batch/epoch events in order (no confusion counts)
     probes: int = 0  # how many probe events `probe` stands for
+    health: HealthEvent | None = None  # the newest: each one holds every layer's numbers and the findings
+    timing: TimingEvent | None = None
     results: list[Any] = field(default_factory=list)  # what a job found (workbench.training.lab's events)
 
 
@@ -53,6 +57,10 @@ class Coalescer:
             update.progress = event
         elif event["event"] in ("paused", "resumed"):
             update.paused = event["event"] == "paused"
+        elif event["event"] == "health":
+            update.health = event
+        elif event["event"] == "timing":
+            update.timing = event
         elif event["event"] == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept
             update.probe = {**update.probe, **event} if update.probe else event
             update.probes += 1

@@ -112,9 +112,9 @@ class CompareView(QWidget):
     # runs ------------------------------------------------------------------------------------
     def set_runs(self, paths: Sequence[str | os.PathLike]) -> None:
         """Compare these folders (at least two make a comparison); a ValueError names a bad one."""
-        paths = [str(p) for p in paths]
-        self.comparison = compare_runs(paths) if len(paths) >= 2 else None
-        self.paths = paths
+        folders = [str(p) for p in paths]
+        self.comparison = compare_runs(folders) if len(folders) >= 2 else None
+        self.paths = folders
         self._show()
 
     def add_run(self, path: str | os.PathLike) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 from workbench.core.diff import LayerDiff, diff_summaries
 from workbench.core.inference import summarize
@@ -100,7 +100,7 @@ def _names(paths: list[Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
 
 
-def compare_runs(paths: list[str | os.PathLike]) -> Comparison:
+def compare_runs(paths: Sequence[str | os.PathLike]) -> Comparison:
     """Two or more run folders; RunError (a ValueError) names a folder that is not a run."""
     if len(paths) < 2:
         raise ValueError("compare needs two or more run folders")

@@ -92,3 +92,16 @@ def test_explain_picks_the_predicted_class_and_the_last_conv_layer():
 def test_a_network_without_class_scores_is_refused_in_words():
     with pytest.raises(ValueError, match="needs a classifier"):
         explain(nn.Sequential(nn.Conv2d(1, 1, 1)), image())
+
+
+def test_a_probe_explains_the_chosen_sample_or_says_why_not():
+    from workbench.training.probes import ProbeRequest, capture
+
+    x = torch.stack([image(), torch.zeros(1, 8, 8)])
+    result = capture(square_detector(), x, None, ProbeRequest(activations=True, explain=True, sample=0))
+    assert np.array_equal(result["explanation"].saliency, square_mask())
+    result = capture(square_detector(), x, None, ProbeRequest(activations=True, explain=True, cam_layer=3))
+    assert "explanation" not in result and "layer 3 outputs a vector" in result["explanation_error"]
+    result = capture(nn.Sequential(nn.Conv2d(1, 1, 1)), x, None, ProbeRequest(activations=True, explain=True))
+    assert "needs a classifier" in result["explanation_error"]
+    assert "explanation" not in capture(square_detector(), x, None, ProbeRequest(activations=True))

@@ -97,7 +97,7 @@ def default_cam_layer(model: nn.Module, x: Tensor) -> int | None:
 
 def saliency(model: nn.Module, x: Tensor, target: int) -> np.ndarray:
     """|d score_target / d x|, the largest over the channels: (H, W) in [0, 1]."""
-    with _evaluating(model):
+    with torch.enable_grad(), _evaluating(model):  # also when called under no_grad (a probe)
         sample = x[None].detach().clone().requires_grad_(True)
         score = _scores(model, sample)[0, target]
         (grad,) = torch.autograd.grad(score, sample)
@@ -106,11 +106,14 @@ def saliency(model: nn.Module, x: Tensor, target: int) -> np.ndarray:
 
 def grad_cam(model: nn.Module, x: Tensor, target: int, layer: int) -> np.ndarray:
     """Grad-CAM of `target` at layer `layer` (its output must be a volume), at the input's size."""
-    child = list(model.children())[layer]
+    children = list(model.children())
+    if not 0 <= layer < len(children):
+        raise ValueError(f"Grad-CAM at layer {layer}: the network has layers 0…{len(children) - 1}")
+    child = children[layer]
     kept: list[Tensor] = []
     handle = child.register_forward_hook(lambda _m, _i, out: kept.append(out))
     try:
-        with _evaluating(model):
+        with torch.enable_grad(), _evaluating(model):
             sample = x[None].detach().clone().requires_grad_(True)  # so the layer's output has a gradient
             score = _scores(model, sample)[0, target]
             if not kept or kept[0].dim() != 4:

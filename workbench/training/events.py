@@ -94,6 +94,8 @@ class Probe(TypedDict, total=False):
     predicted: Any                # (n,)
     confidence: Any               # (n,)
     confusion: Any                # (K, K) counts, rows: true class
+    explanation: Any              # where the network looks: a workbench.training.attribution.Explanation
+    explanation_error: str        # why it cannot say (not a classifier; a Grad-CAM layer without a volume)
 
 
 class ProbeEvent(Probe, _Staged):

@@ -47,6 +47,7 @@ from workbench.training.timing import compare_with_macs, time_layers
 # ~5 ms, the first one, of the whole probe batch, ~75 ms: see probes.LiveProbe).
 PROBE_SHARE = 0.1
 PROBE_CATCH_UP_S = 0.5  # probes missed in at most this long are made up (see Trainer._probe)
+TIMING_SHARE = 0.02  # the time per layer is measured once, after the first epoch, in about this share of its time
 EVAL_BATCH = 1024
 
 
@@ -371,7 +372,9 @@ class Trainer:
                 out = stage.model(stage.task.inputs(xb))
             return stage.task.loss(out, stage.task.targets(xb, yb))
 
-        seconds = time_layers(stage.model, list(self.model.children()), loss)
+        # about TIMING_SHARE of the epoch's time: two passes at least, more while they fit
+        budget = TIMING_SHARE * (self._clock.now() - self._epoch_start)
+        seconds = time_layers(stage.model, list(self.model.children()), loss, budget)
         timing: TimingEvent = {"event": "timing", "epoch": self.epoch, "global_step": self.global_step,
                                "device": str(self.device), "batch_size": len(xb),
                                "layers": compare_with_macs(seconds, summarize(self.project)["layers"])}

@@ -37,10 +37,12 @@ DEAD_WINDOW = 5    # a ReLU unit is dead when it fired in none of the last this 
 SIGMOID_FLAT = 0.01  # sigmoid outputs within this of 0 or 1: its slope is under 4 % of its peak
 TANH_FLAT = 0.99     # |tanh| above this: its slope is under 2 % of its peak
 
-# the columns of a collected step's numbers; the gradient is the absolute norm at the layer's output
-# until `flush` turns it into the ratio to the output layer's
-STATS = ("act_mean", "act_std", "dead", "saturated", "grad_ratio", "weight_grad", "update_ratio")
-_COLUMN = {name: i for i, name in enumerate(STATS)}
+# What a collected step records, per layer, on the device; `flush` turns them into LayerHealth on the
+# CPU: act_std from the first two moments, grad_ratio as the gradient norm at the layer's output over
+# the output layer's (so the batch size and mixed precision's loss scale cancel), update_ratio as
+# the update's norm over the weights'.
+RAW = ("act_mean", "act_square", "dead", "saturated", "grad", "weight_grad", "weight_norm", "update_norm")
+_COLUMN = {name: i for i, name in enumerate(RAW)}
 
 
 def collects(step: int, every: int) -> bool:
@@ -59,6 +61,7 @@ class HealthMonitor:
         self._pending: list[tuple[int, list[tuple[int, int]], Tensor]] = []
         self._active: dict[int, collections.deque[Tensor]] = {
             i: collections.deque(maxlen=DEAD_WINDOW) for i, m in enumerate(self.layers) if isinstance(m, nn.ReLU)}
+        self._indices: dict[tuple[torch.device, tuple[int, ...]], Tensor] = {}
 
     def watch(self, step: int) -> contextlib.AbstractContextManager[Any]:
         """Around one optimizer step (forward, backward, update): collects if the step is due."""
@@ -68,33 +71,54 @@ class HealthMonitor:
 
     @contextlib.contextmanager
     def _collect(self, step: int) -> Iterator[None]:
-        values: list[Tensor] = []        # 0-d device tensors ...
-        keys: list[tuple[int, int]] = []  # ... and the (layer, column) each one goes to
+        values: list[Tensor] = []        # device tensors (0-d, or one value per layer) ...
+        keys: list[tuple[int, int]] = []  # ... and the (layer, column) each of their values goes to
 
         def put(layer: int, column: str, value: Tensor) -> None:
             keys.append((layer, _COLUMN[column]))
-            values.append(value.detach().float())
+            values.append(value.detach().float().reshape(1))
 
-        weighted = [(i, [p for p in m.parameters() if p.requires_grad]) for i, m in enumerate(self.layers)]
-        weighted = [(i, params) for i, params in weighted if params]
+        # the parameters that train, and the layer each belongs to
+        params = [(i, p) for i, m in enumerate(self.layers) for p in m.parameters() if p.requires_grad]
         with torch.no_grad():
-            before = {i: [p.detach().clone() for p in params] for i, params in weighted}
+            before = [p.detach().clone() for _, p in params]
         handles = [m.register_forward_hook(self._forward_hook(i, put)) for i, m in enumerate(self.layers)]
         try:
             yield
         finally:
             for handle in handles:
                 handle.remove()
-        with torch.no_grad():
-            for i, params in weighted:
-                grads = [p.grad for p in params if p.grad is not None]
-                if grads:
-                    put(i, "weight_grad", _norm(grads))
-                weights = _norm(before[i])
-                put(i, "update_ratio", _norm([p.detach() - b for p, b in zip(params, before[i])])
-                    / weights.clamp_min(1e-12))
+        if params:
+            with torch.no_grad():
+                now = [p.detach() for _, p in params]
+                owners = [i for i, _ in params]
+                with_grad = [(i, p.grad) for i, p in params if p.grad is not None]
+                blocks = [("weight_norm", owners, before), ("update_norm", owners, torch._foreach_sub(now, before)),
+                          ("weight_grad", [i for i, _ in with_grad], [g for _, g in with_grad])]
+                for column, layers, tensors in blocks:
+                    if tensors:
+                        shown, norms = self._layer_norms(layers, tensors)
+                        keys.extend((i, _COLUMN[column]) for i in shown)
+                        values.append(norms)
         if values:
-            self._pending.append((step, keys, torch.stack(values)))
+            self._pending.append((step, keys, torch.cat(values)))
+
+    def _index(self, device: torch.device, indices: tuple[int, ...]) -> Tensor:
+        """A constant index tensor on the device, made once (a copy to the GPU waits for it)."""
+        key = (device, indices)
+        if key not in self._indices:
+            self._indices[key] = torch.tensor(indices, dtype=torch.long, device=device)
+        return self._indices[key]
+
+    def _layer_norms(self, owners: list[int], tensors: list[Tensor]) -> tuple[list[int], Tensor]:
+        """(the layers, the L2 norm of each one's tensors together), in a few kernels for all layers."""
+        # torch._foreach_norm: one call for every tensor, as torch.nn.utils.clip_grad_norm_ does
+        squares = torch.stack(torch._foreach_norm(tensors)).float().square()
+        device = squares.device
+        per_layer = torch.zeros(len(self.layers), device=device).index_add_(0, self._index(device, tuple(owners)),
+                                                                            squares)
+        shown = sorted(set(owners))
+        return shown, per_layer.index_select(0, self._index(device, tuple(shown))).sqrt()
 
     def _forward_hook(self, index: int, put: Any) -> Any:
         module = self.layers[index]
@@ -103,22 +127,19 @@ class HealthMonitor:
             if not isinstance(output, Tensor) or not output.is_floating_point():
                 return
             y = output.detach()
-            put(index, "act_mean", y.float().mean())
-            if y.numel() > 1:
-                put(index, "act_std", y.float().std())
+            put(index, "act_mean", y.mean())
+            put(index, "act_square", torch.linalg.vector_norm(y, dtype=torch.float32).square() / y.numel())
             if index in self._active and y.dim() >= 2:
                 dims = [0, *range(2, y.dim())]  # a unit: a feature of a vector, a channel of a volume
                 fired = self._active[index]
                 fired.append(y.amax(dim=dims) > 0)
                 put(index, "dead", 1.0 - torch.stack(list(fired)).any(0).float().mean())
             elif isinstance(module, nn.Sigmoid):
-                put(index, "saturated", ((y < SIGMOID_FLAT) | (y > 1 - SIGMOID_FLAT)).float().mean())
+                put(index, "saturated", ((y - 0.5).abs() > 0.5 - SIGMOID_FLAT).float().mean())
             elif isinstance(module, nn.Tanh):
                 put(index, "saturated", (y.abs() > TANH_FLAT).float().mean())
             if output.requires_grad:
-                samples = max(len(y), 1)
-                # per-sample gradient norm (root mean square over the batch): widths do not skew it
-                output.register_hook(lambda g: put(index, "grad_ratio", g.detach().float().pow(2).sum().div(samples).sqrt()))
+                output.register_hook(lambda g: put(index, "grad", torch.linalg.vector_norm(g.detach(), dtype=torch.float32)))
 
         return hook
 
@@ -130,32 +151,29 @@ class HealthMonitor:
         numbers = torch.cat([values for _, _, values in pending]).cpu().tolist()  # the sync point
         out, at = [], 0
         for step, keys, values in pending:
-            rows: list[list[float | None]] = [[None] * len(STATS) for _ in self.layers]
+            rows: list[list[float | None]] = [[None] * len(RAW) for _ in self.layers]
             for (layer, column), value in zip(keys, numbers[at:at + len(values)]):
                 rows[layer][column] = value if math.isfinite(value) else None
             at += len(values)
-            out.append((step, _relative_gradients([_layer_health(i, row) for i, row in enumerate(rows)])))
+            out.append((step, _health(rows)))
         return out
 
 
-def _norm(tensors: Sequence[Tensor]) -> Tensor:
-    """The L2 norm of several tensors taken together (on their device, no sync)."""
-    return torch.stack([t.float().norm() for t in tensors]).norm()
-
-
-def _layer_health(index: int, row: list[float | None]) -> LayerHealth:
-    health: dict[str, Any] = {"layer": index, **dict(zip(STATS, row))}
-    return health  # type: ignore[return-value]  # the keys are STATS, in LayerHealth's order
-
-
-def _relative_gradients(layers: list[LayerHealth]) -> list[LayerHealth]:
-    """`layers` with grad_ratio (until now the norm at each output) divided by the output layer's: the
-    last layer a gradient reached (a staged schedule may run only part of the network). Relative, so
-    mixed precision's loss scaling cancels out."""
-    reference = next((h["grad_ratio"] for h in reversed(layers) if h["grad_ratio"]), None)
-    if reference is None:
-        return [{**h, "grad_ratio": None} for h in layers]
-    return [{**h, "grad_ratio": None if h["grad_ratio"] is None else h["grad_ratio"] / reference} for h in layers]
+def _health(rows: list[list[float | None]]) -> list[LayerHealth]:
+    """Each layer's raw numbers (RAW) as LayerHealth."""
+    raw = [dict(zip(RAW, row)) for row in rows]
+    reference = next((r["grad"] for r in reversed(raw) if r["grad"]), None)  # the output layer's gradient
+    out: list[LayerHealth] = []
+    for i, r in enumerate(raw):
+        mean, square, grad, weights, update = r["act_mean"], r["act_square"], r["grad"], r["weight_norm"], r["update_norm"]
+        out.append({"layer": i, "act_mean": mean,
+                    "act_std": math.sqrt(max(square - mean * mean, 0.0)) if mean is not None and square is not None
+                    else None,
+                    "dead": r["dead"], "saturated": r["saturated"],
+                    "grad_ratio": grad / reference if grad is not None and reference else None,
+                    "weight_grad": r["weight_grad"],
+                    "update_ratio": update / weights if update is not None and weights else None})
+    return out
 
 
 class HealthRecorder:

@@ -25,8 +25,7 @@ from torch import Tensor, nn
 from workbench.core.summary import LayerRow
 from workbench.training.events import LayerTiming
 
-MIN_PASSES, MAX_PASSES = 3, 25
-BUDGET_S = 0.3  # passes are repeated (up to MAX_PASSES) until they took this long: tiny layers are noisy
+MIN_PASSES, MAX_PASSES = 2, 25  # passes are repeated up to MAX_PASSES while within the time budget
 SLOW_SHARE = 0.10  # a layer taking at least this share of the time ...
 SLOW_FACTOR = 3.0  # ... and this many times its share of the MACs is flagged
 
@@ -41,10 +40,11 @@ class _Stopwatch:
         return time.perf_counter()
 
 
-def time_layers(model: nn.Module, layers: list[nn.Module], loss: Callable[[], Tensor]) -> list[tuple[float, float]]:
+def time_layers(model: nn.Module, layers: list[nn.Module], loss: Callable[[], Tensor],
+                budget_s: float = 0.1) -> list[tuple[float, float]]:
     """(forward seconds, backward seconds) of each of `layers` when `loss()` runs `model` (which calls
-    them) on a batch: the median of several passes (MIN_PASSES to MAX_PASSES, for about BUDGET_S)
-    after one to warm up."""
+    them) on a batch: the median of MIN_PASSES to MAX_PASSES passes, as many as fit in `budget_s`.
+    The model should be warm (the engine measures after the first epoch)."""
     children = layers
     parameter = next(model.parameters(), None)
     clock = _Stopwatch(parameter.device if parameter is not None else torch.device("cpu"))
@@ -54,16 +54,14 @@ def time_layers(model: nn.Module, layers: list[nn.Module], loss: Callable[[], Te
     with torch.random.fork_rng(devices=devices):
         try:
             began = clock.now()
-            runs.append(_one_pass(children, loss, clock))  # the warm-up
-            while len(runs) <= MIN_PASSES or (len(runs) <= MAX_PASSES and clock.now() - began < BUDGET_S):
+            while len(runs) < MIN_PASSES or (len(runs) < MAX_PASSES and clock.now() - began < budget_s):
                 runs.append(_one_pass(children, loss, clock))
         finally:
             with torch.no_grad():
                 for buffer, saved in buffers:
                     buffer.copy_(saved)
             model.zero_grad(set_to_none=True)
-    kept = runs[1:]
-    return [(statistics.median(r[i][0] for r in kept), statistics.median(r[i][1] for r in kept))
+    return [(statistics.median(r[i][0] for r in runs), statistics.median(r[i][1] for r in runs))
             for i in range(len(children))]
 
 

@@ -188,3 +188,20 @@ def test_findings_are_judged_over_a_window_not_one_odd_batch():
     assert find([step(0.1), step(0.95), step(0.1)], ["ReLU"]) == []
     [red] = find([step(0.95), step(0.95), step(0.1)], ["ReLU"])
     assert red["level"] == "red" and red["message"].startswith("95 % of these units never activate")
+
+
+def test_each_stage_of_a_staged_run_has_its_own_loss_trend():
+    from workbench.training.health import HealthRecorder
+
+    recorder = HealthRecorder(nn.Sequential(nn.Linear(2, 2)), ["Linear"], every=0)
+    for step in range(0, 400, 20):
+        recorder.events({"event": "batch", "epoch": 1, "step": step, "global_step": step, "train_loss": 0.1,
+                         "samples_per_s": 1.0, "eta_s": 1.0, "stage": "block 1"}, lr=1e-3)
+    assert recorder.trend.flat() is not None
+    recorder.events({"event": "batch", "epoch": 2, "step": 1, "global_step": 401, "train_loss": 0.5,
+                     "samples_per_s": 1.0, "eta_s": 1.0, "stage": "block 2"}, lr=1e-3)
+    assert recorder.trend.first == [(401, 0.5)] and recorder.trend.fresh
+    resumed = HealthRecorder(nn.Sequential(nn.Linear(2, 2)), ["Linear"], every=0, fresh=False)
+    resumed.events({"event": "batch", "epoch": 5, "step": 1, "global_step": 901, "train_loss": 0.5,
+                    "samples_per_s": 1.0, "eta_s": 1.0, "stage": "block 2"}, lr=1e-3)
+    assert not resumed.trend.fresh  # resumed mid-stage: its loss at the start is not known

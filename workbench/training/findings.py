@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 
 from workbench.training.events import Finding, LayerHealth, Level
 
-WINDOW = 5  # collected steps a finding is judged over
+WINDOW = 5  # collected steps a finding is judged over ...
+MIN_WINDOW = 3  # ... once there are at least this many (one odd step at the start is no finding)
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,12 @@ VANISHING = Band(1 / 200, 1 / 1000, low=True)
 EXPLODING = Band(100.0, 1000.0)
 DEAD = Band(0.7, 0.9)           # share of a ReLU's units silent over the last DEAD_WINDOW collected batches
 SATURATED = Band(0.3, 0.6)      # share of Sigmoid/Tanh outputs in the flat ends (lenet5's Tanh: under 0.1)
-FAST_UPDATES = Band(0.2, 1.0)   # ||Δw|| / ||w|| per step (Adam's first steps on small weights: up to 0.06)
-SLOW_UPDATES = 1e-4  # median over the layers: the learning rate may be too low (with a flat loss)
-FLAT = 0.02          # the loss fell by less than this share since the run began ...
-FLAT_AFTER_STEPS = 100  # ... over at least this many steps
+FAST_UPDATES = Band(0.2, 1.0)   # ||Δw|| / ||w|| per step (digits-cnn: up to 0.06) ...
+FAST_AFTER_STEPS = 10           # ... judged after Adam's first steps (about lr per weight, whatever its size)
+SLOW_UPDATES = 1e-4  # median over the layers that train: the learning rate may be too low (with a flat loss)
+FLAT = 0.02          # the loss fell by less than this share since the run (or stage) began ...
+FLAT_AFTER_STEPS = 300  # ... over at least this many steps (cifar10-cnn on shapes sits at 2.3 for ~100)
+TREND_POINTS = 5     # logging points whose median is the loss at the start, and now
 
 
 @dataclass
@@ -55,16 +58,17 @@ class LossTrend:
 
     fresh: bool = True
     first: list[tuple[int, float]] = field(default_factory=list)
-    last: collections.deque[tuple[int, float]] = field(default_factory=lambda: collections.deque(maxlen=3))
+    last: collections.deque[tuple[int, float]] = field(
+        default_factory=lambda: collections.deque(maxlen=TREND_POINTS))
 
     def add(self, step: int, loss: float) -> None:
-        if len(self.first) < 3:
+        if len(self.first) < TREND_POINTS:
             self.first.append((step, loss))
         self.last.append((step, loss))
 
     def flat(self) -> tuple[float, float, int] | None:
         """(loss at the start, loss now, steps between) when the loss has not fallen, else None."""
-        if not self.fresh or len(self.first) < 3 or self.last[0][0] <= self.first[-1][0]:
+        if not self.fresh or len(self.first) < TREND_POINTS or self.last[0][0] <= self.first[-1][0]:
             return None
         early = statistics.median(loss for _, loss in self.first)
         late = statistics.median(loss for _, loss in self.last)
@@ -96,9 +100,11 @@ def _share(value: float) -> str:
     return f"{value * 100:.0f} %"
 
 
-def layer_findings(window: Sequence[list[LayerHealth]], types: Sequence[str]) -> list[Finding]:
-    """Each layer's findings, in layer order (a layer may have several)."""
-    if not window:
+def layer_findings(window: Sequence[list[LayerHealth]], types: Sequence[str], first_step: int = FAST_AFTER_STEPS
+                   ) -> list[Finding]:
+    """Each layer's findings, in layer order (a layer may have several). first_step: the global step
+    of the window's oldest entry."""
+    if len(window) < MIN_WINDOW:
         return []
     squashing = [i for i, kind in enumerate(types) if kind in ("Sigmoid", "Tanh")]
     out: list[Finding] = []
@@ -130,7 +136,7 @@ def layer_findings(window: Sequence[list[LayerHealth]], types: Sequence[str]) ->
                 f"{_share(saturated)} of these outputs sit in the {kind}'s flat ends, where almost no gradient "
                 f"passes — lower the learning rate, or try ReLU or BatchNorm")
         update = _median(window, i, "update_ratio")
-        if update is not None:
+        if update is not None and first_step >= FAST_AFTER_STEPS:
             add("fast-updates", FAST_UPDATES.level(update),
                 f"each step changes these weights by {_share(update)} — the learning rate is too high: try it 10× lower")
     return out
@@ -143,8 +149,9 @@ def loss_findings(window: Sequence[list[LayerHealth]], trend: LossTrend, lr: flo
     if flat is None:
         return []
     early, late, steps = flat
+    # the layers that train (a staged schedule's frozen layers do not change at all)
     updates = [u for u in (_median(window, i, "update_ratio") for i in range(len(window[-1]) if window else 0))
-               if u is not None]
+               if u]
     update = statistics.median(updates) if updates else None
     what = f"the loss is flat ({early:.3g} → {late:.3g} over {steps:,} steps)"
     if late > early * (1 + FLAT):
@@ -163,7 +170,8 @@ def loss_findings(window: Sequence[list[LayerHealth]], trend: LossTrend, lr: flo
 
 
 def find(window: Sequence[list[LayerHealth]], types: Sequence[str], trend: LossTrend | None = None,
-         lr: float = 0.0) -> list[Finding]:
-    """Every finding: the layers' in layer order, then the network's."""
-    layers = layer_findings(window, types)
+         lr: float = 0.0, first_step: int = FAST_AFTER_STEPS) -> list[Finding]:
+    """Every finding: the layers' in layer order, then the network's. first_step: the global step of
+    the window's oldest entry."""
+    layers = layer_findings(window, types, first_step)
     return layers + (loss_findings(window, trend, lr, layers) if trend is not None else [])

@@ -183,18 +183,25 @@ class HealthRecorder:
     def __init__(self, model: nn.Module, types: Sequence[str], every: int = HEALTH_EVERY, fresh: bool = True):
         self.monitor = HealthMonitor(model, every)
         self.types = list(types)
-        self.window: collections.deque[list[LayerHealth]] = collections.deque(maxlen=WINDOW)
+        self.window: collections.deque[tuple[int, list[LayerHealth]]] = collections.deque(maxlen=WINDOW)
         self.trend = LossTrend(fresh=fresh)
+        self.stage: str | None = None
+        self._started = False  # whether a batch event was seen (the first one tells the stage it began in)
 
     def watch(self, step: int) -> contextlib.AbstractContextManager[Any]:
         return self.monitor.watch(step)
 
     def events(self, batch: BatchEvent, lr: float) -> list[HealthEvent]:
         """After a batch event: the steps collected since the last one, each with the findings so far."""
+        stage = batch.get("stage")
+        if self._started and stage != self.stage:  # a new stage's loss is not the last one's: a new trend
+            self.trend = LossTrend(fresh=True)
+        self.stage, self._started = stage, True
         self.trend.add(batch["global_step"], batch["train_loss"])
         out: list[HealthEvent] = []
         for step, layers in self.monitor.flush():
-            self.window.append(layers)
+            self.window.append((step, layers))
+            findings = find([layers for _, layers in self.window], self.types, self.trend, lr, self.window[0][0])
             out.append({"event": "health", "epoch": batch["epoch"], "global_step": step + 1, "layers": layers,
-                        "findings": find(self.window, self.types, self.trend, lr)})
+                        "findings": findings})
         return out

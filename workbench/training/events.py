@@ -40,6 +40,7 @@ class StartEvent(_Staged):
     classes: list[str]
     epoch: int          # epochs already done (a resumed run)
     global_step: int
+    processes: int      # how many processes train the run (several under torchrun)
 
 
 class BatchEvent(_Staged):
@@ -173,6 +174,7 @@ class DoneEvent(_Staged):
     global_step: NotRequired[int]
     best_val_loss: NotRequired[float | None]
     suggested_input: NotRequired[list[int]]  # a dataset that fits another input: the input that fits
+    failed_process: NotRequired[int]  # under torchrun: which process (1-based) failed first
 
 
 class Curve(TypedDict):

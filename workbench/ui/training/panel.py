@@ -14,6 +14,7 @@ visible: a hidden panel keeps the data and draws it when shown.
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from workbench.data import DATA_OPTIONS, DATASETS
 from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.events import DoneEvent, EpochEvent
+from workbench.training.placement import data_placement
 from workbench.training.run_folder import RunError, default_runs_root, open_run
 from workbench.ui.insight.base import INK, StageMarks, styled_plot
 from workbench.training.updates import RunUpdate
@@ -193,6 +195,12 @@ class TrainingPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # where the data will live while training (on the GPU, streamed to it, in memory): see training.placement
+        self.placement = QLabel("")
+        self.placement.setWordWrap(True)
+        self.placement.setToolTip("The dataset's size from the input's size per sample: kept whole on the GPU when it "
+                                  "takes at most half its memory, else streamed batch by batch from host memory")
+        self._placement_key = ""
         self.fix_input = QPushButton()  # shown when the dataset fits another input: one click applies it
         self.fix_input.setToolTip("Change the project's input to the dataset's image size (undoable)")
         self.fix_input.clicked.connect(self._apply_input_fix)
@@ -227,6 +235,7 @@ class TrainingPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
+        layout.addWidget(self.placement)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
@@ -237,6 +246,8 @@ class TrainingPanel(QWidget):
     def _on_project_changed(self, what: str) -> None:
         if what in ("sections", "all"):
             self._sync_from_project()
+        elif what == "input":
+            self._show_placement()
 
     def _sync_from_project(self) -> None:
         data, training = self.project.section("data"), self.project.section("training")
@@ -260,6 +271,21 @@ class TrainingPanel(QWidget):
             self.noise.setEnabled(self.task.currentText() == "denoise")
         finally:
             self._syncing = False
+        self._show_placement()
+
+    def _show_placement(self) -> None:
+        """The data's size and where it will live; counted again only when the data, the input or the
+        device changes (an image folder's files are counted)."""
+        doc = self.project.to_dict()
+        key = json.dumps([doc["input"], doc.get("data", {}), self.device.currentData()], sort_keys=True)
+        if key == self._placement_key:
+            return
+        self._placement_key = key
+        try:
+            text = "Data: " + data_placement(doc, self.device.currentData() or "auto").text
+        except ValueError:  # a data section the run would refuse: the run says why
+            text = ""
+        self.placement.setText(text)
 
     def _write(self, section: str, key: str, value: Any) -> None:
         """One field's edit into its section (None removes the key: an emptied Noise field)."""
@@ -369,7 +395,9 @@ class TrainingPanel(QWidget):
         self.stage_marks.add(run.metrics)
         done = [e for e in run.metrics if e["event"] == "done"]
         self.run_dir = str(path)
-        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}")
+        processes = run.config.get("processes", 1)  # several under torchrun
+        by = f" (trained by {processes} processes)" if isinstance(processes, int) and processes > 1 else ""
+        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}{by}")
         epochs_done = int(run.state.get("epoch", 0))
         self.progress.setValue(int(1000 * epochs_done / max(self.epochs, 1)))
         self.progress.setFormat(f"epoch {epochs_done}/{self.epochs}")

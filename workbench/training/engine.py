@@ -301,9 +301,9 @@ class Trainer:
             now = self._clock.now()
             if self._log_due(step, now - last_log):
                 batch_event = self._batch_event(pending, step, now - last_log)
-                yield self._emit(batch_event, stage)
-                for health in self.health.events(batch_event, self.config.lr):
+                for health in self.health.events(batch_event, self.config.lr):  # steps collected since the last
                     yield self._emit(health, stage)
+                yield self._emit(batch_event, stage)
                 pending, last_log = [], now
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)

@@ -78,7 +78,11 @@ def assert_export_computes_the_same(layer: dict, shape: list[int]) -> None:
         torch.testing.assert_close(exported(x), built(x))
 
 
-@pytest.mark.parametrize("kind_name", sorted(CATALOGUE))
+# Merge kinds (Add, Concat) take several inputs: tests/core/test_graph_vs_torch.py checks them.
+ONE_INPUT = sorted(name for name, kind in CATALOGUE.items() if kind.combine is None)
+
+
+@pytest.mark.parametrize("kind_name", ONE_INPUT)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_rule_matches_torch(kind_name: str, data: st.DataObject) -> None:
@@ -102,7 +106,8 @@ def test_rule_matches_torch(kind_name: str, data: st.DataObject) -> None:
 
 def test_every_kind_is_exercised_with_a_valid_case() -> None:
     """Guard against a strategy that only ever produces errors: each kind builds once by default."""
-    for name, kind in CATALOGUE.items():
+    for name in ONE_INPUT:
+        kind = CATALOGUE[name]
         shape = [6] if name in ("Linear", "BatchNorm1d", "Unflatten") else [2, 8, 8]
         layer = kind.new_layer()
         if name == "Unflatten":

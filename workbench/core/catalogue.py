@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from workbench.core.layers import Corruption
+from workbench.core.layers import Add, Concat, Corruption
 
 Shape = tuple[int, ...]
 
@@ -34,6 +34,7 @@ CATEGORIES = (
     "Activation",
     "Normalization & regularization",
     "Reshape & autoencoder",
+    "Merge",
 )
 
 
@@ -147,6 +148,9 @@ class LayerKind:
     label: Callable[[dict], str]  # short card text on the resolved parameters
     sized: bool = False  # the first argument is the incoming size (in_channels, in_features, num_features)
     fixed: tuple[tuple[str, Any], ...] = ()  # arguments the app fixes, e.g. Softmax over channels (dim=1)
+    # Merge kinds only (Add, Concat): the rule for two or more inputs, given their shapes and how a
+    # message names each input's source ("#7", "the input"). `infer` is then the one-input case.
+    combine: Callable[[list[Shape], list[str]], LayerResult] | None = None
 
     def arguments(self, shape: Shape, params: dict) -> tuple[list[Any], dict[str, Any]]:
         """The constructor call for an input of `shape`: building and export both use it."""
@@ -439,6 +443,80 @@ def _lrn_infer(shape: Shape, p: dict) -> LayerResult:
     return LayerResult(output=shape, formula=f"each value divided by its {p['size']} depth neighbours' energy")
 
 
+# ---------------------------------------------------------------------------------------------
+# Merges: several inputs, one output, no parameters
+
+
+def _one_input(name: str) -> Callable[[Shape, dict], LayerResult]:
+    def infer(shape: Shape, p: dict) -> LayerResult:
+        raise LayerError(f"{name} merges two or more inputs but has one: connect another layer's output to it "
+                         "(a skip connection from an earlier layer)")
+    return infer
+
+
+def projection(shape: Shape, target: Shape) -> dict | None:
+    """The layer that turns `shape` into `target` for an Add: a 1×1 Conv2d with target's depth and the
+    stride that shrinks to target's height and width (ResNet's projection shortcut), a Linear for
+    vectors; None when no such layer exists (it would have to enlarge)."""
+    if len(shape) == 1 and len(target) == 1:
+        return {"type": "Linear", "out_features": target[0]}
+    if len(shape) != 3 or len(target) != 3:
+        return None
+    (_, h, w), (c, th, tw) = shape, target
+    stride = next((s for s in range((h - 1) // th + 1, min(h, MAX_KERNEL) + 1)
+                   if (h - 1) // s + 1 == th and (w - 1) // s + 1 == tw), None)
+    if stride is None:
+        return None
+    layer = {"type": "Conv2d", "out_channels": c, "kernel_size": 1}
+    return {**layer, "stride": stride} if stride > 1 else layer
+
+
+def _projection_text(layer: dict | None, source: str, target: Shape) -> str:
+    if layer is None:
+        return f"change the layers before {source} so that it gives {fmt_shape(target)}"
+    if layer["type"] == "Linear":
+        return f"insert a Linear with {layer['out_features']} outputs after {source}"
+    stride = f" and stride {layer['stride']}" if layer.get("stride", 1) > 1 else ""
+    return f"insert a 1×1 Conv2d with {layer['out_channels']} filters{stride} after {source}"
+
+
+def _add_combine(shapes: list[Shape], sources: list[str]) -> LayerResult:
+    ref = shapes[0]
+    for shape, source in zip(shapes[1:], sources[1:]):
+        if shape != ref:
+            what = "volume" if len(ref) == 3 else "shape"
+            raise LayerError(f"Add needs one {what}: {fmt_shape(ref)} from {sources[0]} and {fmt_shape(shape)} from "
+                             f"{source} — {_projection_text(projection(shape, ref), source, ref)}")
+    return LayerResult(output=ref, formula=" + ".join(fmt_shape(s) for s in shapes) + ", value by value")
+
+
+def _concat_combine(shapes: list[Shape], sources: list[str]) -> LayerResult:
+    ref = shapes[0]
+    for shape, source in zip(shapes[1:], sources[1:]):
+        if len(shape) != len(ref):
+            volume = sources[0] if len(ref) == 3 else source
+            raise LayerError(f"Concat joins volumes or vectors, not both: {fmt_shape(ref)} from {sources[0]} and "
+                             f"{fmt_shape(shape)} from {source} — insert a Flatten after {volume}")
+        if len(ref) == 3 and shape[1:] != ref[1:]:
+            raise LayerError(f"Concat needs equal H×W: {fmt_pair(list(ref[1:]))} from {sources[0]} and "
+                             f"{fmt_pair(list(shape[1:]))} from {source} — "
+                             f"{_resize_text(shape[1:], ref[1:], source, sources[0])}")
+    total = sum(s[0] for s in shapes)
+    depths = " + ".join(str(s[0]) for s in shapes)
+    return LayerResult(output=(total, *ref[1:]),
+                       formula=f"depth {depths} = {total}" if len(ref) == 3 else f"{depths} = {total}")
+
+
+def _resize_text(size: tuple[int, ...], ref: tuple[int, ...], source: str, ref_source: str) -> str:
+    """How to bring two heights and widths together: pool the larger, or upsample the smaller."""
+    (h, w), (rh, rw) = size, ref
+    for big, small, big_src, small_src in (((h, w), (rh, rw), source, ref_source), ((rh, rw), (h, w), ref_source, source)):
+        if big[0] % small[0] == 0 and big[1] % small[1] == 0 and big[0] // small[0] == big[1] // small[1] > 1:
+            r = big[0] // small[0]
+            return f"insert a MaxPool2d with kernel {r} after {big_src}, or an Upsample ×{r} after {small_src}"
+    return "change the layers before them (stride, padding) so that their sizes agree"
+
+
 def _fixed(label: str) -> Callable[[dict], str]:
     return lambda p: label
 
@@ -554,6 +632,10 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
            Param("alpha", "float", 1e-4, 0.0, 100.0), Param("beta", "float", 0.75, 0.0, 100.0),
            Param("k", "float", 1.0, 0.0, 100.0)),
           _lrn_infer, nn.LocalResponseNorm, _fixed("LRN")),
+    LayerKind("Add", "Merge", "Adds its inputs value by value (a residual or skip connection): all of one volume.",
+              (), _one_input("Add"), Add, _fixed("Add"), combine=_add_combine),
+    LayerKind("Concat", "Merge", "Stacks its inputs along the depth (U-Net and Inception skips): equal H×W.",
+              (), _one_input("Concat"), Concat, _fixed("Concat"), combine=_concat_combine),
 )}
 
 # In-size arguments: derived from the previous layer, never written in a project file.

@@ -2,6 +2,10 @@
 
 On disk one JSON object: {"format": "workbench-project", "version": 1, "input": [C, H, W],
 "layers": [{"type": "Conv2d", "out_channels": 96, ...}, ...], "data": {...}, "training": {...}}.
+Version 2 adds branches (workbench.core.graph): a layer may name its inputs by id
+(`"inputs": ["b1_bn2", "stem_relu"]`; "input" is the network's input) and the merge kinds Add and
+Concat exist. A project without branches is still written as version 1, so an older workbench keeps
+reading it; one with branches as version 2, which an older workbench refuses with a clear message.
 Every problem in a file raises `ProjectError` (a ValueError) whose message names the layer index and
 key; nothing here lets a traceback-worthy exception escape for any input.
 
@@ -22,10 +26,11 @@ from typing import Any, Iterator
 
 from psygnal import Signal
 
+from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, DERIVED_KEYS, MAX_CHANNELS, MAX_SIZE, brief
 
 FORMAT = "workbench-project"
-VERSION = 1
+VERSION = 2  # the newest format this workbench reads; it writes 1 whenever the project has no branches
 MAX_LAYERS = 10_000
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SECTIONS = ("data", "training")
@@ -74,13 +79,15 @@ def validate_layer(index: int, layer: Any) -> dict:
         raise ProjectError(f"{where}: 'id' must be a short string, got {brief(layer_id)}")
     names = [p.name for p in kind.params]
     for key in layer:
-        if key in ("type", "id") or key in names:
+        if key in ("type", "id", "inputs") or key in names:
             continue
         if key in DERIVED_KEYS:
             raise ProjectError(f"{where}: '{key}' follows from the previous layer and is never written; remove it")
         raise ProjectError(f"{where}: unknown key '{key}'{_suggest(key, names)}; "
                            f"{kind_name} takes: {', '.join(names) or 'no parameters'}")
     out: dict[str, Any] = {"type": kind_name, "id": layer_id or new_id()}
+    if "inputs" in layer:
+        out["inputs"] = _validate_inputs(where, layer["inputs"])
     for param in kind.params:
         if param.name not in layer:
             if param.required:
@@ -91,6 +98,33 @@ def validate_layer(index: int, layer: Any) -> dict:
         except ValueError as exc:
             raise ProjectError(f"{where}: '{param.name}' {exc}") from None
     return out
+
+
+def _validate_inputs(where: str, value: Any) -> list[str]:
+    ok = (isinstance(value, list) and 0 < len(value) <= graph.MAX_INPUTS
+          and all(isinstance(v, str) and 0 < len(v) <= 64 for v in value))
+    if not ok:
+        raise ProjectError(f"{where}: 'inputs' must be a list of 1 to {graph.MAX_INPUTS} layer ids "
+                           f"(\"{graph.INPUT}\" for the network's input), got {brief(value)}")
+    return list(value)
+
+
+def validate_layers(layers: list[dict]) -> list[dict]:
+    """Check that validated layers form a graph (unique ids, inputs that exist and come earlier);
+    return them normalized (no "inputs" that only name the previous layer)."""
+    seen: set[str] = set()
+    for i, layer in enumerate(layers):
+        if layer["id"] in seen:
+            raise ProjectError(f"layer {i} ({layer['type']}): id {layer['id']!r} is used twice")
+        seen.add(layer["id"])
+    problem = graph.structure_error(layers)
+    if problem is not None:
+        raise ProjectError(problem)
+    return graph.normalized(layers)
+
+
+def file_version(layers: list[dict]) -> int:
+    return 2 if graph.is_branched(layers) else 1
 
 
 def with_param(index: int, layer: dict, key: str, value: Any) -> dict:
@@ -122,7 +156,7 @@ def validate_project(doc: Any) -> dict:
         raise ProjectError(f"'version' must be a positive integer, got {brief(version)}")
     if version > VERSION:
         raise ProjectError(f"this file was written by a newer workbench (format version {version}); "
-                           f"this one reads version {VERSION}")
+                           f"this one reads versions up to {VERSION}: update workbench to open it")
     for key in doc:
         if key not in TOP_KEYS:
             raise ProjectError(f"unknown top-level key '{key}'{_suggest(key, list(TOP_KEYS))}")
@@ -136,13 +170,9 @@ def validate_project(doc: Any) -> dict:
     name = doc.get("name", "")
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be a string, got {brief(name)}")
-    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
-           "layers": [validate_layer(i, layer) for i, layer in enumerate(layers)]}
-    seen: set[str] = set()
-    for i, layer in enumerate(out["layers"]):
-        if layer["id"] in seen:
-            raise ProjectError(f"layer {i} ({layer['type']}): id {layer['id']!r} is used twice")
-        seen.add(layer["id"])
+    checked = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
+    out: dict[str, Any] = {"format": FORMAT, "version": file_version(checked), "name": name,
+                           "input": validate_input(doc["input"]), "layers": checked}
     for section in SECTIONS:
         if section in doc:
             out[section] = validate_section(section, doc[section])
@@ -256,8 +286,17 @@ class Project:
     def section(self, name: str) -> dict:
         return copy.deepcopy(self._doc.get(name, {}))
 
+    def peek(self) -> dict:
+        """The live document, not a copy: for readers that never change it and run on every edit
+        (inference); anything else takes `to_dict()`."""
+        return self._doc
+
     def to_dict(self) -> dict:
-        return copy.deepcopy(self._doc)
+        """The project as its file holds it (version 1 unless it has branches)."""
+        doc = copy.deepcopy(self._doc)
+        doc["layers"] = graph.normalized(doc["layers"])
+        doc["version"] = file_version(doc["layers"])
+        return doc
 
     # mutating --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -289,6 +328,11 @@ class Project:
     def set_param(self, index: int, key: str, value: Any) -> None:
         """Set (or, with value None for a non-optional key, reset to default) one parameter."""
         self._doc["layers"][index] = with_param(index, self._doc["layers"][index], key, value)
+        self.changed.emit("layers")
+
+    def set_layers(self, layers: list[dict]) -> None:
+        """Swap in a whole layer list (a change of connections); it must form a valid graph."""
+        self._doc["layers"] = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
         self.changed.emit("layers")
 
     def set_input(self, shape: list[int]) -> None:

@@ -205,3 +205,17 @@ def test_each_stage_of_a_staged_run_has_its_own_loss_trend():
     resumed.events({"event": "batch", "epoch": 5, "step": 1, "global_step": 901, "train_loss": 0.5,
                     "samples_per_s": 1.0, "eta_s": 1.0, "stage": "block 2"}, lr=1e-3)
     assert not resumed.trend.fresh  # resumed mid-stage: its loss at the start is not known
+
+
+def test_a_network_with_branches_gets_every_layers_health_and_time(tmp_path, one_torch_thread):
+    doc = template("inception-block")
+    doc["data"]["count"] = 100
+    events = list(Trainer(doc, run_dir=tmp_path / "run", epochs=1, device="cpu").events())
+    assert events[-1]["status"] == "finished"
+    [health, *_] = [e for e in events if e["event"] == "health"]
+    add_or_concat = [i for i, layer in enumerate(doc["layers"]) if layer["type"] in ("Add", "Concat")]
+    assert add_or_concat and all(health["layers"][i]["grad_ratio"] is not None for i in add_or_concat)
+    assert health["layers"][-1]["grad_ratio"] == pytest.approx(1.0)
+    [timing] = [e for e in events if e["event"] == "timing"]
+    assert len(timing["layers"]) == len(doc["layers"]) and sum(t["time_share"] for t in timing["layers"]) == \
+        pytest.approx(1.0)

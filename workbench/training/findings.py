@@ -106,7 +106,10 @@ def layer_findings(window: Sequence[list[LayerHealth]], types: Sequence[str], fi
     of the window's oldest entry."""
     if len(window) < MIN_WINDOW:
         return []
-    squashing = [i for i, kind in enumerate(types) if kind in ("Sigmoid", "Tanh")]
+    weighted = [i for i in range(len(types)) if _median(window, i, "update_ratio") is not None]
+    # Sigmoid/Tanh layers that a gradient must cross to reach a layer with weights (an output Sigmoid
+    # squashes the gradient of every layer alike: it is no reason for one to get less than another)
+    squashing = [i for i, kind in enumerate(types) if kind in ("Sigmoid", "Tanh") and any(k > i for k in weighted)]
     out: list[Finding] = []
     for i, kind in enumerate(types):
         def add(name: str, level: Level | None, message: str) -> None:
@@ -114,8 +117,8 @@ def layer_findings(window: Sequence[list[LayerHealth]], types: Sequence[str], fi
                 out.append({"layer": i, "finding": name, "level": level, "message": message})
 
         ratio = _median(window, i, "grad_ratio")
-        weighted = _median(window, i, "update_ratio") is not None
-        if ratio is not None and weighted and ratio > 0:
+        has_weights = i in weighted
+        if ratio is not None and has_weights and ratio > 0:
             cure = ("try ReLU instead of Sigmoid or Tanh, or add BatchNorm" if any(j > i for j in squashing)
                     else "add BatchNorm, or use fewer layers")
             add("vanishing-gradient", VANISHING.level(ratio),
@@ -123,7 +126,7 @@ def layer_findings(window: Sequence[list[LayerHealth]], types: Sequence[str], fi
             add("exploding-gradient", EXPLODING.level(ratio),
                 f"gradients here are {_times(ratio)} larger than at the output — exploding: lower the learning "
                 f"rate, or add BatchNorm")
-        elif ratio == 0 and weighted:
+        elif ratio == 0 and has_weights:
             add("vanishing-gradient", "red", "no gradient reaches this layer — it cannot learn: try ReLU instead of "
                                              "Sigmoid or Tanh, or add BatchNorm")
         dead = _median(window, i, "dead")

@@ -219,3 +219,16 @@ def test_a_network_with_branches_gets_every_layers_health_and_time(tmp_path, one
     [timing] = [e for e in events if e["event"] == "timing"]
     assert len(timing["layers"]) == len(doc["layers"]) and sum(t["time_share"] for t in timing["layers"]) == \
         pytest.approx(1.0)
+
+
+def test_a_window_update_carries_the_newest_health_and_timing():
+    from workbench.training.updates import Coalescer
+
+    coalescer = Coalescer()
+    for step in (1, 2):
+        coalescer.add({"event": "health", "epoch": 1, "global_step": step, "layers": [], "findings": []})
+    coalescer.add({"event": "timing", "epoch": 1, "global_step": 3, "device": "cpu", "batch_size": 8, "layers": []})
+    update = coalescer.take()
+    assert update.health is not None and update.health["global_step"] == 2
+    assert update.timing is not None and update.events == []  # the curves' events stay start/batch/epoch
+    assert coalescer.take().health is None

@@ -24,3 +24,20 @@ def test_the_worst_finding_colours_the_card_and_every_sentence_is_kept():
 
 def test_times_read_in_milliseconds():
     assert [format_time(t) for t in (0.00074, 0.0123, 1.5)] == ["0.74 ms", "12 ms", "1.5 s"]
+
+
+def test_the_model_keeps_the_newest_and_marks_layers_by_id(qtbot):
+    from workbench.ui.editing.health_model import HealthModel
+
+    model = HealthModel()
+    model.set_network(["a", "b"])
+    assert model.marks() == {}
+    with qtbot.waitSignal(model.changed):
+        model.add_events([{"event": "batch"}, HEALTH, TIMING])
+    marks = model.marks()
+    assert set(marks) == {"a", "b"} and marks["b"].level == "red" and marks["a"].time.startswith("0.74 ms")
+    with qtbot.waitSignal(model.changed):
+        model.add_events([{"event": "start", "global_step": 0}])
+    assert model.marks() == {}
+    model.show_records([TIMING, HEALTH])
+    assert model.marks()["b"].headline == "vanishing gradient"

@@ -232,3 +232,15 @@ def test_a_window_update_carries_the_newest_health_and_timing():
     assert update.health is not None and update.health["global_step"] == 2
     assert update.timing is not None and update.events == []  # the curves' events stay start/batch/epoch
     assert coalescer.take().health is None
+
+
+def test_health_statistics_leave_training_as_it_would_be_without_them(tmp_path, one_torch_thread):
+    doc = template("digits-cnn")
+    doc["data"]["count"] = 200
+    weights = []
+    for every, name in ((0, "off"), (1, "every step")):
+        trainer = Trainer(doc, run_dir=tmp_path / name, epochs=2, device="cpu", health_every=every)
+        events = list(trainer.events())
+        assert events[-1]["status"] == "finished"
+        weights.append([p.detach().clone() for p in trainer.model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*weights))  # timing after epoch 1 included

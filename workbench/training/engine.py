@@ -37,11 +37,13 @@ from workbench.core.build import build_model
 from workbench.core.weights import load_initial_weights
 from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import Summary
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.distributed import SINGLE, World, backend_for
+from workbench.training.memory import MemoryShortage, check_memory
 from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status, TimingEvent
 from workbench.training.filter_history import save_snapshot
 from workbench.training.health import HEALTH_EVERY, HealthRecorder
@@ -80,6 +82,16 @@ class Stage:
     scaffold: nn.Module | None = None
 
 
+def apply_hyperparameters(optimizer: torch.optim.Optimizer, config: TrainingConfig) -> None:
+    """The config's learning rate, weight decay and momentum into every parameter group (loading an
+    optimizer's state brings back the values it was saved with)."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr
+        group["weight_decay"] = config.weight_decay
+        if "momentum" in group:
+            group["momentum"] = config.momentum
+
+
 def make_optimizer(config: TrainingConfig, params: Any) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
@@ -105,12 +117,16 @@ class Trainer:
         self.log_interval_s = log_interval_s
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
+        check_memory(summary, self.config, self.device, self.world.size)  # before a byte is allocated
         torch.manual_seed(self.config.seed)
-        model = build_model(self.project)
-        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later);
-        # layers edited since the import start fresh, which the start event's "weight_notes" says.
-        self.weight_notes = load_initial_weights(model, self.project) if _resume_state is None else []
-        self.model = self.world.prepare(model, self.device).to(self.device)
+        with self._allocating(summary):
+            model = build_model(self.project)
+        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later;
+        # one that had none starts over, from them too); layers edited since the import start fresh,
+        # which the start event's "weight_notes" says.
+        self.weight_notes = load_initial_weights(model, self.project) if not _resume_state else []
+        with self._allocating(summary):
+            self.model = self.world.prepare(model, self.device).to(self.device)
         self.world.seed(self.config.seed)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
@@ -139,7 +155,7 @@ class Trainer:
                 save_snapshot(self.run_dir, 0, self.model, self.project["input"])
         # health statistics every few steps (0: never), and time per layer once, after the first epoch
         self.health = HealthRecorder(self.model, [layer["type"] for layer in self.project["layers"]],
-                                     health_every, fresh=_resume_state is None)
+                                     health_every, fresh=not _resume_state)  # {}: started over
         self._timed = health_every <= 0
         if _resume_state is not None:
             self.stage_index = int(_resume_state.get("stage_index", 0))
@@ -157,16 +173,29 @@ class Trainer:
         overrides (e.g. epochs=40) change the recorded config."""
         run = open_run(run_dir)
         if not run.state:
-            raise RunError(f"{run_dir}: no checkpoint to resume from (it stopped before its first epoch ended)")
+            # Killed before (or while) writing its first checkpoint, the run's record ends at most with
+            # epoch 1's event. Anything after it means checkpoints existed and were deleted.
+            kinds = [e["event"] for e in run.metrics]
+            epochs = kinds.count("epoch")
+            if epochs > 1 or (epochs == 1 and kinds[-1] != "epoch"):
+                raise RunError(f"{run.path / 'checkpoints'}: no checkpoint, though metrics.jsonl records {epochs} "
+                               f"epoch{'s' * (epochs > 1)} (were the checkpoints deleted?): the trained weights are "
+                               f"gone; start a new run")
         section = {**run.config["training"], **{k: v for k, v in overrides.items() if v is not None}}
         project = {**run.project, "training": section, "data": run.config["data"]}
         trainer = cls(project, run_dir=run_dir, log_interval_s=log_interval_s, probe_interval_s=probe_interval_s,
                       world=world, _resume_state=run.state)
+        if not run.state:  # stopped before its first checkpoint: nothing to lose, so it starts over
+            trainer.note = "no checkpoint yet (it stopped before its first epoch ended): started over"
+            if trainer.writer is not None:  # rank 0's alone under torchrun
+                trainer.writer.truncate_after(0, 0)
+            return trainer
         stages = trainer.stages()
         if not 0 <= trainer.stage_index < len(stages):
             raise RunError(f"{run.path / 'checkpoints' / 'state.json'}: stage_index {trainer.stage_index} does not "
                            f"exist in this run's schedule ({len(stages)} stages)")
-        trainer._load_checkpoint(run, stages[trainer.stage_index])
+        same_optimizer = run.config["training"].get("optimizer") == trainer.config.optimizer
+        trainer._load_checkpoint(run, stages[trainer.stage_index], optimizer_state=same_optimizer)
         if trainer.writer is not None:  # rank 0's alone under torchrun
             trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
         return trainer
@@ -194,9 +223,8 @@ class Trainer:
         """Change hyperparameters between runs (e.g. a smaller batch size after running out of memory)."""
         self.config = validate_training(self.config.to_dict(), **changes)
         self.world.check_batch(self.config.batch_size)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.lr
-            group["weight_decay"] = self.config.weight_decay
+        for stage in self.stages():
+            apply_hyperparameters(stage.optimizer, self.config)
         if self.writer is not None:
             self.writer.write_config(self._config_record())
 
@@ -220,6 +248,8 @@ class Trainer:
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
                               "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
                               "weight_notes": self.weight_notes, "processes": self.world.size}
+            if self.note:
+                start["note"] = self.note
             yield self._emit(start)
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
@@ -270,22 +300,49 @@ class Trainer:
             yield from self._run_epoch(stage)
             self._phase = "validation"
             record = self._evaluate(stage)
+            self._check_finite(stage, record)
             self.epoch += 1
             self.stage_epoch += 1
             self._epoch_first_step = self.global_step
             best = record["val_loss"] < self.best_val
             self.best_val = min(self.best_val, record["val_loss"])
-            if self.writer is not None and math.isfinite(record["train_loss"]):
+            # logged before the checkpoint that commits it: a crash in between leaves the event past the
+            # checkpoint, dropped on resume; the other way round it left a checkpoint with no event
+            self._emit(record, stage)
+            if self.writer is not None:
+                self._phase = "checkpoint"
                 self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
-            yield self._emit(record, stage)
+            yield record
             yield from self._after_epoch(stage)
+
+    def _check_finite(self, stage: Stage, record: dict) -> None:
+        """A diverged epoch is never checkpointed as good: its losses and the weights it leaves must
+        all be finite (a validation loss of inf with weights at 1e9 passed the training loss's check)."""
+        for key in ("train_loss", "val_loss"):
+            if not math.isfinite(record[key]):
+                raise NonFiniteLoss(f"the {'training' if key == 'train_loss' else 'validation'} loss became "
+                                    f"{record[key]} in epoch {self.epoch + 1}: training stopped; {self._kept()}. "
+                                    f"Try a lower learning rate (now {self.config.lr:g})")
+        modules = [stage.model] + ([stage.scaffold] if stage.scaffold is not None else [])
+        tensors = [t for m in modules for t in m.state_dict().values() if t.is_floating_point()]
+        if tensors and not bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()):
+            raise NonFiniteLoss(f"the weights hold NaN or infinite values after epoch {self.epoch + 1}: training "
+                                f"stopped; {self._kept()}. Try a lower learning rate (now {self.config.lr:g})")
+
+    def _kept(self) -> str:
+        return "the last good checkpoint is kept" if self.run_dir is not None else "nothing was saved"
 
     def _run_epoch(self, stage: Stage) -> Iterator[Event]:
         x, y = self.data.train_x, self.data.train_y
         n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch)
-        order = torch.randperm(n, generator=g).to(self.device)
+        epoch_seed = self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed)).to(self.device)
+        # So are dropout masks, corruption noise and augmentation: an epoch run again after a resume
+        # draws what it drew the first time, and the resumed curve is the uninterrupted one (under
+        # torchrun each rank draws its own, as world.seed says).
+        torch.manual_seed(epoch_seed + 1)
+        self.world.seed(epoch_seed + 1)
         self._training_model(stage).train()
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
@@ -355,7 +412,7 @@ class Trainer:
             bad = self.global_step - len(pending) + int((~finite).nonzero()[0, 0]) + 1
             raise NonFiniteLoss(
                 f"the loss became {losses[~finite][0].item()} at step {bad} (epoch {self.epoch + 1}): training "
-                f"stopped; the last good checkpoint is kept. Try a lower learning rate (now {self.config.lr:g})")
+                f"stopped; {self._kept()}. Try a lower learning rate (now {self.config.lr:g})")
         if stop:
             raise _Stopped
         elapsed = self._clock.now() - self._epoch_start
@@ -475,6 +532,7 @@ class Trainer:
         self._next_probe = max(self._beat, began + self.probe_interval_s / 2, began + took / PROBE_SHARE)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
+    note = ""  # said with the start event (a resume that had to start over)
     _next_probe = _beat = -math.inf
     _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 
@@ -533,14 +591,18 @@ class Trainer:
             self._training_models[id(stage.model)] = model
         return model
 
-    def _load_checkpoint(self, run: Run, stage: Stage) -> None:
+    def _load_checkpoint(self, run: Run, stage: Stage, optimizer_state: bool = True) -> None:
         """The run folder's last checkpoint into the network, and into `stage` (the one the checkpoint
-        was taken in) its optimizer state and scaffold."""
+        was taken in) its optimizer state (unless the optimizer changed) and scaffold. The learning
+        rate, weight decay and momentum are this run's config's: a resume with --lr uses that lr."""
         run.load_weights_into(self.model)
-        try:
-            stage.optimizer.load_state_dict(run.optimizer_state())
-        except (ValueError, KeyError) as exc:
-            raise RunError(f"{run.path}: the optimizer state does not fit this run ({exc})") from None
+        if optimizer_state:
+            try:
+                stage.optimizer.load_state_dict(run.optimizer_state())
+            except (ValueError, KeyError) as exc:
+                raise RunError(f"{run.checkpoint / 'optimizer.pt'}: the optimizer state does not fit this run "
+                               f"({exc})") from None
+        apply_hyperparameters(stage.optimizer, self.config)
         if stage.scaffold is not None:
             run.load_weights_into(stage.scaffold, "scaffold")
 
@@ -550,8 +612,8 @@ class Trainer:
         Returns what the failure message should add when that is not possible."""
         stage = self.stages()[self.stage_index]
         stage.optimizer.zero_grad(set_to_none=True)
-        if self.run_dir is None or not (self.run_dir / "checkpoints" / "last.safetensors").exists():
-            return ""
+        if self.run_dir is None or not (self.run_dir / "checkpoints" / "state.json").exists():
+            return ""  # nothing checkpointed yet (or, under torchrun, rank 0's folder is not on this machine)
         try:
             run = open_run(self.run_dir)
             if run.state.get("stage_index", 0) == self.stage_index:
@@ -565,6 +627,16 @@ class Trainer:
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
         return ""
+
+    @contextlib.contextmanager
+    def _allocating(self, summary: Summary) -> Iterator[None]:
+        """Past the memory estimate, torch's allocator or its size checks refuse: one line, not theirs."""
+        try:
+            yield
+        except (RuntimeError, MemoryError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MemoryShortage(f"the network's {summary['total_params']:,} parameters cannot be allocated on "
+                                 f"{device_name(self.device)} ({first[:160]}): make the network smaller") from None
 
     def _out_of_memory_message(self, what: str) -> str:
         self.optimizer.zero_grad(set_to_none=True)
@@ -582,7 +654,10 @@ class Trainer:
         where = {"start": "before the first step",
                  "step": f"at step {self.global_step + 1} (epoch {self.epoch + 1})",
                  "validation": f"while validating epoch {self.epoch + 1}",
+                 "checkpoint": f"while saving the checkpoint of epoch {self.epoch}",
                  "probe": f"while probing the network at step {self.global_step}"}[self._phase]
+        if isinstance(exc, OSError) and exc.strerror:  # a full or read-only disk: what, and which file
+            return f"training failed {where}: {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
         return f"training failed {where}: {type(exc).__name__}: {text[:300]}"
 
 

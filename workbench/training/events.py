@@ -42,6 +42,7 @@ class StartEvent(_Staged):
     global_step: int
     weight_notes: list[str]  # layers of an imported network that start from fresh weights, and why
     processes: int      # how many processes train the run (several under torchrun)
+    note: NotRequired[str]  # a resume that had to start over says so
 
 
 class BatchEvent(_Staged):

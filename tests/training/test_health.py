@@ -27,6 +27,7 @@ def sick_project(epochs: int = 1) -> dict:
 
 def test_statistics_are_collected_on_the_first_steps_then_every_n():
     assert [s for s in range(80) if collects(s, 25)] == [0, 1, 2, 4, 8, 16, 25, 50, 75]
+    assert [s for s in range(950, 1250) if collects(s, 25)] == [950, 975, 1000, 1100, 1200]
     assert not any(collects(s, 0) for s in range(10))
 
 
@@ -51,21 +52,21 @@ def test_the_statistics_match_hand_computed_values():
         optimizer.step()
     [(step, layers)] = monitor.flush()
     assert step == 0 and [h["layer"] for h in layers] == [0, 1, 2, 3]
-    assert layers[1]["dead"] == pytest.approx(1 / 3)  # one of three units silent on the whole batch
-    assert layers[1]["act_mean"] == pytest.approx(float(relu_out.mean()), rel=1e-5)
-    assert layers[1]["act_std"] == pytest.approx(float(relu_out.std(correction=0)), rel=1e-4)
+    assert layers[1]["dead"] == pytest.approx(1 / 3, rel=1e-3)  # one of three units silent on the whole batch
+    assert layers[1]["act_mean"] == pytest.approx(float(relu_out.mean()), rel=1e-3)
+    assert layers[1]["act_std"] == pytest.approx(float(relu_out.std(correction=0)), rel=1e-3)
     saturated = float(((sigmoid_out < 0.01) | (sigmoid_out > 0.99)).float().mean())
-    assert layers[3]["saturated"] == pytest.approx(saturated)
+    assert layers[3]["saturated"] == pytest.approx(saturated, rel=1e-3)
     # SGD: the step is lr * gradient, so the update ratio is lr * |g| / |w|
     g = math.sqrt(sum(float(t.pow(2).sum()) for t in grads))
     w = math.sqrt(sum(float(t.pow(2).sum()) for t in w_before))
-    assert layers[2]["weight_grad"] == pytest.approx(g, rel=1e-5)
-    assert layers[2]["update_ratio"] == pytest.approx(0.1 * g / w, rel=1e-4)
+    assert layers[2]["weight_grad"] == pytest.approx(g, rel=1e-3)
+    assert layers[2]["update_ratio"] == pytest.approx(0.1 * g / w, rel=1e-3)
     assert layers[3]["grad_ratio"] == pytest.approx(1.0)  # the output layer is the reference
     # d(sum sigmoid)/d(its input) = s(1-s): the gradient at layer 2's output relative to layer 3's (all ones)
     s = sigmoid_out
     expected = float((s * (1 - s)).pow(2).sum().sqrt() / torch.ones_like(s).pow(2).sum().sqrt())
-    assert layers[2]["grad_ratio"] == pytest.approx(expected, rel=1e-4)
+    assert layers[2]["grad_ratio"] == pytest.approx(expected, rel=1e-3)
     assert layers[0]["grad_ratio"] is not None and layers[0]["update_ratio"] is not None
     assert layers[1]["update_ratio"] is None and layers[1]["weight_grad"] is None  # no weights
     assert model[0]._forward_hooks == {}  # hooks only while collecting

@@ -32,7 +32,9 @@ from torch import Tensor, nn
 from workbench.training.events import BatchEvent, HealthEvent, LayerHealth
 from workbench.training.findings import WINDOW, LossTrend, find
 
-HEALTH_EVERY = 25  # steps between collections after the first ones (1, 2, 4, ... up to it)
+HEALTH_EVERY = 25  # steps between collections after the first ones (1, 2, 4, ... up to it) ...
+SLOWER_AFTER = 1000  # ... and four times as many after this many steps (health.jsonl stays small)
+DIGITS = 4  # significant digits kept of each number
 DEAD_WINDOW = 5    # a ReLU unit is dead when it fired in none of the last this many collected batches
 SIGMOID_FLAT = 0.01  # sigmoid outputs within this of 0 or 1: its slope is under 4 % of its peak
 TANH_FLAT = 0.99     # |tanh| above this: its slope is under 2 % of its peak
@@ -49,6 +51,8 @@ def collects(step: int, every: int) -> bool:
     """Whether statistics are collected on this (0-based, run-wide) step."""
     if every <= 0:
         return False
+    if step >= SLOWER_AFTER:
+        return step % (4 * every) == 0
     return step % every == 0 or (step < every and step & (step - 1) == 0)
 
 
@@ -159,20 +163,23 @@ class HealthMonitor:
         return out
 
 
+def _short(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.{DIGITS}g}")
+
+
 def _health(rows: list[list[float | None]]) -> list[LayerHealth]:
-    """Each layer's raw numbers (RAW) as LayerHealth."""
+    """Each layer's raw numbers (RAW) as LayerHealth, to DIGITS significant digits."""
     raw = [dict(zip(RAW, row)) for row in rows]
     reference = next((r["grad"] for r in reversed(raw) if r["grad"]), None)  # the output layer's gradient
     out: list[LayerHealth] = []
     for i, r in enumerate(raw):
         mean, square, grad, weights, update = r["act_mean"], r["act_square"], r["grad"], r["weight_norm"], r["update_norm"]
-        out.append({"layer": i, "act_mean": mean,
-                    "act_std": math.sqrt(max(square - mean * mean, 0.0)) if mean is not None and square is not None
-                    else None,
-                    "dead": r["dead"], "saturated": r["saturated"],
-                    "grad_ratio": grad / reference if grad is not None and reference else None,
-                    "weight_grad": r["weight_grad"],
-                    "update_ratio": update / weights if update is not None and weights else None})
+        std = math.sqrt(max(square - mean * mean, 0.0)) if mean is not None and square is not None else None
+        out.append({"layer": i, "act_mean": _short(mean), "act_std": _short(std), "dead": _short(r["dead"]),
+                    "saturated": _short(r["saturated"]),
+                    "grad_ratio": _short(grad / reference) if grad is not None and reference else None,
+                    "weight_grad": _short(r["weight_grad"]),
+                    "update_ratio": _short(update / weights) if update is not None and weights else None})
     return out
 
 

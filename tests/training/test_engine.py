@@ -46,12 +46,13 @@ def test_a_run_learns_and_writes_its_folder(tmp_path):
     assert batch["samples_per_s"] > 0 and batch["eta_s"] >= 0
     run = open_run(tmp_path / "run")
     assert [e["epoch"] for e in run.metrics if e["event"] == "epoch"] == [1, 2, 3, 4]
-    assert run.config["split_seed"] == 0 and run.config["device"] == "cpu"
-    model = run.load_model()
-    x = trainer.data.val_x[:8]
-    trainer.model.eval()
-    assert torch.allclose(model(x), trainer.model(x), atol=1e-6)
-    assert torch.equal(run.dataset().val_y, trainer.data.val_y)  # the same split
+    # "auto" trains on the GPU where there is one: the folder records the device the run used
+    assert run.config["split_seed"] == 0 and run.config["device"] == str(trainer.device)
+    model = run.load_model()  # on the CPU
+    x = trainer.data.val_x[:8].cpu()
+    trained = trainer.model.cpu().eval()
+    assert torch.allclose(model(x), trained(x), atol=1e-6)
+    assert torch.equal(run.dataset().val_y, trainer.data.val_y.cpu())  # the same split
 
 
 def test_a_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -304,7 +305,7 @@ def test_denoising_probes_show_the_clean_input_and_the_corrupted_one_apart():
     trainer = Trainer(doc, probe_interval_s=0)
     trainer.set_probe_request(ProbeRequest(reconstructions=True))
     probe = next(e for e in trainer.events() if e["event"] == "probe")
-    clean = trainer.data.val_x[:48].numpy()
+    clean = trainer.data.val_x[:48].cpu().numpy()  # on the GPU where "auto" found one
     assert np.array_equal(probe["inputs"], clean)
     shown = clean[:LIVE_RECONSTRUCTIONS]  # live probes reconstruct only what the panel can show
     masked = probe["corrupted"] == 0

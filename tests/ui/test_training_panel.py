@@ -249,3 +249,20 @@ def test_a_dataset_that_fits_another_input_offers_the_fix(panel, qtbot):
         panel.editor.stack.redo()
         panel.start()
     assert not panel.fix_input.isVisible()
+
+
+def test_compiling_shows_in_the_progress_and_how_it_went_in_the_status(panel):
+    from workbench.training.updates import Coalescer
+
+    panel.runner.owner = panel  # as if the panel had started the run
+    events = Coalescer()  # what the runner makes of the engine's events between two polls
+    events.add({"event": "start", "device": "cuda", "device_name": "NVIDIA H200", "epochs": 3, "steps_per_epoch": 12,
+                "train_size": 192, "val_size": 48, "classes": list("0123456789"), "epoch": 0, "global_step": 0})
+    events.add({"event": "compiling", "epoch": 1, "global_step": 20})
+    panel._on_update(events.take())
+    assert panel.progress.format() == "epoch 1/3 · compiling…"
+    events.add({"event": "compiled", "epoch": 1, "global_step": 20, "ok": False, "seconds": 3.2,
+                "message": "compiling failed (RuntimeError: no C++ compiler): training uncompiled"})
+    panel._on_update(events.take())
+    assert panel.status.text() == ("Training on NVIDIA H200 · compiling failed (RuntimeError: no C++ compiler): "
+                                   "training uncompiled")

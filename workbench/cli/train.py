@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from workbench.training.engine import Trainer
     from workbench.training.events import DoneEvent
 
-PRINTED = ("start", "epoch", "done")
+PRINTED = ("start", "compiled", "epoch", "done")  # compiled: how long torch.compile took, or why not
 
 
 def _parser() -> argparse.ArgumentParser:

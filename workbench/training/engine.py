@@ -40,11 +40,14 @@ from workbench.core.spec import ProjectSpec, load_spec
 from workbench.core.summary import Summary
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
+from workbench.training.acceleration import Acceleration, Compiler, apply_to_process, default_acceleration, make_fused
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.distributed import SINGLE, World, backend_for
+from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, DoneEvent, EpochEvent, Event,
+                                       StartEvent, Status, TimingEvent)
+from workbench.training.feed import BatchFeed, place, to_layout
 from workbench.training.memory import MemoryShortage, check_memory
-from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status, TimingEvent
 from workbench.training.filter_history import save_snapshot
 from workbench.training.health import HEALTH_EVERY, HealthRecorder
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
@@ -92,22 +95,25 @@ def apply_hyperparameters(optimizer: torch.optim.Optimizer, config: TrainingConf
             group["momentum"] = config.momentum
 
 
-def make_optimizer(config: TrainingConfig, params: Any) -> torch.optim.Optimizer:
+def make_optimizer(config: TrainingConfig, params: Any, fused: bool = False) -> torch.optim.Optimizer:
+    """fused: the update in one kernel where this torch can (acceleration.make_fused)."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        return make_fused(torch.optim.SGD, params, fused, lr=config.lr, momentum=config.momentum,
+                          weight_decay=config.weight_decay)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+    return make_fused(cls, params, fused, lr=config.lr, weight_decay=config.weight_decay)
 
 
 class Trainer:
     """One run. Build it (this loads data and the model; bad input raises a ValueError), then
-    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
+    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on.
+    `acceleration` (None: what pays on the device, see training.acceleration) is for benchmarks."""
 
     def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
-                 probe_interval_s: float = 0.25, world: World | None = None, health_every: int = HEALTH_EVERY,
-                 _resume_state: dict | None = None,
-                 **overrides: Any):
+                 probe_interval_s: float = 0.25, world: World | None = None,
+                 acceleration: Acceleration | None = None, health_every: int = HEALTH_EVERY,
+                 _resume_state: dict | None = None, **overrides: Any):
         doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
@@ -127,13 +133,22 @@ class Trainer:
         self.weight_notes = load_initial_weights(model, self.project) if not _resume_state else []
         with self._allocating(summary):
             self.model = self.world.prepare(model, self.device).to(self.device)
+        self.acceleration = acceleration or default_acceleration(self.device, self.model)
+        if self.world.distributed and self.acceleration.compile != "off":
+            # not under torchrun (yet): every rank would have to compile at the same step, and DDP's
+            # compiled path is unmeasured here
+            self.acceleration = replace(self.acceleration, compile="off")
+        self.model = self.model.to(memory_format=self.acceleration.memory_format)
+        self.compiler = Compiler(self.acceleration)
         self.world.seed(self.config.seed)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
-        self.data = data.to(self.device)
+        # on the device if it fits there, else the training images stream from host memory
+        self.data, self.streamed = place(data, self.device, self.acceleration.memory_format)
+        self.feed = self.make_feed()
         check_augment(self.data_section["augment"], self.project["input"])
         self.task = make_task(self.config, self.model, self.project["input"], summary["output"], len(self.classes))
-        self.optimizer = make_optimizer(self.config, self.model.parameters())
+        self.optimizer = make_optimizer(self.config, self.model.parameters(), self.acceleration.fused_optimizer)
         self.use_amp = self.device.type == "cuda" and self.config.amp
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
@@ -200,6 +215,11 @@ class Trainer:
             trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
         return trainer
 
+    def make_feed(self) -> BatchFeed:
+        """Where training batches come from: on the device or streamed, this rank's share of each batch."""
+        return BatchFeed(self.data.train_x, self.data.train_y, self.device, rank=self.world.rank,
+                         world_size=self.world.size, stream=self.streamed, memory_format=self.acceleration.memory_format)
+
     # controls, safe from any thread -------------------------------------------------------------
     def pause(self) -> None:
         self._paused.set()
@@ -223,6 +243,8 @@ class Trainer:
         """Change hyperparameters between runs (e.g. a smaller batch size after running out of memory)."""
         self.config = validate_training(self.config.to_dict(), **changes)
         self.world.check_batch(self.config.batch_size)
+        if "batch_size" in changes:  # compiled for the old batch's shape: compile again if it pays
+            self.compiler = Compiler(self.acceleration)
         for stage in self.stages():
             apply_hyperparameters(stage.optimizer, self.config)
         if self.writer is not None:
@@ -241,6 +263,7 @@ class Trainer:
         failed_rank: int | None = None  # a failure on one rank under torchrun (a NaN is every rank's)
         self._phase = "start"
         try:
+            apply_to_process(self.acceleration)
             stages = self.stages()
             self._back_to_epoch_start()
             start: StartEvent = {"event": "start", "device": str(self.device), "device_name": device_name(self.device),
@@ -288,11 +311,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        # A last batch of a single sample is left out (a different sample each epoch, as the order is
-        # shuffled): batch normalization cannot train on one sample, and one sample's step is mostly noise.
-        # Under torchrun: unless every process gets two samples of it.
-        full, rest = divmod(len(self.data.train_x), self.config.batch_size)
-        return max(1, full + (rest >= 2 * self.world.size))
+        return self.feed.steps(self.config.batch_size)
 
     # the loop ---------------------------------------------------------------------------------------
     def _run_stage(self, stage: Stage) -> Iterator[Event]:
@@ -333,11 +352,9 @@ class Trainer:
         return "the last good checkpoint is kept" if self.run_dir is not None else "nothing was saved"
 
     def _run_epoch(self, stage: Stage) -> Iterator[Event]:
-        x, y = self.data.train_x, self.data.train_y
-        n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
         epoch_seed = self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed)).to(self.device)
+        order = torch.randperm(len(self.data.train_x), generator=torch.Generator().manual_seed(epoch_seed))
         # So are dropout masks, corruption noise and augmentation: an epoch run again after a resume
         # draws what it drew the first time, and the resumed curve is the uninterrupted one (under
         # torchrun each rank draws its own, as world.seed says).
@@ -350,16 +367,17 @@ class Trainer:
         last_log = self._clock.now()
         self._epoch_start = last_log
         self._epoch_samples = 0
-        for step in range(self.steps_per_epoch):
+        for step, batch in enumerate(self.feed.batches(order, self.config.batch_size)):
             yield from self._controls(stage)
+            if self.compiler.due(stage.model, self._steps_done, lambda: self._seconds_left(stage, step)):
+                yield from self._compile(stage)
             self._phase = "step"
-            index = order[step * batch:(step + 1) * batch]
-            share = self.world.shard(index)  # all of it, in one process
+            # this rank's share of the global batch (all of it, in one process)
             with self.health.watch(self.global_step):  # a no-op but on the few steps it collects
-                pending.append(self._step(stage, x[share], y[share], self.world.share_weight(len(share), len(index))))
+                pending.append(self._step(stage, batch.x, batch.y, self.world.share_weight(len(batch.x), batch.whole)))
             self.global_step += 1
             self._steps_done += 1
-            self._epoch_samples += len(index)
+            self._epoch_samples += batch.whole
             now = self._clock.now()
             if self._log_due(step, now - last_log):
                 batch_event = self._batch_event(pending, step, now - last_log)
@@ -370,13 +388,58 @@ class Trainer:
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
 
+    def _seconds_left(self, stage: Stage, step: int) -> float:
+        """The rest of the stage at the run's pace so far (what compiling would speed up)."""
+        steps_left = (stage.epochs - self.stage_epoch) * self.steps_per_epoch - step
+        return self._clock.now() / max(self._steps_done, 1) * steps_left
+
+    def _compile(self, stage: Stage) -> Iterator[Event]:
+        """Compile the stage's network between steps; the time it takes is reported, not counted as
+        training (the clock is paused), and a failure leaves the run going uncompiled."""
+        self._phase = "compile"
+        compiling: CompilingEvent = {"event": "compiling", "epoch": self.epoch + 1, "global_step": self.global_step}
+        yield self._emit(compiling, stage)
+        with self._clock.paused():
+            result = self.compiler.compile(stage.model, lambda forward: self._warm_up(stage, forward))
+        compiled: CompiledEvent = {"event": "compiled", "epoch": self.epoch + 1, "global_step": self.global_step,
+                                   "ok": result.ok, "seconds": result.seconds, "message": result.message}
+        yield self._emit(compiled, stage)
+
+    def _warm_up(self, stage: Stage, forward: Any) -> None:
+        """Run `forward` on the shapes training uses, a training batch (forward and backward) and a
+        validation chunk, then put the batch-norm statistics, gradients and random streams back as
+        they were: compiling changes nothing in the run. (The weights do not change: no optimizer step.)"""
+        buffers = [(buffer, buffer.clone()) for buffer in stage.model.buffers()]
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            xb, yb = self.feed.head(self.config.batch_size)
+            xb = augment_batch(xb, self.data_section["augment"])
+            inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
+            with self._autocast():
+                out = forward(inputs)
+            stage.task.loss(out, stage.task.targets(xb, yb)).backward()
+            stage.model.eval()
+            try:
+                with torch.no_grad(), self._autocast():
+                    forward(self._val_inputs[:EVAL_BATCH].to(self.device))
+            finally:
+                stage.model.train()
+        stage.model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+
     def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
         """One optimizer step; returns the batch's loss as a detached device tensor. `weight`: what
         this rank's share of the global batch counts (World.share_weight; 1 in one process)."""
         xb = augment_batch(xb, self.data_section["augment"])
         target = stage.task.targets(xb, yb)
-        with self._autocast():
-            out = self._training_model(stage)(stage.task.inputs(xb))
+        inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
+        with self._autocast():  # compiled for the shapes it warmed up on (never under torchrun: see __init__)
+            if self.health.collecting:  # its hooks are for the network's own layers, not a compiled graph
+                out = self._training_model(stage)(inputs)
+            else:
+                out = self.compiler.model_for(stage.model, inputs, self._training_model(stage))(inputs)
         loss = stage.task.loss(out, target)  # in float32, outside autocast (which refuses BCE)
         stage.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss if weight == 1.0 else loss * weight).backward()
@@ -437,10 +500,11 @@ class Trainer:
         lo, hi = self.world.share_range(len(val_x))  # all of it, in one process
         for i in range(lo, hi, EVAL_BATCH):
             j = min(i + EVAL_BATCH, hi)
-            xb, yb = val_x[i:j], val_y[i:j]
+            # on the device already, unless the dataset is too large for it (training.feed.place)
+            xb, yb = val_x[i:j].to(self.device, non_blocking=True), val_y[i:j]
             with self._autocast():
-                out = stage.model(xb)
-            target = stage.task.targets(self.data.val_x[i:j], yb)
+                out = self.compiler.model_for(stage.model, xb)(xb)
+            target = stage.task.targets(self.data.val_x[i:j].to(self.device, non_blocking=True), yb)
             loss_sum += stage.task.loss(out, target) * len(xb)
             if stage.task.classifies:
                 pred = out.argmax(1)
@@ -471,11 +535,11 @@ class Trainer:
             return
         self._timed = True
         n = self.config.batch_size
-        xb, yb = self.data.train_x[:n], self.data.train_y[:n]
+        xb, yb = self.data.train_x[:n].to(self.device), self.data.train_y[:n]  # (streamed data is on the host)
 
         def loss() -> torch.Tensor:
             with self._autocast():
-                out = stage.model(stage.task.inputs(xb))
+                out = stage.model(to_layout(stage.task.inputs(xb), self.acceleration.memory_format))
             return stage.task.loss(out, stage.task.targets(xb, yb))
 
         # about TIMING_SHARE of the epoch's time: two passes at least, more while they fit; under torchrun
@@ -515,9 +579,9 @@ class Trainer:
         if self._live_probe is None:
             n = min(probes.PROBE_COUNT, len(self._val_inputs))
             # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
-            noisy = self._val_inputs[:n] if self.task.corruption is not None else None
-            self._live_probe = probes.LiveProbe(self.data.val_x[:n], self.data.val_y[:n], corrupted=noisy,
-                                                classes=len(self.data.classes))
+            noisy = self._val_inputs[:n].to(self.device) if self.task.corruption is not None else None
+            self._live_probe = probes.LiveProbe(self.data.val_x[:n].to(self.device), self.data.val_y[:n],
+                                                corrupted=noisy, classes=len(self.data.classes))
         capture = self._live_probe.capture(stage.model, request)
         self._probe_costs.append(self._clock.now() - began)
         # the cost of a typical probe, not of a one-off: the first (of the whole batch, ~15 times a later
@@ -559,7 +623,7 @@ class Trainer:
             return self.data.val_x
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed + 1)
-            return self.task.inputs(self.data.val_x.cpu()).to(self.device)
+            return self.task.inputs(self.data.val_x.cpu()).to(self.data.val_x.device)
 
     def _state(self) -> dict:
         return {"stage_index": self.stage_index, "epoch": self.epoch, "stage_epoch": self.stage_epoch,
@@ -654,6 +718,7 @@ class Trainer:
         where = {"start": "before the first step",
                  "step": f"at step {self.global_step + 1} (epoch {self.epoch + 1})",
                  "validation": f"while validating epoch {self.epoch + 1}",
+                 "compile": f"while compiling the network at step {self.global_step}",
                  "checkpoint": f"while saving the checkpoint of epoch {self.epoch}",
                  "probe": f"while probing the network at step {self.global_step}"}[self._phase]
         if isinstance(exc, OSError) and exc.strerror:  # a full or read-only disk: what, and which file

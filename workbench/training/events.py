@@ -81,6 +81,25 @@ class ResumedEvent(_Staged):
     global_step: int
 
 
+class CompilingEvent(_Staged):
+    """torch.compile starts (training.acceleration): no steps for a while."""
+
+    event: Literal["compiling"]
+    epoch: int
+    global_step: int
+
+
+class CompiledEvent(_Staged):
+    """How compiling went: seconds it took (not counted as training), or why the run goes on uncompiled."""
+
+    event: Literal["compiled"]
+    epoch: int
+    global_step: int
+    ok: bool
+    seconds: float
+    message: str      # "compiled in 21.5 s (default)" or "compiling failed (…): training uncompiled"
+
+
 class Probe(TypedDict, total=False):
     """Numpy arrays of the network's insides (workbench.training.probes.capture); keys a request
     did not ask for, or the network cannot give, are absent."""
@@ -201,9 +220,9 @@ class ComparisonEvent(TypedDict):
     scratch: Curve
 
 
-Event = Union[StartEvent, BatchEvent, EpochEvent, PausedEvent, ResumedEvent, ProbeEvent, HealthEvent, TimingEvent,
-              DoneEvent]
-RecordedEvent = Union[StartEvent, BatchEvent, EpochEvent, DoneEvent]  # what metrics.jsonl holds
+Event = Union[StartEvent, BatchEvent, EpochEvent, PausedEvent, ResumedEvent, CompilingEvent, CompiledEvent, ProbeEvent,
+              HealthEvent, TimingEvent, DoneEvent]
+RecordedEvent = Union[StartEvent, BatchEvent, EpochEvent, CompilingEvent, CompiledEvent, DoneEvent]  # metrics.jsonl
 HealthRecord = Union[HealthEvent, TimingEvent]  # what health.jsonl holds
 
 

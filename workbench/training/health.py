@@ -66,6 +66,7 @@ class HealthMonitor:
         self._active: dict[int, collections.deque[Tensor]] = {
             i: collections.deque(maxlen=DEAD_WINDOW) for i, m in enumerate(self.layers) if isinstance(m, nn.ReLU)}
         self._indices: dict[tuple[torch.device, tuple[int, ...]], Tensor] = {}
+        self.collecting = False  # within a collected step (the engine then runs the network uncompiled)
 
     def watch(self, step: int) -> contextlib.AbstractContextManager[Any]:
         """Around one optimizer step (forward, backward, update): collects if the step is due."""
@@ -87,9 +88,11 @@ class HealthMonitor:
         with torch.no_grad():
             before = [p.detach().clone() for _, p in params]
         handles = [m.register_forward_hook(self._forward_hook(i, put)) for i, m in enumerate(self.layers)]
+        self.collecting = True
         try:
             yield
         finally:
+            self.collecting = False
             for handle in handles:
                 handle.remove()
         if params:
@@ -197,6 +200,10 @@ class HealthRecorder:
 
     def watch(self, step: int) -> contextlib.AbstractContextManager[Any]:
         return self.monitor.watch(step)
+
+    @property
+    def collecting(self) -> bool:
+        return self.monitor.collecting
 
     def events(self, batch: BatchEvent, lr: float) -> list[HealthEvent]:
         """After a batch event: the steps collected since the last one, each with the findings so far."""

@@ -2,9 +2,9 @@
 
 The engine may send hundreds of events a second; a window redraws a few times a second. `Coalescer`
 collects the events that arrive between two redraws and `take()` hands them over as one `RunUpdate`:
-loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, only
-the newest probe (merged: keys sent once, such as the fixed inputs, are kept) and the newest health
-and timing events.
+loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, the latest
+compile news, only the newest probe (merged: keys sent once, such as the fixed inputs, are kept) and
+the newest health and timing events.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.training.events import (BatchEvent, EpochEvent, Event, HealthEvent, Probe, ProbeEvent, StartEvent,
-                                       TimingEvent)
+from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, EpochEvent, Event, HealthEvent, Probe,
+                                       ProbeEvent, StartEvent, TimingEvent)
 
 
 @dataclass
@@ -27,6 +27,7 @@ class RunUpdate:
     progress: BatchEvent | EpochEvent | None = None  # the latest
     paused: bool | None = None  # None: neither paused nor resumed since the last update
     probe: ProbeEvent | None = None
+    compile: CompilingEvent | CompiledEvent | None = None  # the latest: compiling now, or how it went
     events: list[Event] = field(default_factory=list)  # start/batch/epoch events in order (no confusion counts)
     probes: int = 0  # how many probe events `probe` stands for
     health: HealthEvent | None = None  # the newest: each one holds every layer's numbers and the findings
@@ -55,6 +56,8 @@ class Coalescer:
         elif event["event"] == "epoch":
             update.epochs.append(event)
             update.progress = event
+        elif event["event"] == "compiling" or event["event"] == "compiled":
+            update.compile = event
         elif event["event"] in ("paused", "resumed"):
             update.paused = event["event"] == "paused"
         elif event["event"] == "health":

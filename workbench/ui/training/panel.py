@@ -123,6 +123,7 @@ class TrainingPanel(QWidget):
         self.runner.finished.connect(self._on_finished)
         self._active = False
         self._progress_shown = 0.0
+        self._device_name = ""  # what the run going on trains on
         self.run_dir: str | None = None
         self.steps_per_epoch = 1
         self.epochs = 1
@@ -443,6 +444,7 @@ class TrainingPanel(QWidget):
         if start is not None:
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
             self.epochs = int(start["epochs"])
+            self._device_name = start["device_name"]
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples")
         self._add(*update.steps, update.epochs)
@@ -458,6 +460,11 @@ class TrainingPanel(QWidget):
             stage = f" · {progress['stage']}" if progress.get("stage") else ""
             self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs}{stage} · "
                                     f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
+        news = update.compile  # compiling takes seconds with no steps: say so, then how it went
+        if news is not None and news["event"] == "compiling":
+            self.progress.setFormat(f"epoch {news['epoch']}/{self.epochs} · compiling…")
+        elif news is not None:
+            self.status.setText(f"Training on {self._device_name} · {news['message']}")
         if update.paused is not None:  # the engine has really stopped between steps (or gone on)
             self.progress.setFormat(("paused · " if update.paused else "") + self.progress.format()
                                     .removeprefix("paused · "))

@@ -12,7 +12,8 @@ The engine holds a `HealthRecorder`, which adds the findings (workbench.training
 makes the "health" events written to the run folder's health.jsonl.
 
 Cheap by design. Statistics are collected on steps 0, 1, 2, 4, 8, ... (a bad setting shows in the
-first steps) and then every `every` steps; the hooks are attached for that step only; a collected
+first steps), then every `every` steps (4 × `every` after SLOWER_AFTER), and at least every MAX_GAP_S
+seconds; the hooks are attached for that step only; a collected
 step's numbers stay on the device (one stacked tensor) until `flush`, the one CPU-GPU sync, which
 the engine calls at its logging points. The cost is measured by benchmarks/health_cost.py.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
+import time
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -32,8 +34,9 @@ from torch import Tensor, nn
 from workbench.training.events import BatchEvent, HealthEvent, LayerHealth
 from workbench.training.findings import WINDOW, LossTrend, find
 
-HEALTH_EVERY = 25  # steps between collections after the first ones (1, 2, 4, ... up to it) ...
-SLOWER_AFTER = 1000  # ... and four times as many after this many steps (health.jsonl stays small)
+HEALTH_EVERY = 50  # steps between collections after the first ones (1, 2, 4, ... up to it) ...
+SLOWER_AFTER = 1000  # ... and four times as many after this many steps (health.jsonl stays small) ...
+MAX_GAP_S = 2.0      # ... but a slow network's cards hear at least this often (its steps are long: the cost is small)
 DIGITS = 4  # significant digits kept of each number
 DEAD_WINDOW = 5    # a ReLU unit is dead when it fired in none of the last this many collected batches
 SIGMOID_FLAT = 0.01  # sigmoid outputs within this of 0 or 1: its slope is under 4 % of its peak
@@ -67,11 +70,16 @@ class HealthMonitor:
             i: collections.deque(maxlen=DEAD_WINDOW) for i, m in enumerate(self.layers) if isinstance(m, nn.ReLU)}
         self._indices: dict[tuple[torch.device, tuple[int, ...]], Tensor] = {}
         self.collecting = False  # within a collected step (the engine then runs the network uncompiled)
+        self._last = time.perf_counter()  # when the last step was collected
 
     def watch(self, step: int) -> contextlib.AbstractContextManager[Any]:
         """Around one optimizer step (forward, backward, update): collects if the step is due."""
-        if not collects(step, self.every):
+        if self.every <= 0:
             return contextlib.nullcontext()
+        now = time.perf_counter()
+        if not collects(step, self.every) and now - self._last < MAX_GAP_S:
+            return contextlib.nullcontext()
+        self._last = now
         return self._collect(step)
 
     @contextlib.contextmanager

@@ -30,7 +30,7 @@ from workbench.data import Dataset, load_dataset
 from workbench.training.acceleration import COMPILE_MODE, Acceleration, default_acceleration
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.engine import EVAL_BATCH, Trainer
-from workbench.training.probes import PANEL_KINDS, ProbeRequest
+from workbench.training.probe_request import PANEL_KINDS, ProbeRequest
 from workbench.training.remote import PROBE_INTERVAL_S, TrainingProcess
 
 EVERY_PANEL = ProbeRequest.for_panels(PANEL_KINDS)

@@ -15,7 +15,9 @@ LIVE_RECONSTRUCTIONS = 16  # reconstructions a live probe sends: all the panel s
 class ProbeRequest:
     """What to capture. layer: the layer of interest (latent codes; None = the bottleneck);
     sample: index into the probe batch whose activations are shown; image: an outside (C, H, W)
-    image (an opened file) used for the activations instead of that sample."""
+    image (an opened file) used for the activations instead of that sample; explain (with
+    activations): where the network looks for that sample or image (saliency, Grad-CAM at cam_layer
+    or the last conv layer, occlusion: workbench.training.attribution)."""
 
     filters: bool = False
     activations: bool = False
@@ -25,17 +27,21 @@ class ProbeRequest:
     layer: int | None = None
     sample: int = 0
     image: np.ndarray | None = None
+    explain: bool = False
+    cam_layer: int | None = None
 
     def any(self) -> bool:
         return any(getattr(self, kind) for kind in PANEL_KINDS)
 
     @classmethod
     def for_panels(cls, kinds: Iterable[str], layer: int | None = None, sample: int = 0,
-                   image: np.ndarray | None = None) -> "ProbeRequest":
+                   image: np.ndarray | None = None, explain: bool = False,
+                   cam_layer: int | None = None) -> "ProbeRequest":
         """The request for the panels now visible, e.g. {"filters", "latent"}; unknown kinds (curves)
         need no probe and are ignored."""
         shown = set(kinds)
-        return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image)
+        return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image,
+                   explain=explain, cam_layer=cam_layer)
 
 
 def bottleneck(sizes: list[int]) -> int | None:

@@ -165,6 +165,8 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
                 model(single)
                 recorder.remove()
                 result["activations"], result["input"] = recorder.activations, _numpy(single[0])
+            if request.explain and request.activations:
+                _explain_into(result, model, single[0], request.cam_layer)
             if not batch_wide:
                 return result
             recorder = _Recorder(model, None if own_pass else sample, request.latent, request.layer)
@@ -200,6 +202,16 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
             recorder.remove()
         for module, training in modes:
             module.training = training
+
+
+def _explain_into(result: Probe, model: nn.Module, x: Tensor, cam_layer: int | None) -> None:
+    """Where the network looks for x, or why it cannot say (not a classifier, no such layer)."""
+    from workbench.training.attribution import explain
+
+    try:
+        result["explanation"] = explain(model, x, layer=cam_layer)
+    except (ValueError, IndexError) as exc:
+        result["explanation_error"] = str(exc)
 
 
 class RunProbe:

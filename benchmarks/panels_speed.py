@@ -4,7 +4,8 @@
 
 Measures, in one run on this CPU:
   1. headless training throughput (samples/s over the epochs after the first), the baseline: the
-     engine iterated in this process with torch's default threads, as `workbench train` runs;
+     engine iterated in this process with torch's default threads and the thread tuner, as
+     `workbench train` runs (the training process tunes too);
   2. one probe pass of every panel over the whole probe batch, one live probe (probes.LiveProbe),
      and one redraw of all panels (ms);
   3. the app's path: the main window at 1920×1080 with the Training dock and every insight panel on
@@ -13,7 +14,8 @@ Measures, in one run on this CPU:
      event to its end), throughput as a ratio of the headless run just before it (the median over
      the rounds: this shared machine's speed drifts by a third between minutes) and the window
      process's CPU; then, in a run of its own (the timer is no part of the app), how late a 5 ms
-     QTimer fires on the GUI thread. Goals: >= 5 refreshes/s, >= 0.8 of headless.
+     QTimer fires on the GUI thread. Goals (issue 19): >= 5 refreshes/s, >= 0.85 of headless, the
+     timer late by p99 <= 16 ms and max <= 50 ms.
 """
 from __future__ import annotations
 
@@ -46,6 +48,12 @@ def throughput(events: list[dict]) -> float:
     """Samples per second over the epochs after the first (warm-up excluded)."""
     rates = [e["samples_per_s"] for e in events if e.get("event") == "epoch"][1:]
     return sum(rates) / len(rates)
+
+
+def headless(doc: dict) -> float:
+    trainer = Trainer(doc)
+    trainer.tune_threads = True
+    return throughput(list(trainer.events()))
 
 
 def shown_panels(app: QApplication, doc: dict, classes: list[str]) -> InsightHub:
@@ -170,7 +178,7 @@ def main() -> None:
     base: list[float] = []
     runs: dict[int, list[tuple]] = {n: [] for n in args.threads}
     for _ in range(args.rounds):  # interleaved: other load on the machine hits every mode alike
-        base.append(throughput(list(Trainer(doc).events())))
+        base.append(headless(doc))
         for n in args.threads:
             runs[n].append(live(app, doc, n, args.picture))
     late = live(app, doc, args.threads[-1], timed=True)[2]
@@ -185,10 +193,10 @@ def main() -> None:
         per_s = np.array([r[1] for r in results])
         print(f"all panels live, {n} torch thread(s): {np.median(paired):.2f} of headless (median of {len(paired)} "
               f"paired rounds, range {paired.min():.2f}-{paired.max():.2f}; best live / best headless "
-              f"{max(r[0] for r in results) / max(base):.2f}; goal >= 0.8); {np.median(per_s):.1f} refreshes/s "
+              f"{max(r[0] for r in results) / max(base):.2f}; goal >= 0.85); {np.median(per_s):.1f} refreshes/s "
               f"(lowest {per_s.min():.1f}; goal >= 5); window CPU {np.median([r[3] for r in results]):.0%} of a core")
     print(f"a 5 ms timer on the GUI thread in one more run ({args.threads[-1]} threads): late p99 "
-          f"{np.percentile(late, 99):.1f} ms, max {late.max():.1f} ms")
+          f"{np.percentile(late, 99):.1f} ms, max {late.max():.1f} ms (goal: p99 <= 16 ms, max <= 50 ms)")
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def live(app: QApplication, doc: dict, threads: int, picture: str | None = None,
     loop = QEventLoop()
     panel.run_finished.connect(lambda done: loop.quit())
     began: list[float] = []  # when training began in the process (its "start" event), not the Start click
-    panel.runner.updated.connect(lambda update: update["start"] and began.append(time.perf_counter()))
+    panel.runner.updated.connect(lambda update: update.start is not None and began.append(time.perf_counter()))
     panel.start()
     if timed:
         timer.start()

@@ -1,12 +1,14 @@
 """How many threads torch computes with on the CPU, chosen by timing steps while a run trains.
 
-On 2 idle cores two threads make a small conv network's step about 1.6 times as fast as one. But a
+On 2 quiet cores two threads train digits-cnn about 1.4 times as fast as one (load 0.7). But a
 parallel region ends when its slowest thread does: when another process takes a core for a few
 milliseconds (the window drawing its panels, a browser, a second program), every region of every
-step waits for it. On the shared 2-core machine this project is measured on, digits-cnn steps took
-~500 ms at two threads against 2 ms at one, for the first ~40 steps of a run. Which count is faster
-is a property of the moment, not of the network, so the tuner times a few steps at each count, keeps
-the faster, and asks again now and then (less often while the answer stays the same).
+step waits for it. On the shared 2-core machine this project is measured on (load 4-6), two threads
+trained digits-cnn 5-12 times slower than one, and a live probe took 200 ms instead of 2
+(benchmarks/thread_tuner.py, benchmarks/README.md). Which count is faster is a property of the
+moment, not of the network, so the tuner times a few steps at each count, keeps the faster, and asks
+again now and then (less often while the answer stays the same); probes run between steps, at the
+count chosen.
 
     tuner = ThreadTuner(torch.get_num_threads())
     for each step:  tuner.step_done(clock_now, first_of_epoch)   # after the step

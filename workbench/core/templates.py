@@ -97,7 +97,8 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
         "layers": [_conv(16, 3, p=1), RELU, _pool(2), _conv(16, 3, p=1), RELU, _pool(2),
                    {"type": "ConvTranspose2d", "out_channels": 16, "kernel_size": 2, "stride": 2}, RELU,
                    {"type": "ConvTranspose2d", "out_channels": 3, "kernel_size": 2, "stride": 2}, SIGMOID],
-        **_reconstruct("shapes", epochs=15),
+        # lr 5e-3: R² 0.9 by epoch ~19 (~10-25 s on 2 cores); at 2e-3 it took 31 epochs
+        **_reconstruct("shapes", epochs=25, lr=5e-3),
     }),
     "denoising-autoencoder": ("A denoising autoencoder: corrupt the digits with noise, reconstruct them clean", {
         "input": [1, 8, 8],

@@ -19,6 +19,7 @@ class LayerMark:
     level: Level | None = None        # the worst finding's; None: healthy (or no statistics)
     headline: str = ""                # the worst finding in a few words, for the card
     sentences: list[str] = field(default_factory=list)  # every finding, for the tooltip
+    per_batch: str = ""               # "0.74 ms": forward and backward, one batch (the card's corner)
     time: str = ""                    # "0.74 ms · 40 % of the time, 87 % of the MACs"
     slow: bool = False                # far more time than its share of the MACs
     slow_sentence: str = ""
@@ -49,7 +50,8 @@ def layer_marks(health: HealthEvent | None, timing: TimingEvent | None, layers: 
             mark = marks[t["layer"]]
             share = f"{t['time_share'] * 100:.0f} % of the time"
             macs = "" if t["macs_share"] is None else f", {t['macs_share'] * 100:.0f} % of the MACs"
-            mark.time = f"{format_time(t['forward_s'] + t['backward_s'])} · {share}{macs}"
+            mark.per_batch = format_time(t["forward_s"] + t["backward_s"])
+            mark.time = f"{mark.per_batch} · {share}{macs}"
             mark.slow = t["slow"]
             mark.slow_sentence = slow_message(t) if t["slow"] else ""
     return marks

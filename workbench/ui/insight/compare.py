@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 from workbench.core.catalogue import fmt_shape
 from workbench.core.diff import LayerDiff
 from workbench.training.compare import METRICS, Comparison, compare_runs, format_metric
+from workbench.training.run_folder import open_run
 from workbench.ui.insight.base import BACKGROUND, INK, styled_plot
 from workbench.ui.shell.style import ERROR, WARNING
 
@@ -117,12 +118,15 @@ class CompareView(QWidget):
         self.paths = folders
         self._show()
 
-    def add_run(self, path: str | os.PathLike) -> None:
+    def add_run(self, path: str | os.PathLike) -> bool:
         """One more folder; a bad one is said in the message line and not added."""
         try:
+            open_run(path)  # checked on its own: the first folder is not compared with anything yet
             self.set_runs([*self.paths, str(path)])
+            return True
         except (ValueError, OSError) as exc:
-            self.message.setText(str(exc))
+            self.message.setText(f"✖ {exc}")
+            return False
 
     def _ask_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a run folder to the comparison")

@@ -42,6 +42,18 @@ def explanation_title(explanation: Explanation, classes: Sequence[str], what: st
     return f"Where the network looks — {what}: class {name} ({explanation.probability * 100:.0f} %)"
 
 
+def describe_pixel(parts: Sequence[tuple[int, str]], maps: Sequence[np.ndarray | None], zoom: int, x: float,
+                   y: float) -> str:
+    """The hover line over an explanation picture: which part, which input pixel, its value."""
+    for (left, name), values in reversed(list(zip(parts, maps))):
+        if x >= left:
+            col, row = int((x - left) / zoom), int(y / zoom)
+            if values is None or not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
+                return f"{name}: pixel ({col}, {row})"
+            return f"{name}: pixel ({col}, {row}) = {values[row, col]:.2f} of the largest"
+    return ""
+
+
 class SaliencyPanel(InsightPanel):
     """One explanation on its own (the picture `workbench plot --what saliency` draws)."""
 
@@ -85,11 +97,4 @@ class SaliencyPanel(InsightPanel):
         pixel = self.view.pixel_at(scene_pos) if self.parts else None
         if pixel is None:
             return ""
-        x, y = pixel
-        for (left, name), values in reversed(list(zip(self.parts, self.maps))):
-            if x >= left:
-                col, row = int((x - left) / self.zoom), int(y / self.zoom)
-                if values is None or not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
-                    return f"{name}: pixel ({col}, {row})"
-                return f"{name}: pixel ({col}, {row}) = {values[row, col]:.2f} of the largest"
-        return ""
+        return describe_pixel(self.parts, self.maps, self.zoom, *pixel)

@@ -1,0 +1,89 @@
+"""The Activation maps panel with a second picture for the same sample (or opened image): where the
+network looks — saliency, Grad-CAM and occlusion side by side (workbench.ui.insight.saliency).
+
+"Show: where it looks" asks the probe for the explanation (ProbeRequest.explain); the sample spin box
+and Open image… pick what is explained, live while training or from an opened run.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+
+from workbench.training.attribution import Explanation
+from workbench.ui.insight.activations import ActivationsPanel
+from workbench.ui.insight.base import INK
+from workbench.ui.insight.saliency import describe_pixel, explanation_picture, explanation_title
+
+SHOWN = ("activations", "where it looks")
+
+
+class ExplainingActivationsPanel(ActivationsPanel):
+    """ActivationsPanel plus "Show: activations | where it looks" (see the module docstring)."""
+
+    show_what: QComboBox | None = None  # made after the base class's first refresh
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.parts: list[tuple[int, str]] = []
+        self.explained: list[Any] = []  # each part's map (None: the input), for the hover line
+        self.explain_zoom = 1
+        self.explain_captions: list[pg.TextItem] = []
+        self.show_what = QComboBox()
+        self.show_what.addItems(SHOWN)
+        self.show_what.setToolTip("Where the network looks for this sample: saliency (input gradient), "
+                                  "Grad-CAM at the last conv layer, and occlusion")
+        self.show_what.currentIndexChanged.connect(self._shown_changed)
+        self.bar.addWidget(QLabel("Show"))
+        self.bar.addWidget(self.show_what)
+
+    def explaining(self) -> bool:
+        return self.show_what is not None and self.show_what.currentText() == SHOWN[1]
+
+    def request_fields(self) -> dict:
+        return {**super().request_fields(), "explain": self.explaining()}
+
+    def _shown_changed(self, _: int) -> None:
+        self.request_changed.emit()
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.show_what is None:  # the base class's first refresh, before this class's parts exist
+            super().refresh()
+            return
+        for caption in self.explain_captions:
+            caption.setText("")
+        self.parts = []
+        if not self.explaining():
+            super().refresh()
+            return
+        for caption in self.captions:
+            caption.setText("")
+        self.sections = []
+        explanation = self.probe.get("explanation")
+        if not isinstance(explanation, Explanation) or "input" not in self.probe:
+            why = self.probe.get("explanation_error") or "Where the network looks appears here (start training or open a run)"
+            self.view.clear(str(why))
+            return
+        image, lefts, names, self.explain_zoom = explanation_picture(self.probe["input"], explanation)
+        while len(self.explain_captions) < len(names):
+            caption = pg.TextItem(color=INK, anchor=(0, 1))
+            self.view.plot.addItem(caption)
+            self.explain_captions.append(caption)
+        for caption, left, name in zip(self.explain_captions, lefts, names):
+            caption.setText(name)
+            caption.setPos(left, 0)
+        self.parts = list(zip(lefts, names))
+        self.explained = [None, explanation.saliency, *([explanation.grad_cam] if explanation.grad_cam is not None
+                                                         else []), explanation.occlusion]
+        what = "opened image" if self.image is not None else f"sample {self.sample.value()}"
+        self.view.show(image, explanation_title(explanation, [], what), headroom=0.12)
+
+    def describe_at(self, scene_pos: Any) -> str:
+        if not self.explaining():
+            return super().describe_at(scene_pos)
+        pixel = self.view.pixel_at(scene_pos) if self.parts else None
+        if pixel is None:
+            return ""
+        return describe_pixel(self.parts, self.explained, self.explain_zoom, *pixel)

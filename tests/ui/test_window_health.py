@@ -163,10 +163,10 @@ def test_where_the_network_looks_for_a_chosen_sample(qtbot, tmp_path, monkeypatc
     assert window.open_run(tiny_run("digits-cnn"))
     panel = window.insight["activations"]
     panel.sample.setValue(3)
-    panel.show_what.setCurrentText("where it looks")
+    panel.explain_box.setChecked(True)
     assert isinstance(panel.probe.get("explanation"), Explanation)
     assert panel.view.plot.titleLabel.text.startswith("Where the network looks — sample 3: class")
     assert [caption.toPlainText() for caption in panel.explain_captions][:2] == ["input", "saliency (input gradient)"]
     assert "Grad-CAM at layer" in panel.explain_captions[2].toPlainText()
-    panel.show_what.setCurrentText("activations")
+    panel.explain_box.setChecked(False)
     assert "depth slices" in panel.view.plot.titleLabel.text

@@ -1,7 +1,7 @@
 """The Activation maps panel with a second picture for the same sample (or opened image): where the
 network looks — saliency, Grad-CAM and occlusion side by side (workbench.ui.insight.saliency).
 
-"Show: where it looks" asks the probe for the explanation (ProbeRequest.explain); the sample spin box
+"Where it looks" (a check box) asks the probe for the explanation (ProbeRequest.explain); the sample spin box
 and Open image… pick what is explained, live while training or from an opened run.
 """
 from __future__ import annotations
@@ -9,20 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QWidget
 
 from workbench.training.attribution import Explanation
 from workbench.ui.insight.activations import ActivationsPanel
 from workbench.ui.insight.base import INK
 from workbench.ui.insight.saliency import describe_pixel, explanation_picture, explanation_title
 
-SHOWN = ("activations", "where it looks")
-
-
 class ExplainingActivationsPanel(ActivationsPanel):
-    """ActivationsPanel plus "Show: activations | where it looks" (see the module docstring)."""
+    """ActivationsPanel plus a "where it looks" check box (see the module docstring)."""
 
-    show_what: QComboBox | None = None  # made after the base class's first refresh
+    explain_box: QCheckBox | None = None  # made after the base class's first refresh
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -30,26 +27,24 @@ class ExplainingActivationsPanel(ActivationsPanel):
         self.explained: list[Any] = []  # each part's map (None: the input), for the hover line
         self.explain_zoom = 1
         self.explain_captions: list[pg.TextItem] = []
-        self.show_what = QComboBox()
-        self.show_what.addItems(SHOWN)
-        self.show_what.setToolTip("Where the network looks for this sample: saliency (input gradient), "
-                                  "Grad-CAM at the last conv layer, and occlusion")
-        self.show_what.currentIndexChanged.connect(self._shown_changed)
-        self.bar.addWidget(QLabel("Show"))
-        self.bar.addWidget(self.show_what)
+        self.explain_box = QCheckBox("Where it looks")  # a check box: the bar fits a 1024-pixel window
+        self.explain_box.setToolTip("Instead of the maps: where the network looks for this sample — saliency "
+                                    "(input gradient), Grad-CAM at the last conv layer, and occlusion")
+        self.explain_box.toggled.connect(self._shown_changed)
+        self.bar.addWidget(self.explain_box)
 
     def explaining(self) -> bool:
-        return self.show_what is not None and self.show_what.currentText() == SHOWN[1]
+        return self.explain_box is not None and self.explain_box.isChecked()
 
     def request_fields(self) -> dict:
         return {**super().request_fields(), "explain": self.explaining()}
 
-    def _shown_changed(self, _: int) -> None:
+    def _shown_changed(self, _: bool) -> None:
         self.request_changed.emit()
         self.refresh()
 
     def refresh(self) -> None:
-        if self.show_what is None:  # the base class's first refresh, before this class's parts exist
+        if self.explain_box is None:  # the base class's first refresh, before this class's parts exist
             super().refresh()
             return
         for caption in self.explain_captions:

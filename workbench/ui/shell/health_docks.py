@@ -51,7 +51,7 @@ class HealthDocks(QObject):
         self.training.run_started.connect(self._run_started)
         self.training.events_received.connect(self._epochs)
         self.workspace.summary.updated.connect(lambda: self.scrubber.set_summary(self.workspace.summary.summary))
-        self.scrubber_dock.visibilityChanged.connect(lambda shown: shown and self._load_filters())
+        self.scrubber_dock.visibilityChanged.connect(self._scrubber_shown)
 
     def _layer_ids(self) -> list[str]:
         """The layers as the window draws them now: the run's network (what its layer indices mean)."""
@@ -73,6 +73,10 @@ class HealthDocks(QObject):
     def _epochs(self, events: list) -> None:
         """A finished epoch leaves a filter snapshot: the scrubber, when shown, takes it."""
         if any(e["event"] in ("epoch", "done") for e in events) and self.scrubber_dock.isVisible():
+            self._load_filters()
+
+    def _scrubber_shown(self, shown: bool) -> None:
+        if shown:
             self._load_filters()
 
     def _load_filters(self) -> None:

@@ -3,6 +3,7 @@ cards amber or red with the finding (card, tooltip, summary table, Health dock);
 plain but shows its measured time; an opened run brings its health back; Compare Runs… with real run
 folders; where the network looks in the Activation maps panel; the filters scrubbed by epoch."""
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_a_sick_network_trained_in_the_window_turns_its_cards_red(qtbot, tmp_pat
     assert "vanishing gradient" in tip and "smaller than at the output" in tip and "Measured per batch" in tip
     # the summary table: the headline in Notes, the time per batch beside the MACs
     cells = window.summary_panel.model.cells(index + 1)
-    assert cells[-1] == "vanishing gradient" and cells[TIME].endswith(("ms", " s")) and COLUMNS[TIME - 1] == "MACs"
+    assert cells[-1] == "vanishing gradient" and re.fullmatch(r"[\d.]+ (µs|ms|s)", cells[TIME]) and COLUMNS[TIME - 1] == "MACs"
     # the Health dock: the findings in words
     assert "vanishing" in window.health.panel.findings.text()
     # a new run starts plain
@@ -141,13 +142,15 @@ def test_an_opened_run_brings_its_health_and_filters(qtbot, tmp_path, monkeypatc
 
 def test_compare_runs_shows_both_curves_and_the_diff(qtbot, tmp_path, monkeypatch, two_runs):
     window = window_for(qtbot, tmp_path, monkeypatch, template("digits-cnn"))
-    picks = iter([str(tmp_path), str(two_runs[0]), str(two_runs[1]), ""])
+    picks = iter([str(tmp_path), str(two_runs[0]), str(two_runs[0]), str(two_runs[1]), ""])
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: next(picks))
     window.action("compare_runs").trigger()
     view = window.health.compare
     assert view is not None and view.isVisible() and view.paths == []
     assert "not a run folder (project.json is missing)" in view.message.text()  # the bad folder, said
-    window.action("compare_runs").trigger()  # asks again: the two runs go in
+    window.action("compare_runs").trigger()  # asks again: the first run goes in, the same folder again is refused
+    assert len(view.paths) == 1 and "already in the comparison" in view.message.text()
+    window.action("compare_runs").trigger()  # and again: the second run
     assert [p.split("/")[-1] for p in view.paths] == ["narrow", "wide"] and view.message.text() == ""
     legend = [label.text for _, label in view.plots["val_loss"].legend.items]
     assert legend == ["narrow", "wide"]
@@ -166,7 +169,8 @@ def test_where_the_network_looks_for_a_chosen_sample(qtbot, tmp_path, monkeypatc
     panel.explain_box.setChecked(True)
     assert isinstance(panel.probe.get("explanation"), Explanation)
     assert panel.view.plot.titleLabel.text.startswith("Where the network looks — sample 3: class")
-    assert [caption.toPlainText() for caption in panel.explain_captions][:2] == ["input", "saliency (input gradient)"]
-    assert "Grad-CAM at layer" in panel.explain_captions[2].toPlainText()
+    captions = [caption.toPlainText() for caption in panel.explain_captions]
+    assert captions == ["input", "saliency", "Grad-CAM", "occlusion"] and "Grad-CAM at layer" in panel.parts[2][1]
+    assert not panel.view.plot.getAxis("left").isVisible()
     panel.explain_box.setChecked(False)
     assert "depth slices" in panel.view.plot.titleLabel.text

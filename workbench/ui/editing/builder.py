@@ -289,7 +289,7 @@ class Builder(QAbstractScrollArea):
         if text.status in ("warning", "error"):  # "unknown" cards show their dashed "?" block only
             self._paint_badge(painter, rect, text.status, text.message, small)
         if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
-            health_cards.paint_mark(painter, rect, mark, small, badge=text.status in ("warning", "error"))
+            health_cards.paint_mark(painter, rect, area, mark, small, text.status in ("warning", "error"), text.narrow)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF, status: str, message: str, font: QFont) -> None:
         color = {"warning": WARNING, "error": ERROR}.get(status, self.palette().color(QPalette.ColorRole.PlaceholderText))

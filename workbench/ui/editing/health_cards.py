@@ -19,15 +19,18 @@ LEVEL_COLOURS = {"amber": WARNING, "red": ERROR}
 SYMBOLS = {"amber": "⚠", "red": "✖"}
 
 
-def paint_mark(painter: QPainter, rect: QRectF, mark: LayerMark, font: QFont, badge: bool) -> None:
-    """Draw `mark` on the card at `rect`; `badge`: the card already shows a shape warning or error at
-    its foot and a dot in its corner (those stay: the health outline and time go around them)."""
+def paint_mark(painter: QPainter, rect: QRectF, area: QRectF, mark: LayerMark, font: QFont, badge: bool,
+               narrow: bool) -> None:
+    """Draw `mark` on the card at `rect` (`area`: its volume picture's); `badge`: the card already shows
+    a shape warning or error at its foot and a dot in its corner (those stay: the health outline and
+    time go around them); `narrow`: a narrow card, whose index leaves no room beside it for the time."""
     fm = QFontMetrics(font)
     painter.setFont(font)
-    if mark.per_batch:  # top right of the volume area, where the card's index is top left
-        corner = QRectF(rect.left() + 10, rect.top() + 8, rect.width() - (40 if badge else 20), fm.height())
+    if mark.per_batch:  # top right of the volume area (the index is top left); a narrow card's bottom right
+        corner = area.adjusted(4, 2, -(26 if badge and not narrow else 4), -2)
+        where = Qt.AlignmentFlag.AlignBottom if narrow else Qt.AlignmentFlag.AlignTop
         painter.setPen(WARNING.darker(115) if mark.slow else QColor(90, 90, 90))
-        painter.drawText(corner, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, mark.per_batch)
+        painter.drawText(corner, Qt.AlignmentFlag.AlignRight | where, mark.per_batch)
     if mark.level is None:
         return
     colour = LEVEL_COLOURS[mark.level]

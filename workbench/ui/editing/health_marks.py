@@ -26,9 +26,12 @@ class LayerMark:
 
 
 def format_time(seconds: float) -> str:
-    """0.00074 -> '0.74 ms', 0.0123 -> '12 ms', 1.5 -> '1.5 s'."""
+    """0.0000099 -> '9.9 µs', 0.00074 -> '0.74 ms', 0.0123 -> '12 ms', 1.5 -> '1.5 s' (short: a card's corner)."""
     if seconds >= 1:
         return f"{seconds:.2g} s"
+    if seconds < 1e-4:
+        us = seconds * 1e6
+        return f"{us:.2g} µs" if us < 10 else f"{us:.0f} µs"
     ms = seconds * 1e3
     return f"{ms:.2g} ms" if ms < 10 else f"{ms:.0f} ms"
 

@@ -120,6 +120,9 @@ class CompareView(QWidget):
 
     def add_run(self, path: str | os.PathLike) -> bool:
         """One more folder; a bad one is said in the message line and not added."""
+        if any(os.path.samefile(path, p) for p in self.paths if os.path.exists(p) and os.path.exists(path)):
+            self.message.setText(f"✖ {path}: already in the comparison")
+            return False
         try:
             open_run(path)  # checked on its own: the first folder is not compared with anything yet
             self.set_runs([*self.paths, str(path)])

@@ -21,8 +21,10 @@ SHOWN_SIZE = 160  # each map is enlarged (by a whole factor) to about this many 
 CAM_BLEND = 0.55  # Grad-CAM's share of the overlay; the input shows through the rest
 
 
-def explanation_picture(x: np.ndarray, explanation: Explanation) -> tuple[np.ndarray, list[int], list[str], int]:
-    """(picture (H, W, 3) in [0, 1], each part's left edge, each part's caption, enlargement)."""
+def explanation_picture(x: np.ndarray, explanation: Explanation,
+                        spacing: float = 0.1) -> tuple[np.ndarray, list[int], list[str], int]:
+    """(picture (H, W, 3) in [0, 1], each part's left edge, each part's caption, enlargement);
+    spacing: the gap between parts, as a share of a part's width."""
     source = input_picture(x)
     zoom = max(1, SHOWN_SIZE // source.shape[0])
     parts = [(source, "input"), (colorize(explanation.saliency, HEAT), "saliency (input gradient)")]
@@ -32,7 +34,7 @@ def explanation_picture(x: np.ndarray, explanation: Explanation) -> tuple[np.nda
         parts.append((overlay.astype(np.float32), f"Grad-CAM at layer {explanation.cam_layer}"))
     parts.append((colorize(explanation.occlusion, HEAT), f"occlusion ({explanation.patch}×{explanation.patch} patches)"))
     pictures = [p.repeat(zoom, 0).repeat(zoom, 1) for p, _ in parts]
-    image, lefts = side_by_side(pictures, gap=max(2, pictures[0].shape[1] // 10))
+    image, lefts = side_by_side(pictures, gap=max(2, int(pictures[0].shape[1] * spacing)))
     return image, lefts, [name for _, name in parts], zoom
 
 

@@ -47,6 +47,8 @@ class ExplainingActivationsPanel(ActivationsPanel):
         if self.explain_box is None:  # the base class's first refresh, before this class's parts exist
             super().refresh()
             return
+        for side in ("left", "bottom"):  # pixel axes help read the maps, not the explanation
+            self.view.plot.showAxis(side, not self.explaining())
         for caption in self.explain_captions:
             caption.setText("")
         self.parts = []
@@ -61,13 +63,14 @@ class ExplainingActivationsPanel(ActivationsPanel):
             why = self.probe.get("explanation_error") or "Where the network looks appears here (start training or open a run)"
             self.view.clear(str(why))
             return
-        image, lefts, names, self.explain_zoom = explanation_picture(self.probe["input"], explanation)
+        # wide gaps and one-word captions: in the low bottom dock each part is a few dozen pixels wide
+        image, lefts, names, self.explain_zoom = explanation_picture(self.probe["input"], explanation, spacing=0.6)
         while len(self.explain_captions) < len(names):
             caption = pg.TextItem(color=INK, anchor=(0, 1))
             self.view.plot.addItem(caption)
             self.explain_captions.append(caption)
         for caption, left, name in zip(self.explain_captions, lefts, names):
-            caption.setText(name)
+            caption.setText(name.split(" ")[0])  # the whole name is in the hover line
             caption.setPos(left, 0)
         self.parts = list(zip(lefts, names))
         self.explained = [None, explanation.saliency, *([explanation.grad_cam] if explanation.grad_cam is not None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea, QWidget
 
 from workbench.training.filter_history import FilterHistory
 from workbench.training.run_folder import RunError, open_run
@@ -27,6 +27,17 @@ from workbench.ui.shell.docks import DockHost, WorkingDocks
 
 RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
 COMPARE_SIZE = (1100, 720)
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """The Health panel scrolls in a low dock (1280×720): its findings stay on top, its plots keep
+    a readable height below them."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setMinimumSize(160, 120)
+    return area
 
 
 class HealthDocks(QObject):
@@ -42,7 +53,7 @@ class HealthDocks(QObject):
         self.scrubber.set_summary(self.workspace.summary.summary)
         self.compare: CompareView | None = None  # made when first asked for
         # the Health panel is tall (five plots and the findings): beside the Inspector, not in the bottom row
-        self.health_dock = host.add_panel(self.panel, self.panel.title, RIGHT)
+        self.health_dock = host.add_panel(_scrolling(self.panel), self.panel.title, RIGHT)
         host.tabify_beside(RIGHT, self.health_dock)
         self.scrubber_dock = host.add_panel(self.scrubber, self.scrubber.title, BOTTOM, visible=False)
         host.tabify_beside(BOTTOM, self.scrubber_dock)

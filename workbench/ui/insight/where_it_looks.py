@@ -76,7 +76,7 @@ class ExplainingActivationsPanel(ActivationsPanel):
         self.explained = [None, explanation.saliency, *([explanation.grad_cam] if explanation.grad_cam is not None
                                                          else []), explanation.occlusion]
         what = "opened image" if self.image is not None else f"sample {self.sample.value()}"
-        self.view.show(image, explanation_title(explanation, [], what), headroom=0.12)
+        self.view.show(image, explanation_title(explanation, [], what), headroom=0.3)  # room for the captions
 
     def describe_at(self, scene_pos: Any) -> str:
         if not self.explaining():

@@ -27,7 +27,7 @@ HEALTHY = (70, 130, 180)
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 FLOOR = -12  # log10 values below this are drawn at it
 GRADIENT_TITLE = "Gradient reaching each layer (× the output's)"
-MIN_PLOT_HEIGHT = 110  # pixels per plot: below this the axes crowd out the points
+MIN_PLOT_HEIGHT = 110  # pixels per plot in a scrolling dock: below this the axes crowd out the points
 
 
 class PowerAxis(pg.AxisItem):
@@ -129,8 +129,7 @@ class HealthPanel(InsightPanel):
         self.findings.setWordWrap(True)
         self.findings.setTextFormat(Qt.TextFormat.RichText)
         self.findings.setStyleSheet(f"color: {INK}; background: white; padding: 4px;")
-        self.layout().insertWidget(1, self.findings)  # the words first: the plots may scroll below a small dock
-        self.canvas.setMinimumHeight(MIN_PLOT_HEIGHT * len(specs))
+        self.layout().insertWidget(1, self.findings)  # the words first: in a low dock the plots scroll below
         self.refresh()
 
     def _thresholds(self) -> None:

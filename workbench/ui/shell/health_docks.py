@@ -22,16 +22,17 @@ from workbench.training.updates import RunUpdate
 from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.insight.compare import CompareView
 from workbench.ui.insight.filter_scrubber import FilterScrubber
-from workbench.ui.insight.health import HealthPanel
+from workbench.ui.insight.health import MIN_PLOT_HEIGHT, HealthPanel
 from workbench.ui.shell.docks import DockHost, WorkingDocks
 
 RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
 COMPARE_SIZE = (1100, 720)
 
 
-def _scrolling(panel: QWidget) -> QScrollArea:
+def _scrolling(panel: HealthPanel) -> QScrollArea:
     """The Health panel scrolls in a low dock (1280×720): its findings stay on top, its plots keep
     a readable height below them."""
+    panel.canvas.setMinimumHeight(MIN_PLOT_HEIGHT * len(panel.plots))
     area = QScrollArea()
     area.setWidget(panel)
     area.setWidgetResizable(True)

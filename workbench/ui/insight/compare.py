@@ -6,6 +6,7 @@ each diffed layer by layer against the first run's (workbench.training.compare).
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Sequence
 
@@ -165,6 +166,9 @@ class CompareView(QWidget):
             if accuracy:
                 self.plots["val_accuracy"].plot([e for e, _ in accuracy], [a for _, a in accuracy], **style)
         self.plots["val_accuracy"].setVisible(any(a is not None for r in comparison.runs for a in r.curves.val_accuracy))
+        step = float(math.ceil(max((e for r in comparison.runs for e in r.curves.epoch), default=1) / 8))
+        for plot in self.plots.values():  # whole epochs: no tick at epoch 1.5
+            plot.getAxis("bottom").setTickSpacing(step, step)
         self._fill_metrics(comparison)
         self._show_diff()
 

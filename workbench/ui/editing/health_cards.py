@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication
 
 from workbench.ui.editing.health_marks import LayerMark
 from workbench.ui.shell.style import ERROR, WARNING
@@ -29,7 +30,7 @@ def paint_mark(painter: QPainter, rect: QRectF, area: QRectF, mark: LayerMark, f
     if mark.per_batch:  # top right of the volume area (the index is top left); a narrow card's bottom right
         corner = area.adjusted(4, 2, -(26 if badge and not narrow else 4), -2)
         where = Qt.AlignmentFlag.AlignBottom if narrow else Qt.AlignmentFlag.AlignTop
-        painter.setPen(WARNING.darker(115) if mark.slow else QColor(90, 90, 90))
+        painter.setPen(WARNING.darker(115) if mark.slow else QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
         painter.drawText(corner, Qt.AlignmentFlag.AlignRight | where, mark.per_batch)
     if mark.level is None:
         return

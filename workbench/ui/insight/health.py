@@ -90,9 +90,9 @@ class HealthPanel(InsightPanel):
         self.plots: dict[str, pg.PlotItem] = {}
         specs = (("gradient", GRADIENT_TITLE, True),
                  ("update", "Weight change per step (÷ the weights)", True),
-                 ("units", "Dead ReLU units / saturated Sigmoid-Tanh outputs (%)", False),
+                 ("units", "Dead ReLU / saturated Sigmoid-Tanh units (%)", False),
                  ("activation", "Activations: mean ± spread", False),
-                 ("time", "Time per layer (%) beside its share of the MACs (%)", False))
+                 ("time", "Time per layer beside its MACs (% of all)", False))
         for row, (name, title, log) in enumerate(specs):
             axes = {"left": PowerAxis("left")} if log else {}
             plot = styled_plot(self.canvas.addPlot(row=row, col=0, axisItems=axes), title, "", "")

@@ -132,7 +132,9 @@ def test_an_opened_run_brings_its_health_and_filters(qtbot, tmp_path, monkeypatc
     marks = window.health.model.marks()
     assert len(marks) == len(window.project.layers) and all(m.per_batch for m in marks.values())
     assert window.summary_panel.model.cells(1)[TIME] != ""
-    window.health.scrubber_dock.show()
+    toggles = [a.text() for a in window._panels_menu.actions()]
+    assert {"Health", "Filters forming"} <= set(toggles) and window.health.scrubber_dock.isHidden()
+    window.health.scrubber_dock.show()  # View > Panels > Filters forming
     scrubber = window.health.scrubber
     assert scrubber.history.epochs == [0, 1, 2, 3] and scrubber.epoch_label.text() == "3 of 3"
     scrubber.slider.setValue(0)

@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.training.timing import compare_with_macs, slow_message, time_layers
+from workbench.training.findings import slow_message
+from workbench.training.timing import compare_with_macs, time_layers
 
 
 def test_every_layer_is_timed_and_training_is_left_as_it_was():

@@ -13,17 +13,20 @@ volume output (a conv layer), and occlusion sensitivity.
 The score is the network's output for the class (a logit; a probability when the network ends in
 Softmax). Gradients are taken with torch.autograd.grad, so the weights' gradients are never touched;
 the model's train/eval modes are restored.
+
+torch is imported inside the functions: the window imports Explanation, and its process never loads
+torch (the training process does; see benchmarks/startup.py).
 """
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 OCCLUSION_BATCH = 256  # occluded copies per forward pass
 
@@ -61,12 +64,16 @@ def _scores(model: nn.Module, x: Tensor) -> Tensor:
 def _probabilities(model: nn.Module, out: Tensor) -> Tensor:
     """Class probabilities: the output itself when the network ends in Softmax (its last layer, the
     output of a chain or of a graph alike)."""
+    from torch import nn
+
     children = list(model.children())
     return out if children and isinstance(children[-1], nn.Softmax) else out.softmax(1)
 
 
 def _unit(map_: Tensor) -> np.ndarray:
     """Scaled to [0, 1] by its largest value (all zeros stays zeros)."""
+    import torch
+
     top = map_.max()
     scaled = map_ / top if top > 0 else torch.zeros_like(map_)
     return scaled.detach().to("cpu", torch.float32).numpy()
@@ -74,9 +81,11 @@ def _unit(map_: Tensor) -> np.ndarray:
 
 def volume_layers(model: nn.Module, x: Tensor) -> list[int]:
     """The layers whose output is a volume (N, C, H, W) for input x: the layers Grad-CAM can use."""
+    import torch
+
     found: list[int] = []
     handles = [child.register_forward_hook(
-        lambda _m, _i, out, index=i: found.append(index) if isinstance(out, Tensor) and out.dim() == 4 else None)
+        lambda _m, _i, out, index=i: found.append(index) if isinstance(out, torch.Tensor) and out.dim() == 4 else None)
         for i, child in enumerate(model.children())]
     try:
         with torch.no_grad(), _evaluating(model):
@@ -89,6 +98,8 @@ def volume_layers(model: nn.Module, x: Tensor) -> list[int]:
 
 def default_cam_layer(model: nn.Module, x: Tensor) -> int | None:
     """The last Conv2d whose output is a volume (the usual Grad-CAM layer), else the last volume layer."""
+    from torch import nn
+
     volumes = volume_layers(model, x)
     children = list(model.children())
     convs = [i for i in volumes if isinstance(children[i], nn.Conv2d)]
@@ -97,6 +108,8 @@ def default_cam_layer(model: nn.Module, x: Tensor) -> int | None:
 
 def saliency(model: nn.Module, x: Tensor, target: int) -> np.ndarray:
     """|d score_target / d x|, the largest over the channels: (H, W) in [0, 1]."""
+    import torch
+
     with torch.enable_grad(), _evaluating(model):  # also when called under no_grad (a probe)
         sample = x[None].detach().clone().requires_grad_(True)
         score = _scores(model, sample)[0, target]
@@ -106,6 +119,9 @@ def saliency(model: nn.Module, x: Tensor, target: int) -> np.ndarray:
 
 def grad_cam(model: nn.Module, x: Tensor, target: int, layer: int) -> np.ndarray:
     """Grad-CAM of `target` at layer `layer` (its output must be a volume), at the input's size."""
+    import torch
+    import torch.nn.functional as F
+
     children = list(model.children())
     if not 0 <= layer < len(children):
         raise ValueError(f"Grad-CAM at layer {layer}: the network has layers 0…{len(children) - 1}")
@@ -139,6 +155,8 @@ def occlusion(model: nn.Module, x: Tensor, target: int, patch: int | None = None
               stride: int | None = None) -> np.ndarray:
     """The drop in the target's probability when a patch is covered with zeros, averaged over the
     patches covering each pixel: (H, W) in [0, 1] (a drop of 0 or less is 0)."""
+    import torch
+
     _, height, width = x.shape
     default_patch, default_stride = occlusion_patch(height, width)
     patch, stride = patch or default_patch, stride or default_stride
@@ -168,6 +186,8 @@ def occlusion(model: nn.Module, x: Tensor, target: int, patch: int | None = None
 def explain(model: nn.Module, x: Tensor, target: int | None = None, layer: int | None = None) -> Explanation:
     """All three maps for one sample x (C, H, W), for `target` (None: the predicted class) and Grad-CAM
     at `layer` (None: the last conv layer)."""
+    import torch
+
     if x.dim() != 3:
         raise ValueError(f"where the network looks is shown for images; this input is {'×'.join(map(str, x.shape))}")
     with torch.no_grad(), _evaluating(model):

@@ -16,10 +16,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from torch import nn
 
 from workbench.core.project import write_atomic
+
+if TYPE_CHECKING:  # torch only where filters are taken (the training process): the window reads them
+    from torch import nn
 
 FOLDER = "filters"
 MAX_FILTERS = 96
@@ -28,6 +32,8 @@ _NAME = re.compile(r"^epoch-(\d{4,})-layer-(\d+)\.npy$")
 
 def first_layer(model: nn.Module, input_shape: list[int]) -> tuple[int, nn.Module] | None:
     """(index, module) of the layer whose filters are kept, or None when there is none."""
+    from torch import nn
+
     children = list(model.children())
     for i, child in enumerate(children):
         if isinstance(child, nn.Conv2d):
@@ -47,7 +53,7 @@ def filters_of(model: nn.Module, input_shape: list[int]) -> tuple[int, np.ndarra
         return None
     index, module = found
     weight = module.weight.detach()[:MAX_FILTERS].to("cpu").float().numpy()
-    if isinstance(module, nn.Linear):
+    if weight.ndim == 2:  # a Linear layer's (K, C*H*W): as filters of the input's shape
         weight = weight.reshape(len(weight), *input_shape)
     return index, weight.astype(np.float16)
 

@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from workbench.training.events import Finding, LayerHealth, Level
+from workbench.training.events import Finding, LayerHealth, LayerTiming, Level
 
 WINDOW = 5  # collected steps a finding is judged over ...
 MIN_WINDOW = 3  # ... once there are at least this many (one odd step at the start is no finding)
@@ -178,3 +178,10 @@ def find(window: Sequence[list[LayerHealth]], types: Sequence[str], trend: LossT
     the window's oldest entry."""
     layers = layer_findings(window, types, first_step)
     return layers + (loss_findings(window, trend, lr, layers) if trend is not None else [])
+
+
+def slow_message(timing: LayerTiming) -> str:
+    """Why a layer is flagged, in words."""
+    macs = "no MACs" if not timing["macs_share"] else f"{timing['macs_share'] * 100:.0f} % of the MACs"
+    return (f"takes {timing['time_share'] * 100:.0f} % of the time for {macs}: the time goes to moving data, "
+            f"not arithmetic")

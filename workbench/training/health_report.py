@@ -14,7 +14,7 @@ from workbench.core.inference import summarize
 from workbench.core.summary import Summary
 from workbench.training.events import Finding, HealthEvent, LayerTiming
 from workbench.training.run_folder import RunError, open_run
-from workbench.training.timing import slow_message
+from workbench.training.findings import slow_message
 
 
 @dataclass

@@ -24,6 +24,9 @@ checkpoints/ and are read as before.)
 Every file is read only if it is a regular file. Weights are read with safetensors and checked against
 the network (names, shapes, types, finite values); the optimizer state with
 `torch.load(weights_only=True)`: nothing in a run folder can make us unpickle arbitrary objects.
+
+torch is imported where tensors are read or written: the window opens run folders (their metrics,
+config and filter snapshots) in a process that never loads torch.
 """
 from __future__ import annotations
 
@@ -35,13 +38,9 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
-from torch import nn
 
 from workbench.core.project import (MAX_FILE_BYTES, TEMP_SUFFIX, ProjectError, dumps_project, parse_project,
                                     write_atomic)
@@ -49,6 +48,11 @@ from workbench.core.regular_file import FileTooLarge, read_regular
 from workbench.data import Dataset, load_dataset
 from workbench.training.config import MAX_EPOCHS
 from workbench.training.events import Event, HealthRecord, RecordedEvent
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 CHECKPOINTS = "checkpoints"
 CHECKPOINT_FOLDER = re.compile(r"epoch-\d{6,}(-\d+)?")
@@ -85,10 +89,14 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _weights_bytes(model: nn.Module) -> bytes:
+    from safetensors.torch import save as save_safetensors
+
     return save_safetensors({k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()})
 
 
 def _tensors_bytes(obj: Any) -> bytes:
+    import torch
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
@@ -116,6 +124,8 @@ def _read_file(path: Path, limit: int | None = None) -> bytes:
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load as load_safetensors
+
     try:
         return load_safetensors(_read_file(path))
     except FileNotFoundError:
@@ -130,6 +140,8 @@ def check_weights(path: Path, weights: dict[str, torch.Tensor], model: nn.Module
     """RunError naming the file and the tensor when the weights are not the network's own: a name
     missing or extra, another shape, another type (int8 would be cast to float silently), or
     values that are not finite (a diverged network: nothing to show or to train on)."""
+    import torch
+
     expected = model.state_dict()
     missing = [k for k in expected if k not in weights]
     extra = [k for k in weights if k not in expected]
@@ -163,6 +175,8 @@ def _shape(tensor: torch.Tensor) -> str:
 
 def _where(key: str, model: nn.Module) -> str:
     """'0.weight' -> "'0.weight' (layer 0, Conv2d)" for a sequential network."""
+    from torch import nn
+
     head = key.split(".", 1)[0]
     if isinstance(model, nn.Sequential) and head.isdigit() and int(head) < len(model):
         return f"{key!r} (layer {head}, {type(model[int(head)]).__name__})"
@@ -171,6 +185,8 @@ def _where(key: str, model: nn.Module) -> str:
 
 def load_tensors(path: Path) -> Any:
     """torch.load with weights_only=True: plain tensors, numbers and containers, or RunError."""
+    import torch
+
     try:
         data = _read_file(path)
     except FileNotFoundError:

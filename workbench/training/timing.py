@@ -123,10 +123,3 @@ def compare_with_macs(seconds: Sequence[tuple[float, float]], rows: Sequence[Lay
         out.append({"layer": i, "forward_s": forward, "backward_s": backward, "time_share": share,
                     "macs_share": macs_share, "slow": slow})
     return out
-
-
-def slow_message(timing: LayerTiming) -> str:
-    """Why a layer is flagged, in words."""
-    macs = "no MACs" if not timing["macs_share"] else f"{timing['macs_share'] * 100:.0f} % of the MACs"
-    return (f"takes {timing['time_share'] * 100:.0f} % of the time for {macs}: the time goes to moving data, "
-            f"not arithmetic")

@@ -29,11 +29,12 @@ SETTLE_STEPS = 2        # steps after a change that are not timed (the thread po
 TIMED_STEPS = 6         # steps timed per count
 GIVE_UP_FACTOR = 3.0    # a count whose first timed steps are this much slower than the best is dropped early
 RECHECK_S = (10.0, 20.0, 40.0, 80.0)  # training seconds before asking again: longer while the answer holds
-LONG_STEP_S = 0.5
+LONG_STEP_S = 0.5       # a chosen count's median step longer than this ends the tuning
 TUNED_MACS_PER_STEP = 5e9  # cifar10-cnn: 1.2e9 a batch of 64; AlexNet: 4.6e10
 
 
 def worth_tuning(macs_per_sample: int, batch_size: int) -> bool:
+    """Whether a network's steps are short enough for the waits at their parallel regions to weigh."""
     return macs_per_sample * batch_size <= TUNED_MACS_PER_STEP
 
 
@@ -55,6 +56,7 @@ class ThreadTuner:
 
     @property
     def tuning(self) -> bool:
+        """Whether the tuner may still change the count."""
         return bool(self.counts)
 
     def step_done(self, now: float, first_of_epoch: bool = False) -> None:

@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QMenu
 
 from workbench.core.lessons import LESSONS
 from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticView
-from workbench.ui.lessons.player import LessonPlayer, build_lessons_menu, lesson_picture
+from workbench.ui.lessons.picture import lesson_picture
+from workbench.ui.lessons.player import LessonPlayer, build_lessons_menu
 
 
 def pixels(image: QImage) -> np.ndarray:

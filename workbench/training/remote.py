@@ -371,8 +371,9 @@ def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
         else:
             trainer = make_trainer(spec.project, spec.schedule, run_dir=spec.run_dir, **kwargs, **spec.overrides)
     except (ValueError, OSError) as exc:  # bad settings, missing data: the engine's message
-        fix = getattr(exc, "suggested_input", None)  # a dataset that fits another input: offer it
-        yield {**failed, "message": str(exc), **({"suggested_input": fix} if fix else {})}
+        fixes = {key: getattr(exc, key) for key in ("suggested_input", "suggested_resize")  # offered as buttons
+                 if getattr(exc, key, None)}
+        yield {**failed, "message": str(exc), **fixes}
         return
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - a bug in a layer must not kill the process
         yield {**failed, "message": f"training could not start: {type(exc).__name__}: {exc}"}

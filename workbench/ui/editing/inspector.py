@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
@@ -161,14 +161,22 @@ class Inspector(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # it scrolls down a long form, never sideways: the dock is never narrower than the form
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll, self._body = scroll, body
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         editor.refused.connect(self.show_refusal)
-        editor.stack.indexChanged.connect(lambda *_: self.show_refusal(""))  # an accepted edit clears it
+        # methods, not lambdas: Qt drops a method's connection when the inspector goes, so a signal the
+        # undo stack sends while the window is torn down (on quit) never reaches deleted labels
+        editor.stack.indexChanged.connect(self._edit_accepted)
         summary.updated.connect(self.refresh)
         selection.changed.connect(self.refresh)
         self.refresh()
+
+    def _edit_accepted(self, *_: Any) -> None:
+        self.show_refusal("")  # an accepted edit clears the last refusal
 
     def show_refusal(self, text: str) -> None:
         self.message.setText("✖ " + text if text else "")
@@ -189,6 +197,17 @@ class Inspector(QWidget):
             self.show_refusal("")
             self._rebuild(index)
         self._update_values(index)
+        self._hold_width()
+
+    def _hold_width(self) -> None:
+        """The form's width is the inspector's minimum (the body's labels wrap; fields do not shrink)."""
+        bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: a wider form
+            self._hold_width()
 
     def _clear_form(self) -> None:
         while self.form.rowCount():

@@ -14,14 +14,17 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
+from PySide6.QtWidgets import QComboBox, QFileDialog, QGraphicsItem, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import write_atomic
+from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.shell.pictures import widget_png
 
 INK = "#202020"
+TITLE_ROW = 30  # pyqtgraph's height of a plot's title row (one line)
+CAPTION_PX, MIN_CAPTION_PX = 13, 8  # captions over a picture: at most, and at least (else not shown)
 BACKGROUND = "w"
 
 
@@ -33,7 +36,10 @@ def colour_table(name: str) -> np.ndarray:
 GREY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
 HEAT = colour_table("viridis")
 DIVERGING = colour_table("CET-D1")  # blue < 0 < red: the sign of a weight at a glance
-CLASS_COLOURS = [pg.intColor(i, hues=10, values=1, maxValue=220) for i in range(10)]
+# Ten classes, ten colours told apart at a glance (matplotlib's "tab10"); evenly spaced hues put
+# classes 3 and 4 in two greens.
+CLASS_COLOURS = [pg.mkColor(hex_code) for hex_code in ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")]
 
 
 CLASS_BRUSHES = [pg.mkBrush(colour) for colour in CLASS_COLOURS]  # shared: the scatter caches symbols per brush
@@ -43,34 +49,74 @@ def class_colour(label: int) -> Any:
     return CLASS_BRUSHES[int(label) % len(CLASS_BRUSHES)]
 
 
+class EpochAxis(pg.AxisItem):
+    """An epoch axis: ticks on whole epochs only (a per-step curve has points in between)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N803
+        whole = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
+
 def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotItem:
-    """Dark text on white, for slides and projectors."""
+    """Dark text on white, for slides and projectors. Axes show the values themselves: pyqtgraph's
+    automatic SI factor turned an accuracy of 0.9 into "900" under "accuracy (x0.001)". An "epoch"
+    axis ticks whole epochs."""
+    if x_label == "epoch":
+        plot.setAxisItems({"bottom": EpochAxis("bottom")})
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
+        axis.enableAutoSIPrefix(False)
         axis.setTextPen(INK)
         axis.setPen(INK)
     plot.setTitle(title, color=INK, size="11pt")
     plot.setLabel("bottom", x_label, color=INK)
     plot.setLabel("left", y_label, color=INK)
-    _title_sets_no_minimum_width(plot.titleLabel)
+    if y_label == "accuracy":  # the whole scale, always: a curve near 0.9 reads as what it is
+        plot.setYRange(0.0, 1.0, padding=0.02)
+    _title_wraps(plot)
     return plot
 
 
-def _title_sets_no_minimum_width(label: pg.LabelItem) -> None:
+def outside_legend(canvas: pg.GraphicsLayoutWidget, plot: pg.PlotItem, row: int = 1, col: int = 0,
+                   columns: int = 3) -> pg.LegendItem:
+    """A legend of the plot's named curves in its own cell of the canvas (below the plot by default):
+    inside the plot it covered the data, and the newest points first."""
+    legend = pg.LegendItem(labelTextColor=INK, colCount=columns)
+    canvas.addItem(legend, row=row, col=col)
+    for item in plot.listDataItems():
+        if item.name():
+            legend.addItem(item, item.name())
+    return legend
+
+
+def _title_wraps(plot: pg.PlotItem) -> None:
     """pyqtgraph makes a title at least as wide as its text (on every text change and resize): a long
     one widened the plot past a narrow dock's edge and cut off the right of the picture
-    (reconstructions 9 and 10 of 10, the raw-input scatter). Here the text is clipped to its column
-    instead (the whole of it is the label's tooltip)."""
+    (reconstructions 9 and 10 of 10, the raw-input scatter). Here a title wider than its column
+    wraps onto more lines instead, centred, and the title row grows to hold them."""
+    label = plot.titleLabel
     label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-    measure = label.updateMin
+    item = label.item
+    centred = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+    centred.setWrapMode(QTextOption.WrapMode.WordWrap)
 
     def update_min() -> None:
-        measure()
+        item.document().setDefaultTextOption(centred)
+        item.setTextWidth(-1)
+        room = label.rect().width()
+        if 0 < room < item.boundingRect().width():
+            item.setTextWidth(room)
+            item.setPos(label.rect().left() - item.boundingRect().left(), item.pos().y())
+        height = label.itemRect().height()
+        if label.isVisible():  # pyqtgraph fixes the title's row at 30 px: as tall as the lines instead
+            row = max(TITLE_ROW, height)
+            label.setMaximumHeight(row)
+            plot.layout.setRowFixedHeight(0, row)
         label.setMinimumWidth(0)
-        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label._sizeHint[Qt.SizeHint.MinimumSize][1])
-        text = label.itemRect()
-        if text.width() > label.rect().width():  # too long to centre: show its start
-            label.item.moveBy(label.rect().left() - text.left(), 0)
+        label.setMinimumHeight(height)
+        label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
+                           Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        label.updateGeometry()
 
     label.updateMin = update_min
     update_min()
@@ -94,7 +140,11 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
 
 
 class ImagePlot:
-    """One plot holding ONE ImageItem (a whole mosaic), rows drawn top-down, square pixels."""
+    """One plot holding ONE ImageItem (a whole mosaic), rows drawn top-down, square pixels.
+
+    Captions over the picture (text items) are given the room they may fill, in image pixels: their
+    text is sized to that room as shown on screen, and not shown at all when it would be too small
+    to read (the hover line tells the same), so captions never run into each other."""
 
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int = 0, col: int = 0):
         self.plot = styled_plot(canvas.addPlot(row=row, col=col))
@@ -103,6 +153,34 @@ class ImagePlot:
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
         self._framing: tuple | None = None
+        self._captions: list[tuple[pg.TextItem, float, float]] = []
+        self.plot.vb.sigResized.connect(self.fit_captions)
+        self.plot.vb.sigRangeChanged.connect(self.fit_captions)
+
+    def set_captions(self, rooms: list[tuple[pg.TextItem, float, float]]) -> None:
+        """(text item, room width, room height) in image pixels, for the items that have text now."""
+        self._captions = rooms
+        self.fit_captions()
+
+    def fit_captions(self, *_: Any) -> None:
+        unit_w, unit_h = self.plot.vb.viewPixelSize()  # image pixels per screen pixel
+        for item, width, height in self._captions:
+            text = item.textItem.toPlainText()
+            if not text or unit_w <= 0 or unit_h <= 0:
+                item.setVisible(False)
+                continue
+            item.textItem.document().setDocumentMargin(0)  # the room is the text's alone
+            font = QFont(item.textItem.font())
+            font.setPixelSize(CAPTION_PX)
+            metrics = QFontMetricsF(font)
+            lines = text.split("\n")
+            wide = max(metrics.horizontalAdvance(line) for line in lines) + 2
+            tall = metrics.lineSpacing() * len(lines) + 2
+            size = min(CAPTION_PX, CAPTION_PX * (width / unit_w) / wide, CAPTION_PX * (height / unit_h) / tall)
+            item.setVisible(size >= MIN_CAPTION_PX)
+            if size >= MIN_CAPTION_PX and item.textItem.font().pixelSize() != int(size):
+                font.setPixelSize(int(size))
+                item.setFont(font)
 
     def show(self, image: np.ndarray, title: str, headroom: float = 0.0) -> None:
         """image: (H, W, 3) in [0, 1] with NaN gaps (drawn as background); headroom: a fraction of
@@ -142,6 +220,11 @@ def layer_name(summary: dict | None, index: int) -> str:
     return f"layer {index} · {row['label']} → {out}"
 
 
+def layer_choice(summary: dict | None, index: int) -> str:
+    """A layer in a chooser after its "Layer" label: '3 · MaxPool 2×2, s2 → 4×4×32' (narrow docks)."""
+    return layer_name(summary, index).removeprefix("layer ")
+
+
 def matches_summary(summary: dict | None, index: int, shape: tuple[int, ...]) -> bool:
     """Whether a probed output of `shape` still belongs to layer `index` of the current network."""
     if summary is None:
@@ -168,20 +251,17 @@ class InsightPanel(QWidget):
         self.setWindowTitle(self.title)
         self.summary: dict | None = None
         self.probe: dict = {}
-        self.bar = QHBoxLayout()
+        self.bar = FlowLayout()  # the controls wrap onto a second line in a narrow dock
         self.export_button = QPushButton("Export PNG…")
         self.export_button.clicked.connect(self._ask_export)
+        self.bar.add_trailing(self.export_button)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
         self.hover = QLabel(" ")
         self.hover.setObjectName("hover")
-        top = QHBoxLayout()
-        top.addLayout(self.bar)
-        top.addStretch(1)
-        top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
+        layout.addLayout(self.bar)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.hover)
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
-from workbench.ui.insight.base import INK, InsightPanel, StageMarks, styled_plot
+from workbench.ui.insight.base import INK, InsightPanel, StageMarks, outside_legend, styled_plot
 
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 
@@ -35,12 +35,11 @@ class CurvesPanel(InsightPanel):
         self.lines = []
         for plot_name, key, event, label, colour in SERIES:
             plot = self.plots[plot_name]
-            if plot.legend is None:
-                plot.addLegend(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
             symbol = "o" if event == "epoch" else None
             line = plot.plot([], [], pen=pg.mkPen(colour, width=2 if event == "epoch" else 1), symbol=symbol,
                              symbolSize=5, symbolBrush=colour, symbolPen=None, name=label)
             self.lines.append((line, key, event))
+        self.legends = [outside_legend(self.canvas, plot, row=1, col=col) for col, plot in enumerate(self.plots.values())]
         self.refresh()
 
     def set_metrics(self, events: list[dict]) -> None:
@@ -92,6 +91,7 @@ class CurvesPanel(InsightPanel):
         self.stage_marks.add(self.events)
         has_accuracy = any(e.get("val_accuracy") is not None for e in self.events)
         self.plots["accuracy"].setVisible(has_accuracy)
+        self.legends[1].setVisible(has_accuracy)
         last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)
         title = "Loss" if last is None else f"Loss (epoch {last.get('epoch')}: validation {last.get('val_loss', 0):.4g})"
         self.plots["loss"].setTitle(title, color=INK, size="11pt")

@@ -11,8 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, set_label,
-                                      set_title, styled_plot)
+from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
+                                      set_label, set_title, styled_plot)
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
 
@@ -75,22 +75,21 @@ class LatentPanel(InsightPanel):
         self.bar.addWidget(self.layers)
         self.classes: list[str] = []
         self.codes_plot = styled_plot(self.canvas.addPlot(row=0, col=0))
-        self.inputs_plot = styled_plot(self.canvas.addPlot(row=0, col=1))
-        self.preview = ImagePlot(self.canvas, row=0, col=2)
+        # beside the codes, not over them: inside the plot it covered points
+        self.legend = pg.LegendItem(labelTextColor=INK)
+        self.canvas.addItem(self.legend, row=0, col=1)
+        self.inputs_plot = styled_plot(self.canvas.addPlot(row=0, col=2))
+        self.preview = ImagePlot(self.canvas, row=0, col=3)
         self.preview.plot.hideAxis("left")
         self.preview.plot.hideAxis("bottom")
-        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(1, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(2, 1)
+        for col, stretch in enumerate((3, 0, 3, 1)):
+            self.canvas.ci.layout.setColumnStretchFactor(col, stretch)
         self.scatters = []
         for plot in (self.codes_plot, self.inputs_plot):
             scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None), hoverable=True, tip=None)
             scatter.sigHovered.connect(self._hovered)
             plot.addItem(scatter)
             self.scatters.append(scatter)
-        # opaque: a translucent legend was blended over the scatter on every live refresh
-        self.legend = pg.LegendItem(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush("w"))
-        self.legend.setParentItem(self.codes_plot.vb)
         self._legend_for: list[str] = []
         self._input_pca: tuple[Any, np.ndarray, str] | None = None  # (key, points, how)
         self.points = 0
@@ -129,7 +128,7 @@ class LatentPanel(InsightPanel):
     def refresh(self) -> None:
         rows = (self.summary or {}).get("layers", [])
         choices = [(AUTO, "bottleneck (narrowest layer)")]
-        choices += [(r["index"], layer_name(self.summary, r["index"])) for r in rows if r.get("output")]
+        choices += [(r["index"], layer_choice(self.summary, r["index"])) for r in rows if r.get("output")]
         self.layers.set_choices(choices, prefer=AUTO)
         codes, labels = self.probe.get("latent"), self.probe.get("labels")
         index = self.probe.get("latent_layer")

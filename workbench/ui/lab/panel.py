@@ -16,16 +16,17 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import create_worker
 
 from workbench.core.mosaic import tile
 from workbench.core.project import Project
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, styled_plot
+from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, outside_legend, styled_plot
 from workbench.ui.insight.latent import LatentPanel
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
+from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.training.runner import gui_torch_threads
 
 MAX_UPDATES_PER_S = 20
@@ -41,10 +42,8 @@ def _canvas() -> pg.GraphicsLayoutWidget:
 
 
 def _plot(canvas: pg.GraphicsLayoutWidget, title: str, x_label: str, y_label: str, **where: int) -> pg.PlotItem:
-    """A styled plot whose axes keep plain numbers (errors of 0.02 stay 0.02, not "20 (x0.001)")."""
+    """A styled plot (plain numbers on its axes) with a light grid."""
     plot = styled_plot(canvas.addPlot(**where), title, x_label, y_label)
-    for side in ("left", "bottom"):
-        plot.getAxis(side).enableAutoSIPrefix(False)
     plot.showGrid(x=True, y=True, alpha=0.2)
     return plot
 
@@ -60,7 +59,7 @@ class StageCurves(QWidget):
         self.canvas = _canvas()
         self.plot = _plot(self.canvas, "Validation loss by stage", "epoch of the budget", "validation loss (log)")
         self.plot.setLogMode(y=True)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
+        self.legend = outside_legend(self.canvas, self.plot)
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(INK, style=Qt.PenStyle.DashLine))
         self.marker_text = pg.TextItem(color=INK, anchor=(0, 0))
         self.plot.addItem(self.marker)
@@ -95,6 +94,7 @@ class StageCurves(QWidget):
                 pen = pg.mkPen(STAGE_COLOURS[(number - 1) % len(STAGE_COLOURS)], width=2)
             self.curves[key] = self.plot.plot([], [], pen=pen, name=key, symbol="o", symbolSize=4,
                                               symbolBrush=pen.color(), symbolPen=None)
+            self.legend.addItem(self.curves[key], key)
             self.points[key] = ([], [])
         return self.curves[key]
 
@@ -161,10 +161,10 @@ class PcaView(QWidget):
         self.errors = _plot(self.canvas, "Reconstruction error against code size k", "code size k",
                             "validation MSE per value", row=0, col=0)
         self.errors.setLogMode(x=True)
-        self.errors.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.pca_line = self.errors.plot([], [], pen=pg.mkPen(PCA_COLOUR, width=2), name="PCA (fitted on training)")
         self.ae_points = self.errors.plot([], [], pen=None, symbol="star", symbolSize=16, symbolBrush=AE_COLOUR,
                                           symbolPen=INK, name="autoencoder(s), same validation split")
+        outside_legend(self.canvas, self.errors, columns=1)
         self.point_labels: list[pg.TextItem] = []
         self.images = ImagePlot(self.canvas, row=0, col=1)
         self.images.plot.hideAxis("left")
@@ -277,21 +277,20 @@ class DenoiseView(QWidget):
         self.sample.setRange(0, 0)
         self.sample.setMinimumWidth(70)
         self.sweep_button = QPushButton("Sweep noise levels")
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         for widget in (QLabel("Noise"), self.kind, QLabel("level"), self.level, QLabel("from sample"), self.sample,
                        self.sweep_button):
             bar.addWidget(widget)
-        bar.addStretch(1)
         self.examples = ReconstructionsPanel()
         self.examples.count.setValue(8)
         self.canvas = _canvas()
         self.plot = _plot(self.canvas, "Reconstruction error against noise", "noise level",
                           "validation MSE per value (vs clean)")
-        self.plot.addLegend(offset=(10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.noisy_line = self.plot.plot([], [], pen=pg.mkPen(SCRATCH_COLOUR, width=2, style=Qt.PenStyle.DashLine),
                                          symbol="o", symbolBrush=SCRATCH_COLOUR, name="noisy input (do nothing)")
         self.denoised_line = self.plot.plot([], [], pen=pg.mkPen(AE_COLOUR, width=2.5), symbol="o",
                                             symbolBrush=AE_COLOUR, name="denoised by the autoencoder")
+        outside_legend(self.canvas, self.plot, columns=1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -422,10 +421,9 @@ class LabPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.status = QLabel("Pick an experiment.")
         self.status.setWordWrap(True)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps in a narrow dock (presentation mode) instead of widening it
         for widget in (self.schedule, self.train_button, self.compare_button, self.open_button, self.stop_button):
             bar.addWidget(widget)
-        bar.addStretch(1)
         self.stages = StageCurves()
         self.pca = PcaView()
         self.compression = CompressionTable()

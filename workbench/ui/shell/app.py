@@ -18,21 +18,22 @@ from pathlib import Path
 # benchmarks/startup.py). No garbage cycles are made by imports: collect once they are done.
 _collecting = gc.isenabled()
 gc.disable()
-from PySide6.QtCore import QByteArray, QEvent, Qt
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QStyle,
-                               QToolBar, QWidget)
+                               QTabBar, QToolBar, QWidget)
 
-from workbench.core.commands import InsertLayers, RemoveLayers, ReplaceProject
+from workbench.core.commands import InsertLayers, RemoveLayers
 from workbench.core.lessons import Lesson
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, template
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
 from workbench.ui.editing.builder import Builder
-from workbench.ui.shell.docks import PanelDocks
+from workbench.ui.shell.docks import INSIGHT_ORDER, PanelDocks
 from workbench.ui.shell.files import FileController
 from workbench.ui.shell.icons import category_icon
+from workbench.ui.shell.layout import WindowLayout, never_elide
 from workbench.ui.editing.inspector import Inspector
 from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.editing.model import SelectionModel, SummaryModel
@@ -44,7 +45,7 @@ if _collecting:
     gc.enable()
 
 SCREENSHOT_SIZE = (1400, 900)
-LAYOUT_VERSION = 2  # bumped when the set of docks changes: a layout stored for other docks is ignored
+LAYOUT_VERSION = 3  # bumped when the set or places of docks change: a layout stored for others is ignored
 
 
 def paint_on_one_thread() -> None:
@@ -102,8 +103,13 @@ class MainWindow(QMainWindow):
         self.docks = PanelDocks(self)
         self.training_panel, self.insight = self.docks.training, self.docks.insight
         build_lessons_menu(self.menu("Lessons"), self.load_lesson)
-        self._size_docks(1.0)
+        self.arrangement = WindowLayout(
+            self, version=LAYOUT_VERSION, builder_width=lambda: self.builder.row_width(2), palette=self.palette_dock,
+            inspector=self.inspector_dock, summary=self.summary_dock, lesson=self.docks.docks["lesson"],
+            working=[self.docks.docks[name] for name in ("training", "arithmetic", *INSIGHT_ORDER, "lab")])
 
+        self.selection.changed.connect(self._selection_changed)
+        self.project.changed.connect(self._select_after_replace)
         self.palette_panel.insert_requested.connect(self._insert_after_selection)
         self.editor.refused.connect(lambda text: self.statusBar().showMessage("✖ " + text, 8000))
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
@@ -138,12 +144,11 @@ class MainWindow(QMainWindow):
 
     def load_lesson(self, lesson: Lesson) -> None:
         """The lesson's network as one undoable step, its layer selected, its player and view shown."""
-        if self.editor.push(lambda p: ReplaceProject(p, lesson.project, f"Load lesson {lesson.title}")) is None:
+        if not self.files.replace(lesson.project, f"Load lesson {lesson.title}"):
             return
-        self.files.path = None  # a lesson is not the file that was open: Save asks for a name
-        self._update_title()
         self.selection.select_index(lesson.layer)
         self.docks.show_lesson(lesson)
+        QTimer.singleShot(0, self.arrangement.fit_lesson)  # once the strip has its width
         self.statusBar().showMessage(f"Lesson: {lesson.title} · ◀ ▶ step through it", 8000)
 
     def open_run(self, path: str | Path) -> bool:
@@ -280,6 +285,15 @@ class MainWindow(QMainWindow):
     def select_all(self) -> None:
         self.selection.set([layer["id"] for layer in self.project.layers])
 
+    def _selection_changed(self) -> None:
+        self.arrangement.show_inspector(bool(self.selection.ids))
+
+    def _select_after_replace(self, what: str) -> None:
+        """Another project (New, Open, a template): its first layer is selected, so the inspector
+        shows something to edit."""
+        if what == "all" and not self.selection.ids:
+            self.selection.select_index(0 if len(self.project) else None)
+
     def _insert_after_selection(self, kind: str) -> None:
         indices = self.selection.indices()
         self.builder.insert_kind(kind, indices[-1] + 1 if indices else len(self.project))
@@ -313,31 +327,38 @@ class MainWindow(QMainWindow):
             return
         self._restored = True
         self._default_state = self.saveState(LAYOUT_VERSION)
+        restored = False
         if self._restore_layout:
             stored = app_settings.settings()
             geometry, state = stored.value("window/geometry"), stored.value("window/state")
             if isinstance(geometry, QByteArray):
                 self.restoreGeometry(geometry)
             if isinstance(state, QByteArray):
-                self.restoreState(state, LAYOUT_VERSION)
+                restored = self.restoreState(state, LAYOUT_VERSION)
+        if restored:
+            self.arrangement.follow_window = False  # the user's own sizes
+        else:
+            self.arrangement.fit()
 
     def _presentation(self, on: bool) -> None:
         style.set_presentation_mode(on, self._base_font)
-        scale = style.PRESENTATION_SCALE if on else 1.0
-        self.docks.set_scale(scale)
-        self._size_docks(scale)
-
-    def _size_docks(self, scale: float) -> None:
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(190 * scale), round(520 * scale)],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.summary_dock], [round(240 * scale)], Qt.Orientation.Vertical)
+        self.docks.set_scale(style.PRESENTATION_SCALE if on else 1.0)
+        self.arrangement.present(on)
 
     def _reset_layout(self) -> None:
         if not self._default_state.isEmpty():
-            self.restoreState(self._default_state, LAYOUT_VERSION)
+            self.arrangement.reset(self._default_state)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+        super().resizeEvent(event)
+        self.arrangement.window_resized()
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.DeferredDelete:
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            never_elide(event.child())  # the docks' tab bars, made by Qt as docks are tabbed
+        elif event.type() == QEvent.Type.MouseButtonPress and self.childAt(event.position().toPoint()) is None:
+            self.arrangement.edge_moved()  # a press on the window itself, not a child: the edge between docks
+        elif event.type() == QEvent.Type.DeferredDelete:
             # the undo stack clears itself when destroyed, after the docks' widgets: views listening
             # to it would be called on deleted labels
             self.editor.stack.blockSignals(True)
@@ -358,6 +379,6 @@ class MainWindow(QMainWindow):
         if self._restore_layout:
             stored = app_settings.settings()
             stored.setValue("window/geometry", self.saveGeometry())
-            stored.setValue("window/state", self.saveState(LAYOUT_VERSION))
+            stored.setValue("window/state", self.arrangement.plain_state())
         self.files.discard_recovery()
         event.accept()

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
-RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+TOP, BOTTOM = Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+# the view each kind of lesson shows its steps in (besides the builder and the inspector)
+LESSON_VIEWS = {"arithmetic": "arithmetic", "training": "training", "latent": "latent"}
 STOP_WAIT_MS = 10_000
 
 
@@ -86,14 +88,13 @@ class PanelDocks(QObject):
 
     # layout ------------------------------------------------------------------------------------
     def _arrange(self) -> None:
-        """Right: Inspector | Training (| Lesson, once one is loaded). Bottom, across the window: Summary,
-        Arithmetic and the insight panels as tabs. The builder keeps the centre; the lab waits in
-        View > Panels (its plots need more height than the bottom row has)."""
+        """Bottom, across the window: Summary, Training, Arithmetic and the insight panels as tabs.
+        Top: a lesson's steps, once one is loaded. The builder keeps the centre, the Inspector the
+        right; the lab waits in View > Panels (workbench.ui.shell.layout sizes them all)."""
         w = self.window
-        for view in (self.arithmetic.view, self.player.arithmetic):  # they fit their text to the room they get
-            view.canvas.setMinimumSize(360, 110)
-        panels = {"training": (_scrolling(self.training), "Training", RIGHT),
-                  "lesson": (_scrolling(self.player), "Lesson", RIGHT),
+        self.arithmetic.view.canvas.setMinimumSize(360, 110)  # it fits its text to the room it gets
+        panels = {"training": (_scrolling(self.training), "Training", BOTTOM),
+                  "lesson": (self.player, "Lesson", TOP),
                   "arithmetic": (_scrolling(self.arithmetic), "Arithmetic", BOTTOM),
                   **{name: (self.insight.panels[name], self.insight.panels[name].title, BOTTOM)
                      for name in INSIGHT_ORDER},
@@ -101,7 +102,8 @@ class PanelDocks(QObject):
         for name, (widget, title, area) in panels.items():
             # tabified as soon as added: side by side, their minimum widths would add up and widen the window
             self.docks[name] = w.add_panel(widget, title, area)
-            w.tabifyDockWidget(w.inspector_dock if area == RIGHT else w.summary_dock, self.docks[name])
+            if area == BOTTOM:
+                w.tabifyDockWidget(w.summary_dock, self.docks[name])
         for name in ("lesson", "lab"):
             self.docks[name].hide()
         w.inspector_dock.raise_()
@@ -124,6 +126,7 @@ class PanelDocks(QObject):
         w.selection.changed.connect(self._follow_selection)
         insight.layer_selected.connect(w.selection.select_index)
         self.player.layer_selected.connect(w.selection.select_index)
+        self.player.step_changed.connect(self._lesson_step)
         insight.request_changed.connect(self.push_request)
         for name in ("arithmetic", *INSIGHT_ORDER):
             self.docks[name].visibilityChanged.connect(lambda shown, n=name: self._dock_shown(n, shown))
@@ -198,20 +201,25 @@ class PanelDocks(QObject):
 
     # lessons and runs --------------------------------------------------------------------------
     def show_lesson(self, lesson: Lesson) -> None:
-        """The lesson's player (above the inspector), its arithmetic, and its view's dock raised."""
+        """The lesson's steps across the top, and the view its steps are shown in raised: the
+        Arithmetic dock (which follows the steps), Training, Latent codes, or else the Summary (when
+        shown: presentation mode hides it) beside the Inspector."""
         self.player.set_lesson(lesson)
-        if lesson.arithmetic is not None:
-            self.arithmetic.show_lesson(lesson.title, lesson.arithmetic)
-            self._lesson_numbers = True
         self.raise_dock("lesson")
-        # the view's dock, beside the player: a training lesson shows its live curves at the bottom
-        # (the Training tab sits next to the Lesson tab: raising it would hide the lesson's steps)
-        view = {"arithmetic": "arithmetic", "training": "curves", "latent": "latent"}.get(lesson.view)
+        view = LESSON_VIEWS.get(lesson.view)
         if view is not None:
             self.raise_dock(view)
         else:
-            self.window.summary_dock.show()
+            self.window.inspector_dock.raise_()
             self.window.summary_dock.raise_()
+
+    def _lesson_step(self, index: int) -> None:
+        lesson = self.player.lesson()
+        if lesson is None or lesson.arithmetic is None:
+            return
+        step = lesson.steps[index]
+        self.arithmetic.show_lesson(lesson.title, lesson.arithmetic, step.pooling, step.windows)
+        self._lesson_numbers = True  # until another layer is picked or a probe brings real numbers
 
     def open_run(self, path: str | Path) -> bool:
         """A saved run: its network in the builder (one undoable step when it differs), its curves in
@@ -257,5 +265,4 @@ class PanelDocks(QObject):
             QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
 
     def set_scale(self, factor: float) -> None:
-        self.player.set_scale(factor)
         self.arithmetic.set_scale(factor)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.project import ProjectError, dumps_project, read_project, validate_project, write_atomic
-from workbench.core.templates import template
+from workbench.core.templates import blank, template
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.editing.undo import Editor
 
@@ -55,9 +55,10 @@ class FileController(QObject):
         self.title_changed.emit()
 
     def new(self) -> bool:
+        """A project that trains as it stands (see templates.blank), after asking about unsaved changes."""
         if not self.maybe_save():
             return False
-        self._set_loaded({"input": [1, 28, 28], "layers": []}, None)
+        self._set_loaded(blank(), None)
         return True
 
     def open(self, path: str | Path | None = None) -> bool:
@@ -78,11 +79,21 @@ class FileController(QObject):
         self.message.emit(f"Opened {path}")
         return True
 
-    def load_template(self, name: str) -> None:
-        """An undoable edit: Undo brings back the network that was there."""
-        if self.editor.push(lambda p: ReplaceProject(p, template(name), f"Load template {name}")) is not None:
-            self.path = None
-            self.title_changed.emit()
+    def load_template(self, name: str) -> bool:
+        return self.replace(template(name), f"Load template {name}")
+
+    def replace(self, doc: dict, text: str) -> bool:
+        """Another project (a template, a lesson's network) in place of this one, after asking about
+        unsaved changes as New and Open do; False when the user cancelled. It is a fresh, unsaved
+        document (Save asks for a name), and still one undoable step: Undo brings back what was there."""
+        if not self.maybe_save():
+            return False
+        if self.editor.push(lambda p: ReplaceProject(p, doc, text)) is None:
+            return False
+        self.editor.stack.setClean()
+        self.path = None
+        self.title_changed.emit()
+        return True
 
     # saving -----------------------------------------------------------------------------------
     def save(self) -> bool:

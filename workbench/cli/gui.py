@@ -45,7 +45,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("project", nargs="?", help="a project file or template name (default: digits-cnn)")
     parser.add_argument("--screenshot", metavar="FILE", help="render the window at 1400×900 to a PNG and exit")
     args = parser.parse_args(argv)
-    from workbench.core.project import ProjectError, load_spec
+    from workbench.core.project import ProjectError
+    from workbench.core.spec import load_spec
     from workbench.core.templates import DEFAULT_TEMPLATE
 
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, Mapping, NoReturn, cast
 
 from workbench.cli.errors import EXIT_BAD_INPUT, run_cli
 from workbench.cli.pictures import offscreen_without_display, parse_size
@@ -68,7 +68,7 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
     panel.for_picture()
     panel.set_summary(summary)
     if what == "curves":
-        if not any(e.get("event") == "epoch" for e in run.metrics):
+        if not any(e["event"] == "epoch" for e in run.metrics):
             raise ValueError(f"{run_dir}: no finished epoch in metrics.jsonl yet, so no curves")
         panel.set_metrics(run.metrics)
     else:
@@ -78,7 +78,7 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
         result = prober.capture(ProbeRequest.for_panels([what], layer=layer if what == "latent" else None,
                                                         sample=sample))
         key, why = NEEDS[what]
-        if key not in result or len(result[key]) == 0:
+        if len(cast(Mapping[str, Any], result).get(key, ())) == 0:  # NEEDS names the key per panel
             raise ValueError(f"{run_dir}: the network {why}")
         if hasattr(panel, "set_classes"):
             panel.set_classes(prober.classes)

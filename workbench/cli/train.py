@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from workbench.cli.errors import run_cli
+from workbench.training.events import Event
 from workbench.data import DATASETS
-from workbench.training.config import DEVICES, OPTIMIZERS, TASKS
-from workbench.training.schedules import SCHEDULES
+from workbench.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TASKS
 
 PRINTED = ("start", "epoch", "done")
 
@@ -43,14 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(event: dict, epochs: int) -> None:
+def _progress(event: Event, epochs: int) -> None:
     """A progress bar on stderr; events' epochs count across stages and on from a resumed run."""
-    if event["event"] not in ("batch", "epoch"):
+    if event["event"] != "batch" and event["event"] != "epoch":
         return
     epochs_done = event["epoch"] - (event["event"] == "batch")  # a batch event's epoch is still running
     width = 30
     filled = int(width * min(epochs_done / max(epochs, 1), 1.0))
-    eta = int(event.get("eta_s", 0))
+    eta = int(event["eta_s"])
     stage = f" {event['stage']}" if event.get("stage") else ""
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {min(epochs_done + 1, epochs)}/{epochs}{stage} "
                      f"loss {event['train_loss']:.4f}  {event['samples_per_s']:,.0f} samples/s  "
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
 
     def body() -> int:
-        from workbench.core.project import load_spec
+        from workbench.core.spec import load_spec
         from workbench.training.schedules import make_trainer, resume_trainer
 
         overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,
@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
                 if tty and event["event"] == "done":
                     sys.stderr.write("\n")
                 print(json.dumps(event), flush=True)
-                status = event.get("status", status)
+                status = event["status"] if event["event"] == "done" else status
         return 0 if status == "finished" else 1
 
     return run_cli("train", body)

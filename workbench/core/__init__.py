@@ -3,6 +3,7 @@
 Nothing under workbench.core imports Qt; an import-linter contract in pyproject.toml enforces it.
 """
 from workbench.core.inference import summarize
-from workbench.core.project import Project, ProjectError, load_spec
+from workbench.core.project import Project, ProjectError
+from workbench.core.spec import load_spec
 
 __all__ = ["Project", "ProjectError", "load_spec", "summarize"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, TypeAlias
 
 import numpy as np
 
@@ -26,7 +26,7 @@ POOLING_NAMES = {"max": "max pooling", "average": "average pooling", "l2": "L2-n
 MAX_GRID = 64  # the step-through is for numbers a person reads; larger crops are refused
 MAX_PADDING = 16
 
-GridLike = Sequence[Sequence[float]] | np.ndarray
+GridLike: TypeAlias = "Sequence[Sequence[float]] | np.ndarray"
 
 
 def fmt_number(value: float) -> str:

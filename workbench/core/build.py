@@ -1,29 +1,30 @@
 """Project -> torch.nn.Module."""
 from __future__ import annotations
 
-import os
 
 from torch import nn
 
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.inference import summarize
-from workbench.core.project import Project, ProjectError, load_spec
+from workbench.core.project import ProjectError
+from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import output_shapes
 
 
-def build_model(project: Project | dict | str | os.PathLike) -> nn.Sequential:
+def build_model(project: ProjectSpec) -> nn.Sequential:
     """An nn.Sequential with one child per project layer (child i is layer i).
 
     Raises ProjectError naming the first layer whose shape does not work out.
     """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = summarize(doc)
     if summary["first_error"] is not None:
         row = summary["layers"][summary["first_error"]]
         raise ProjectError(f"layer {row['index']} ({row['type']}): {row['message']}")
     shape = tuple(doc["input"])
     modules = []
-    for layer, row in zip(doc["layers"], summary["layers"]):
+    for layer, output in zip(doc["layers"], output_shapes(summary)):
         kind = CATALOGUE[layer["type"]]
         modules.append(kind.build(shape, kind.resolve(layer)))
-        shape = tuple(row["output"])
+        shape = tuple(output)
     return nn.Sequential(*modules)

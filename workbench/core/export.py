@@ -17,7 +17,9 @@ from workbench.core import layers as custom_layers
 from workbench.core.build import build_model
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec, write_atomic
+from workbench.core.project import write_atomic
+from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import output_shapes
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -26,7 +28,7 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     """`nn.Conv2d(1, 16, kernel_size=3, padding=1)`: the call that builds this layer, with the
     arguments the project sets and any that differ from torch's defaults."""
     args, kwargs = kind.arguments(shape, kind.resolve(layer))
-    defaults = inspect.signature(kind.module.__init__).parameters
+    defaults = inspect.signature(kind.module.__init__).parameters  # type: ignore[misc]
 
     def shown(key: str, value: object) -> bool:
         default = defaults[key].default if key in defaults else inspect.Parameter.empty
@@ -37,18 +39,19 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     return f"{prefix}{kind.module.__name__}({', '.join(text)})"
 
 
-def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: str = "Net") -> str:
+def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
     """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     summary = summarize(doc)
     if summary["first_error"] is not None:
         build_model(doc)  # raises the ProjectError naming the layer
+    outputs = output_shapes(summary)
     input_text = fmt_shape(tuple(doc["input"]))
     lines = [
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
         "",
         f"Input {input_text} ({'C×H×W as ' if len(doc['input']) == 3 else ''}{list(doc['input'])}), "
-        f"output {fmt_shape(tuple(summary['output']))}, {summary['total_params']:,} parameters.",
+        f"output {fmt_shape(tuple(summary['output'] or ()))}, {summary['total_params']:,} parameters.",
         '"""',
         "import torch",
         "from torch import nn",
@@ -65,12 +68,12 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
         "        self.layers = nn.Sequential(",
     ]
     shape = tuple(doc["input"])
-    for layer, row in zip(doc["layers"], summary["layers"]):
+    for layer, row, output in zip(doc["layers"], summary["layers"], outputs):
         kind = CATALOGUE[layer["type"]]
         call = constructor_call(kind, shape, layer)
-        shape = tuple(row["output"])
+        shape = tuple(output)
         params = f", {row['params']:,} parameters" if row["params"] else ""
-        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(tuple(row['output']))}{params}")
+        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(shape)}{params}")
     example = ", ".join(str(s) for s in doc["input"])
     lines += [
         "        )",
@@ -89,13 +92,13 @@ def to_pytorch_source(project: Project | dict | str | os.PathLike, class_name: s
     return "\n".join(lines)
 
 
-def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
+def to_onnx_bytes(project: ProjectSpec) -> bytes:
     """The model (eval mode, batch dimension dynamic) as an ONNX file's bytes. Needs the onnx extra."""
     try:
         import onnx  # noqa: F401  (the exporter needs it; say so plainly when it is missing)
     except ImportError:
         raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     model = build_model(doc).eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -106,7 +109,7 @@ def to_onnx_bytes(project: Project | dict | str | os.PathLike) -> bytes:
     return buffer.getvalue()
 
 
-def export(project: Project | dict | str | os.PathLike, path: str | os.PathLike, fmt: str = "pytorch") -> None:
+def export(project: ProjectSpec, path: str | os.PathLike, fmt: str = "pytorch") -> None:
     """Write the export atomically: a failure never leaves half a file."""
     if fmt == "pytorch":
         write_atomic(path, to_pytorch_source(project))

@@ -7,11 +7,10 @@ rules against real torch modules.
 from __future__ import annotations
 
 import math
-import os
-from typing import Any
 
 from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import LayerRow, Summary
 
 BYTES_PER_VALUE = 4  # float32 activations
 
@@ -20,26 +19,26 @@ def _field_text(rf: float) -> int:
     return max(1, round(rf))
 
 
-def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
+def summarize(project: ProjectSpec) -> Summary:
     """Every layer's output shape, parameters (with and without sharing), MACs, activation memory,
     receptive field, status (ok / warning / error / unknown), message and size formula.
 
     After the first error, later layers cannot be inferred: their output is None and their status
     "unknown".
     """
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     shape: Shape | None = tuple(doc["input"])
     rf, jump = 1.0, 1.0  # receptive field and the input distance between adjacent outputs
     whole = max(doc["input"][1:] or doc["input"])  # a field covering the whole input
-    rows: list[dict[str, Any]] = []
+    rows: list[LayerRow] = []
     first_error: int | None = None
     for index, layer in enumerate(doc["layers"]):
         kind = CATALOGUE[layer["type"]]
         params = kind.resolve(layer)
-        row: dict[str, Any] = {"index": index, "id": layer["id"], "type": kind.name, "label": kind.label(params),
-                               "output": None, "params": None, "params_unshared": None, "macs": None,
-                               "memory": None, "receptive_field": None, "status": "unknown", "message": "",
-                               "formula": ""}
+        row: LayerRow = {"index": index, "id": layer["id"], "type": kind.name, "label": kind.label(params),
+                         "output": None, "params": None, "params_unshared": None, "macs": None,
+                         "memory": None, "receptive_field": None, "status": "unknown", "message": "",
+                         "formula": ""}
         rows.append(row)
         if shape is None:
             row["message"] = f"shape unknown: layer {first_error} above has an error"
@@ -47,42 +46,40 @@ def summarize(project: Project | dict | str | os.PathLike) -> dict[str, Any]:
         try:
             result = kind.infer(shape, params)
         except LayerError as exc:
-            row.update(status="error", message=str(exc))
+            row["status"], row["message"] = "error", str(exc)
             first_error = index
             shape = None
             continue
-        if result.field == "all":
+        if isinstance(result.field, str):  # "all"
             rf = whole
         elif result.field is not None:
             kernel, stride = result.field
             rf = min(whole, rf + (kernel - 1) * jump)
             jump *= stride
         shape = result.output
-        row.update(
-            output=list(shape),
-            params=result.params,
-            params_unshared=result.params if result.params_unshared is None else result.params_unshared,
-            macs=result.macs,
-            memory=math.prod(shape) * BYTES_PER_VALUE,
-            receptive_field=_field_text(rf),
-            status="warning" if result.warnings else "ok",
-            message="; ".join(result.warnings),
-            formula=result.formula,
-        )
-    known = [r for r in rows if r["params"] is not None]
+        row["output"] = list(shape)
+        row["params"] = result.params
+        row["params_unshared"] = result.params if result.params_unshared is None else result.params_unshared
+        row["macs"] = result.macs
+        row["memory"] = math.prod(shape) * BYTES_PER_VALUE
+        row["receptive_field"] = _field_text(rf)
+        row["status"] = "warning" if result.warnings else "ok"
+        row["message"] = "; ".join(result.warnings)
+        row["formula"] = result.formula
+    known = [r for r in rows if r["params"] is not None]  # inferred: every number of the row is known
     return {
         "input": list(doc["input"]),
         "layers": rows,
-        "total_params": sum(r["params"] for r in known),
-        "total_params_unshared": sum(r["params_unshared"] for r in known),
-        "total_macs": sum(r["macs"] for r in known),
-        "total_memory": sum(r["memory"] for r in known),
+        "total_params": sum(r["params"] or 0 for r in known),
+        "total_params_unshared": sum(r["params_unshared"] or 0 for r in known),
+        "total_macs": sum(r["macs"] or 0 for r in known),
+        "total_memory": sum(r["memory"] or 0 for r in known),
         "output": list(shape) if shape is not None else None,
         "first_error": first_error,
     }
 
 
-def format_table(summary: dict[str, Any]) -> str:
+def format_table(summary: Summary) -> str:
     """The summary as a fixed-width text table (the CLI's default output)."""
     header = ("#", "layer", "output", "params", "no sharing", "MACs", "RF", "")
     lines = [("", "Input", fmt_shape(tuple(summary["input"])), "", "", "", "", "")]

@@ -125,7 +125,7 @@ def validate_project(doc: Any) -> dict:
     name = doc.get("name", "")
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be a string, got {brief(name)}")
-    out = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
            "layers": [validate_layer(i, layer) for i, layer in enumerate(layers)]}
     seen: set[str] = set()
     for i, layer in enumerate(out["layers"]):
@@ -206,20 +206,6 @@ def _mode_for(path: Path) -> int:
         return path.stat().st_mode & 0o777
     except OSError:
         return 0o666 & ~_UMASK
-
-
-def load_spec(spec: str | os.PathLike | dict) -> dict:
-    """A project from a dict, a file path or a built-in template name."""
-    if isinstance(spec, dict):
-        return validate_project(spec)
-    from workbench.core.templates import TEMPLATES, template
-
-    text = str(spec)
-    if text in TEMPLATES and not Path(text).exists():
-        return template(text)
-    if not Path(text).exists():
-        raise ProjectError(f"{text}: no such file, and not a template (templates: {', '.join(TEMPLATES)})")
-    return read_project(text)
 
 
 class Project:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from workbench.core.inference import summarize
+from workbench.core.summary import output_shapes
 from workbench.training.probes import bottleneck
 
 QUANTIZED_BITS = (8, 4, 2)
@@ -42,7 +43,7 @@ def code_info(project: dict) -> CodeInfo:
     rows = summary["layers"]
     if summary["first_error"] is not None or not rows:
         raise ValueError("the network has an error (see `workbench summary`): it has no code layer to compare")
-    sizes = [math.prod(row["output"]) for row in rows]
+    sizes = [math.prod(shape) for shape in output_shapes(summary)]
     layer = bottleneck(sizes)
     if layer is None:
         raise ValueError("the network has a single layer: an autoencoder needs an encoder and a decoder")

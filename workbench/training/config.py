@@ -9,13 +9,13 @@ from typing import Any
 
 from workbench.data import DataError, validate_data
 from workbench.data.options import Option, check_section
-from workbench.training.schedules import SCHEDULES
 
 TASKS = ("classify", "autoencoder", "denoise")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOSSES = ("mse", "bce")
 NOISE_KINDS = ("gaussian", "masking", "salt_pepper")
+SCHEDULES = ("plain", "layerwise")  # made into trainers by workbench.training.schedules
 
 TRAINING_OPTIONS = {
     "task": Option("choice", "classify", TASKS),
@@ -34,8 +34,9 @@ TRAINING_OPTIONS = {
 }
 
 
-class ConfigError(DataError):
-    """A training/data section is not valid (a ValueError; the message names key and allowed values)."""
+class ConfigError(ValueError):
+    """A training/data section is not valid, or a network cannot serve its task; the message names
+    the key and the allowed values."""
 
 
 @dataclass(frozen=True)

@@ -23,18 +23,19 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import torch
 from torch import nn
 
 from workbench.core.build import build_model
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
+from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
@@ -79,10 +80,10 @@ class Trainer:
     """One run. Build it (this loads data and the model; bad input raises a ValueError), then
     iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
 
-    def __init__(self, project: Project | dict | str | Path, *, run_dir: str | Path | None = None,
+    def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
                  probe_interval_s: float = 0.25, _resume_state: dict | None = None, **overrides: Any):
-        doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+        doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
         self.device = resolve_device(self.config.device)
@@ -176,18 +177,20 @@ class Trainer:
         """The plain schedule: one stage, the whole network, the project's task."""
         return [Stage(None, self.config.epochs, self.model, self.task, self.optimizer)]
 
-    def events(self) -> Iterator[dict]:
+    def events(self) -> Iterator[Event]:
         """The run from where it stands: an epoch that was interrupted starts over. Whatever goes
         wrong ends in a "done" event with status "failed" and a message (written to metrics.jsonl)."""
-        status, message = "finished", ""
+        status: Status = "finished"
+        message = ""
         self._phase = "start"
         try:
             stages = self.stages()
             self._back_to_epoch_start()
-            yield self._emit({"event": "start", "device": str(self.device), "device_name": device_name(self.device),
+            start: StartEvent = {"event": "start", "device": str(self.device), "device_name": device_name(self.device),
                               "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
-                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step})
+                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step}
+            yield self._emit(start)
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
                                    * self.steps_per_epoch for i, s in enumerate(stages) if i >= self.stage_index)
@@ -208,9 +211,10 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - a run must end in a message, and the engine stay usable
             status, message = "failed", self._failure_message(exc)
         self._stop.clear()  # here, not at the start: a stop asked for before the run began still counts
-        done = {"event": "done", "status": status, "message": message,
-                "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
-                "global_step": self.global_step, "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
+        done: DoneEvent = {"event": "done", "status": status, "message": message,
+                           "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
+                           "global_step": self.global_step,
+                           "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
         try:
             self._emit(done)
         except OSError as exc:  # the run folder cannot take it (disk full): the caller still gets the event
@@ -225,7 +229,7 @@ class Trainer:
         return max(1, full + (rest > 1))
 
     # the loop ---------------------------------------------------------------------------------------
-    def _run_stage(self, stage: Stage) -> Iterator[dict]:
+    def _run_stage(self, stage: Stage) -> Iterator[Event]:
         while self.stage_epoch < stage.epochs:
             yield from self._run_epoch(stage)
             self._phase = "validation"
@@ -239,7 +243,7 @@ class Trainer:
                 self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
             yield self._emit(record, stage)
 
-    def _run_epoch(self, stage: Stage) -> Iterator[dict]:
+    def _run_epoch(self, stage: Stage) -> Iterator[Event]:
         x, y = self.data.train_x, self.data.train_y
         n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
@@ -285,7 +289,7 @@ class Trainer:
             self._correct += correct
         return loss
 
-    def _batch_event(self, pending: list[torch.Tensor], step: int) -> dict:
+    def _batch_event(self, pending: list[torch.Tensor], step: int) -> BatchEvent:
         losses = torch.stack(pending).float().cpu()  # the sync point
         finite = torch.isfinite(losses)
         if not finite.all():
@@ -304,7 +308,7 @@ class Trainer:
         return elapsed / max(self._steps_done, 1) * max(left, 0)
 
     @torch.no_grad()
-    def _evaluate(self, stage: Stage) -> dict:
+    def _evaluate(self, stage: Stage) -> EpochEvent:
         n_train = max(self._epoch_samples, 1)
         record: dict[str, Any] = {"event": "epoch", "epoch": self.epoch + 1, "global_step": self.global_step,
                                   "train_loss": float(self._loss_sum) / n_train}
@@ -335,9 +339,9 @@ class Trainer:
         record["samples_per_s"] = self._epoch_samples / max(train_time, 1e-9)
         record["eta_s"] = self._eta()
         record["time_s"] = self._clock.now()
-        return record
+        return cast(EpochEvent, record)  # built key by key: metrics.jsonl keeps this order
 
-    def _controls(self, stage: Stage) -> Iterator[dict]:
+    def _controls(self, stage: Stage) -> Iterator[Event]:
         """Between steps: honour stop, and block while paused (the pause time is not counted)."""
         if self._stop.is_set():
             raise _Stopped
@@ -350,7 +354,7 @@ class Trainer:
                 raise _Stopped
             yield self._emit({"event": "resumed", "epoch": self.epoch + 1, "global_step": self.global_step}, stage)
 
-    def _probe(self, stage: Stage) -> Iterator[dict]:
+    def _probe(self, stage: Stage) -> Iterator[Event]:
         from workbench.training import probes  # the insight helper's module; loaded only when asked for
 
         with self._lock:
@@ -383,12 +387,12 @@ class Trainer:
     _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 
     # helpers ----------------------------------------------------------------------------------------
-    def _emit(self, event: dict, stage: Stage | None = None) -> dict:
+    def _emit(self, event: Event, stage: Stage | None = None) -> Event:
         if stage is not None and stage.name is not None:
             event["stage"] = stage.name
             event["stage_index"] = self.stage_index
-            if "epoch" in event:  # the stage's own count: the run's less the earlier stages' epochs
-                event["stage_epoch"] = event["epoch"] - (self.epoch - self.stage_epoch)
+            if event["event"] != "probe" and "epoch" in event:  # the stage's own count: the run's less
+                event["stage_epoch"] = event["epoch"] - (self.epoch - self.stage_epoch)  # the earlier stages'
         if self.writer is not None and event["event"] not in ("probe", "paused", "resumed"):
             self.writer.append(event)
         return event

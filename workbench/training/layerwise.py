@@ -22,16 +22,17 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 from torch import nn
 
 from workbench.core.inference import summarize
-from workbench.core.project import Project, load_spec
+from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import output_shapes
 from workbench.data import Dataset, load_dataset
 from workbench.training.engine import Stage, Trainer, make_optimizer
+from workbench.training.events import ComparisonEvent, Curve, Event
 from workbench.training.probes import bottleneck
 from workbench.training.tasks import Task
 
@@ -70,7 +71,7 @@ def pretrain_blocks(project: dict, task: str) -> tuple[Block, ...]:
     if task == "classify":
         encoder, last_end = weights[:-1], weights[-1] if weights else 0
     else:
-        code = bottleneck([math.prod(row["output"]) for row in summary["layers"]])
+        code = bottleneck([math.prod(shape) for shape in output_shapes(summary)])
         encoder, last_end = [w for w in weights if code is not None and w <= code], (code or 0) + 1
     if not encoder:
         what = "before the output layer" if task == "classify" else "up to the code (the narrowest layer)"
@@ -183,7 +184,7 @@ class CodeTask(Task):
 class LayerwiseTrainer(Trainer):
     """The engine with a staged schedule: pretrain-1 … pretrain-n, then finetune."""
 
-    def __init__(self, project: Project | dict | str | Path, *, pretrain_epochs: int | None = None, **kwargs: Any):
+    def __init__(self, project: ProjectSpec, *, pretrain_epochs: int | None = None, **kwargs: Any):
         self._pretrain_epochs = pretrain_epochs  # read by _config_record while the engine sets up
         super().__init__(project, **kwargs)
         self.plan = self._plan()
@@ -198,7 +199,7 @@ class LayerwiseTrainer(Trainer):
         return {**super()._config_record(), "schedule": self._plan().to_dict()}
 
     def _build_stages(self) -> list[Stage]:
-        shapes = [list(self.project["input"])] + [row["output"] for row in summarize(self.project)["layers"]]
+        shapes = [list(self.project["input"]), *output_shapes(summarize(self.project))]
         stages = []
         for j, block in enumerate(self.plan.blocks, 1):
             decoder = mirror(self.model, block, shapes, _output_activation(self.model, block)).to(self.device)
@@ -213,13 +214,13 @@ class LayerwiseTrainer(Trainer):
     def stages(self) -> list[Stage]:
         return self._stages
 
-    def _emit(self, event: dict, stage: Stage | None = None) -> dict:
+    def _emit(self, event: Event, stage: Stage | None = None) -> Event:
         # start and done come without a stage from the engine: they belong to the one the run is at
         if stage is None:
             stage = self._stages[min(self.stage_index, len(self._stages) - 1)]
         return super()._emit(event, stage)
 
-    def _run_stage(self, stage: Stage) -> Iterator[dict]:
+    def _run_stage(self, stage: Stage) -> Iterator[Event]:
         if self.stage_epoch == 0:
             self.best_val = math.inf  # losses of different stages do not compare: best is per stage
         yield from super()._run_stage(stage)
@@ -227,32 +228,32 @@ class LayerwiseTrainer(Trainer):
 
 # comparison with training from scratch -----------------------------------------------------------------
 
-def _curve(events: list[dict]) -> dict:
+def _curve(events: list[Event]) -> Curve:
     """Epoch events as curves over the budget (the events' epoch numbers run on across stages)."""
     epochs = [e for e in events if e["event"] == "epoch"]
-    curve: dict[str, Any] = {"epoch": [e["epoch"] for e in epochs],
-                             "stage": [e.get("stage", "") for e in epochs],
-                             "val_loss": [e["val_loss"] for e in epochs],
-                             "train_loss": [e["train_loss"] for e in epochs],
-                             "time_s": max((e.get("time_s", 0.0) for e in epochs), default=0.0)}
+    curve: Curve = {"epoch": [e["epoch"] for e in epochs],
+                    "stage": [e.get("stage", "") for e in epochs],
+                    "val_loss": [e["val_loss"] for e in epochs],
+                    "train_loss": [e["train_loss"] for e in epochs],
+                    "time_s": max((e["time_s"] for e in epochs), default=0.0)}
     if epochs and "val_accuracy" in epochs[-1]:
         curve["val_accuracy"] = [e.get("val_accuracy") for e in epochs]
     return curve
 
 
-def comparison_events(project: Project | dict | str | Path, *, dataset: Dataset | None = None,
-                      pretrain_epochs: int | None = None, **overrides: Any) -> Iterator[dict]:
+def comparison_events(project: ProjectSpec, *, dataset: Dataset | None = None,
+                      pretrain_epochs: int | None = None, **overrides: Any) -> Iterator[Event | ComparisonEvent]:
     """Train the project layer-wise, then from scratch, with the same data, seed (so the same initial
     weights) and epoch budget. Yields the engine's events with "schedule": "layerwise" | "scratch",
     then {"event": "comparison", "budget", "pretrain_epochs" (total), "layerwise": curve,
     "scratch": curve} (curves: see `_curve`; the task's loss is comparable on the finetune epochs)."""
-    doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
+    doc = load_spec(project)
     if dataset is None:
         dataset = load_dataset(doc.get("data", {}), doc["input"])
     layerwise = LayerwiseTrainer(doc, dataset=dataset, pretrain_epochs=pretrain_epochs, **overrides)
     budget = layerwise.plan.pretrain_epochs * len(layerwise.plan.blocks) + layerwise.plan.finetune_epochs
     runs = {"layerwise": layerwise}
-    logs: dict[str, list[dict]] = {}
+    logs: dict[str, list[Event]] = {}
     for name in ("layerwise", "scratch"):
         trainer = runs.get(name) or Trainer(doc, dataset=dataset, **{**overrides, "epochs": budget})
         logs[name] = []
@@ -267,12 +268,11 @@ def comparison_events(project: Project | dict | str | Path, *, dataset: Dataset 
            "task": layerwise.config.task, "layerwise": _curve(logs["layerwise"]), "scratch": _curve(logs["scratch"])}
 
 
-def compare_with_scratch(project: Project | dict | str | Path, **kwargs: Any) -> dict:
+def compare_with_scratch(project: ProjectSpec, **kwargs: Any) -> ComparisonEvent:
     """The comparison as one dict (see `comparison_events`)."""
-    result: dict = {}
     for event in comparison_events(project, **kwargs):
         if event["event"] == "comparison":
-            result = event
-        elif event["event"] == "done" and event["status"] != "finished":
-            raise ValueError(f"{event['schedule']} training {event['status']}: {event['message']}")
-    return result
+            return event
+        if event["event"] == "done" and event["status"] != "finished":
+            raise ValueError(f"{event.get('schedule')} training {event['status']}: {event['message']}")
+    raise ValueError("the comparison ended without a result")

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from workbench.core.layers import Corruption
+from workbench.training.events import Probe
 
 PANEL_KINDS = ("filters", "activations", "latent", "reconstructions", "confusion")
 PROBE_COUNT = 256  # the engine's probe batch: the first validation samples
@@ -172,7 +173,7 @@ def _corrupted_pass(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest,
-            corrupted: Tensor | None = None, classes: int | None = None) -> dict[str, Any]:
+            corrupted: Tensor | None = None, classes: int | None = None) -> Probe:
     """Probe `model` on the batch x (N, C, H, W) with labels y (or None). Returns numpy arrays:
     "filters" {layer: (K, C, F, F)}; "activations" {layer: (C, H, W) or (N,)} and "input" (C, H, W)
     for the chosen sample; "latent" (n, d) codes at "latent_layer"; "labels" (n,); "inputs"
@@ -181,7 +182,7 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
     counts (rows: true class) with "predicted" and "confidence" (n,). Keys a request did not ask for,
     or that the network or an empty batch cannot give (no reconstructions from a classifier), are
     absent."""
-    result: dict[str, Any] = {}
+    result: Probe = {}
     if not request.any():
         return result
     modes = [(m, m.training) for m in model.modules()]
@@ -252,7 +253,7 @@ class RunProbe:
         self.model = run.load_model()
         self.x, self.y = data.val_x[:count], data.val_y[:count]
 
-    def capture(self, request: ProbeRequest) -> dict[str, Any]:
+    def capture(self, request: ProbeRequest) -> Probe:
         return capture(self.model, self.x, self.y, request, classes=len(self.classes))
 
 
@@ -283,11 +284,11 @@ class LiveProbe:
         self._request: ProbeRequest | None = None
         self._model: nn.Module | None = None
         self._wide_request: ProbeRequest | None = None
-        self._wide: dict[str, Any] = {}
+        self._wide: Probe = {}
         self._offset = 0
         self._no_reconstructions: nn.Module | None = None  # a model whose output is not the input's shape
 
-    def capture(self, model: nn.Module, request: ProbeRequest) -> dict[str, Any]:
+    def capture(self, model: nn.Module, request: ProbeRequest) -> Probe:
         result = capture(model, self.x, self.y, replace(request, latent=False, reconstructions=False,
                                                         confusion=False))
         if request is not self._request:
@@ -299,7 +300,10 @@ class LiveProbe:
             shown = slice(0, LIVE_RECONSTRUCTIONS)
             noisy = self.corrupted[shown] if self.corrupted is not None else None
             part = capture(model, self.x[shown], None, ProbeRequest(reconstructions=True), corrupted=noisy)
-            result.update({k: part[k] for k in ("reconstructions", "corrupted") if k in part})
+            if "reconstructions" in part:
+                result["reconstructions"] = part["reconstructions"]
+            if "corrupted" in part:
+                result["corrupted"] = part["corrupted"]
             if "reconstructions" not in part and len(self.x):  # a classifier: its output is no image
                 self._no_reconstructions = model
         if (request.latent or request.confusion) and len(self.x) > 0:
@@ -307,13 +311,13 @@ class LiveProbe:
                                                                 layer=request.layer)))
         return result
 
-    def _batch_wide(self, model: nn.Module, wide: ProbeRequest) -> dict[str, Any]:
+    def _batch_wide(self, model: nn.Module, wide: ProbeRequest) -> Probe:
         """The whole batch's codes and predictions, `chunk` rows of them probed now."""
         if model is not self._model or wide != self._wide_request:
             self._model, self._wide_request, self._offset = model, wide, 0
             began = time.perf_counter()
             whole = capture(model, self.x, self.y, wide, classes=self.classes)
-            self._wide = {k: whole[k] for k in WIDE_KEYS if k in whole}
+            self._wide = cast(Probe, {k: v for k, v in whole.items() if k in WIDE_KEYS})
             if self.fixed_chunk is None:
                 per_sample = (time.perf_counter() - began) / len(self.x)
                 self.chunk = max(LIVE_CHUNK_MIN, int(LIVE_CHUNK_BUDGET_S / max(per_sample, 1e-9)))
@@ -328,4 +332,4 @@ class LiveProbe:
                 self._wide["confusion"] = confusion_counts(self.labels, self._wide["predicted"],
                                                            len(self._wide["confusion"]))
         # Copies: the training process pickles an event on another thread while the next probe runs.
-        return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._wide.items()}
+        return cast(Probe, {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._wide.items()})

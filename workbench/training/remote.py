@@ -45,7 +45,9 @@ import weakref
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Iterator
+
+from workbench.training.events import DoneEvent, Event, failure
 
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
 PROBE_INTERVAL_S = 0.18  # 5.5 refreshes a second (the goal is 5); each costs the window ~20 ms of CPU
@@ -176,10 +178,10 @@ class TrainingProcess:
         """`count` probes were drawn: the child may capture as many more."""
         self._send("credit", count)
 
-    def events(self, timeout: float = 0.0, limit: int = 1000) -> list[dict]:
+    def events(self, timeout: float = 0.0, limit: int = 1000) -> list[Event]:
         """The current run's events that have arrived, waiting up to `timeout` for the first one.
         A child that died during a run yields a failed "done" event."""
-        out: list[dict] = []
+        out: list[Event] = []
         if self._events is None:
             return self._crashed() if self._running else out
         try:
@@ -199,7 +201,7 @@ class TrainingProcess:
             return out + self._crashed()
         return out
 
-    def wait_done(self, timeout_s: float) -> dict | None:
+    def wait_done(self, timeout_s: float) -> DoneEvent | None:
         """Read events until the current run's "done" (returned) or timeout_s passes (None)."""
         deadline = time.monotonic() + timeout_s
         while self._running:
@@ -212,14 +214,13 @@ class TrainingProcess:
         return None
 
     # plumbing -----------------------------------------------------------------------------------
-    def _crashed(self) -> list[dict]:
+    def _crashed(self) -> list[Event]:
         if not self._running:
             return []
         self._running = False
         code = self._process.exitcode if self._process is not None else None
         reason = f" (exit code {code})" if code not in (None, 0) else ""
-        return [{"event": "done", "status": "failed", "message": f"{CRASHED}{reason}: start again to retry",
-                 "run_dir": None}]
+        return [failure(f"{CRASHED}{reason}: start again to retry", None)]
 
     def _send(self, *message: Any) -> bool:
         if self._commands is None:
@@ -359,24 +360,26 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
         events.close()
 
 
-def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
+def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float) -> Iterator[Event]:
     """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
     from workbench.training.schedules import make_trainer, resume_trainer
 
-    failed = {"event": "done", "status": "failed", "run_dir": spec.run_dir}
     kwargs = {"log_interval_s": LOG_INTERVAL_S, "probe_interval_s": probe_interval_s}
     try:
         if spec.resume:
             trainer = resume_trainer(spec.run_dir, **kwargs, **spec.overrides)
         else:
+            assert spec.project is not None, "a new run needs a project"
             trainer = make_trainer(spec.project, spec.schedule, run_dir=spec.run_dir, **kwargs, **spec.overrides)
     except (ValueError, OSError) as exc:  # bad settings, missing data: the engine's message
-        fixes = {key: getattr(exc, key) for key in ("suggested_input", "suggested_resize")  # offered as buttons
-                 if getattr(exc, key, None)}
-        yield {**failed, "message": str(exc), **fixes}
+        done = failure(str(exc), spec.run_dir)
+        for key in ("suggested_input", "suggested_resize"):  # fixes the window offers as buttons
+            if getattr(exc, key, None):
+                done[key] = getattr(exc, key)  # type: ignore[literal-required]
+        yield done
         return
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - a bug in a layer must not kill the process
-        yield {**failed, "message": f"training could not start: {type(exc).__name__}: {exc}"}
+        yield failure(f"training could not start: {type(exc).__name__}: {exc}", spec.run_dir)
         return
     controls.attach(trainer)
     try:
@@ -387,7 +390,7 @@ def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float):
             if event["event"] == "done":
                 return
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - reported, and the process lives on
-        yield {**failed, "message": f"training failed: {type(exc).__name__}: {exc}"}
+        yield failure(f"training failed: {type(exc).__name__}: {exc}", spec.run_dir)
     finally:
         with controls.lock:
             controls.trainer = None

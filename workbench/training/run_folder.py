@@ -30,6 +30,7 @@ from torch import nn
 
 from workbench.core.project import ProjectError, dumps_project, parse_project, write_atomic
 from workbench.data import Dataset, load_dataset
+from workbench.training.events import Event, RecordedEvent
 
 CHECKPOINTS = "checkpoints"
 
@@ -83,9 +84,10 @@ def _read_json(path: Path) -> Any:
         raise RunError(f"{path}: cannot read ({exc})") from None
 
 
-def read_metrics(path: Path) -> list[dict]:
-    """Events from metrics.jsonl; a torn last line (a crash mid-write) is skipped."""
-    events = []
+def read_metrics(path: Path) -> list[RecordedEvent]:
+    """Events from metrics.jsonl; a torn last line (a crash mid-write), or any line that is not an
+    event, is skipped."""
+    events: list[RecordedEvent] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -95,8 +97,8 @@ def read_metrics(path: Path) -> list[dict]:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict):
-            events.append(event)
+        if isinstance(event, dict) and event.get("event") in ("start", "batch", "epoch", "done"):
+            events.append(event)  # type: ignore[arg-type]  # as the engine wrote it
     return events
 
 
@@ -118,7 +120,7 @@ class RunWriter:
     def write_config(self, config: dict) -> None:
         write_atomic(self.path / "config.json", json.dumps(config, indent=2) + "\n")
 
-    def append(self, event: dict) -> None:
+    def append(self, event: Event) -> None:
         # Opened per event (a few per second): no handle outlives an abandoned run.
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
             metrics.write(json.dumps(event) + "\n")
@@ -153,7 +155,7 @@ class Run:
     path: Path
     project: dict
     config: dict
-    metrics: list[dict]
+    metrics: list[RecordedEvent]
     state: dict
 
     def load_model(self, which: str = "last") -> nn.Module:

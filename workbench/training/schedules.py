@@ -2,16 +2,18 @@
 
     trainer = make_trainer(project, "layerwise", run_dir="runs/x", epochs=20)
 
-Kept free of torch imports so a CLI can list the choices without loading the engine.
+The names are `config.SCHEDULES` (a project's training.schedule is checked there); the trainers are
+imported when one is made.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.spec import ProjectSpec, load_spec
+from workbench.training.config import SCHEDULES, ConfigError, validate_training
+
 if TYPE_CHECKING:
     from workbench.training.engine import Trainer
-
-SCHEDULES = ("plain", "layerwise")
 
 
 def trainer_class(schedule: str) -> "type[Trainer]":
@@ -25,17 +27,13 @@ def trainer_class(schedule: str) -> "type[Trainer]":
         from workbench.training.layerwise import LayerwiseTrainer
 
         return LayerwiseTrainer
-    raise ValueError(f"schedule {schedule!r} is not known: use one of {', '.join(SCHEDULES)}")
+    raise ConfigError(f"schedule {schedule!r} is not known: use one of {', '.join(SCHEDULES)}")
 
 
-def make_trainer(project: Any, schedule: str | None = None, **kwargs: Any) -> "Trainer":
+def make_trainer(project: ProjectSpec, schedule: str | None = None, **kwargs: Any) -> "Trainer":
     """A Trainer for `schedule` (None: the project's training.schedule); kwargs go to its constructor."""
     if schedule is None:
-        from workbench.core.project import Project, load_spec
-        from workbench.training.config import validate_training
-
-        doc = project.to_dict() if isinstance(project, Project) else load_spec(project)
-        schedule = validate_training(doc.get("training", {})).schedule
+        schedule = validate_training(load_spec(project).get("training", {})).schedule
     return trainer_class(schedule)(project, **kwargs)
 
 

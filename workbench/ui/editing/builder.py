@@ -189,7 +189,7 @@ class Builder(QAbstractScrollArea):
                 self._paint_arrow(painter, self.cards[i - 1].rect, card.rect)
             self._paint_card(painter, card, card.id in selected)
         if self.drop_gap is not None:
-            self._paint_drop_bar(painter)
+            self._paint_drop_bar(painter, self.drop_gap)
         painter.end()
 
     def _paint_banner(self, painter: QPainter) -> None:
@@ -210,8 +210,8 @@ class Builder(QAbstractScrollArea):
     def card_text(self, card: Card) -> CardText:
         """What a card says (its painting draws exactly this)."""
         if card.index < 0:
-            shape = self.summary.summary["input"]
-            return CardText("Input", "Input", shape, fmt_shape(tuple(shape)), "C×H×W " + "×".join(map(str, shape)),
+            given = self.summary.summary["input"]
+            return CardText("Input", "Input", given, fmt_shape(tuple(given)), "C×H×W " + "×".join(map(str, given)),
                             "ok", "", False)
         row = self.summary.summary["layers"][card.index]
         narrow = self.is_narrow(row["type"])
@@ -308,8 +308,8 @@ class Builder(QAbstractScrollArea):
         painter.setPen(QColor("white"))
         self.painted.draw(painter, dot, Qt.AlignmentFlag.AlignCenter, "!" if status == "warning" else symbol)
 
-    def _paint_drop_bar(self, painter: QPainter) -> None:
-        before = self.cards[min(self.drop_gap, len(self.cards) - 1)].rect  # the Input card is cards[0]
+    def _paint_drop_bar(self, painter: QPainter, gap: int) -> None:
+        before = self.cards[min(gap, len(self.cards) - 1)].rect  # the Input card is cards[0]
         x = before.right() + self._gap() / 2
         color = self.palette().color(QPalette.ColorRole.Highlight)
         painter.setPen(QPen(color, 4))

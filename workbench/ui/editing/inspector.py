@@ -18,6 +18,7 @@ from workbench.core.commands import SetInput, SetParam
 from workbench.core.project import MAX_CHANNELS, MAX_SIZE
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.editing.undo import Editor
+from workbench.core.summary import LayerRow
 
 SPIN_MAX = 2**31 - 1
 
@@ -121,7 +122,7 @@ class Inspector(QWidget):
         super().__init__(parent)
         self.editor, self.summary, self.selection = editor, summary, selection
         self.editors: dict[str, QWidget] = {}
-        self._shown: tuple[str, str] | None = None  # (id, type) the form was built for
+        self._shown: tuple[str | None, str] | None = None  # (id, type) the form was built for
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
@@ -186,6 +187,7 @@ class Inspector(QWidget):
     def refresh(self) -> None:
         current = self.selection.current
         index = self.selection.current_index()
+        key: tuple[str | None, str]
         if current == INPUT_ID:
             key = (INPUT_ID, "input:" + str(len(self.summary.summary["input"])))
         elif index is not None:
@@ -335,7 +337,7 @@ class Inspector(QWidget):
             widget.setValue(value)  # type: ignore[attr-defined]
         widget.blockSignals(False)
 
-    def _show_row(self, row: dict) -> None:
+    def _show_row(self, row: LayerRow) -> None:
         labels = self.result_labels
         labels["output"].setText(f"<b>{fmt_shape(tuple(row['output']))}</b>" if row["output"] is not None else "?")
         labels["formula"].setText(row["formula"] or "—")

@@ -6,6 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from workbench.core.inference import summarize
 from workbench.core.project import Project
+from workbench.core.summary import LayerRow
 
 INPUT_ID = "<input>"  # the Input card's id in a selection (layer ids are hex strings)
 
@@ -26,7 +27,7 @@ class SummaryModel(QObject):
         self.summary = summarize(self.project)
         self.updated.emit()
 
-    def row(self, layer_id: str) -> dict | None:
+    def row(self, layer_id: str) -> LayerRow | None:
         return next((r for r in self.summary["layers"] if r["id"] == layer_id), None)
 
 

@@ -14,10 +14,12 @@ A saved run is shown with `insight.show_run(run)`: its probes are then computed 
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
+from workbench.core.summary import Summary
+from workbench.training.events import Event, Probe
 from workbench.training.probes import ProbeRequest, RunProbe
 from workbench.ui.insight.activations import ActivationsPanel
 from workbench.ui.insight.base import InsightPanel
@@ -68,27 +70,27 @@ class InsightPanels(QObject):
         return request_for(self.panels.values(), only_visible)
 
     # feeding -------------------------------------------------------------------------------------
-    def update_probe(self, result: dict) -> None:
+    def update_probe(self, result: Probe) -> None:
         """A probe event: only visible panels redraw (hidden ones get the next probe when shown)."""
         for panel in self.panels.values():
             if panel.kind and panel.isVisible():
                 panel.update_probe(result)
 
-    def add_event(self, event: dict) -> None:
+    def add_event(self, event: Event) -> None:
         self.add_events([event])
 
-    def add_events(self, events: list[dict]) -> None:
+    def add_events(self, events: Sequence[Event]) -> None:
         """A live run's events (the training panel's events_received); probes among them are shown."""
         for event in events:
-            if event.get("event") == "start":
+            if event["event"] == "start":
                 self.run = None  # live training takes over from a saved run
-                if event.get("classes"):
+                if event.get("classes"):  # (a start event made by hand may leave them out)
                     self.set_classes(event["classes"])
-            if event.get("event") == "probe":
+            if event["event"] == "probe":
                 self.update_probe(event)
-        self.panels["curves"].add_events([e for e in events if e.get("event") != "probe"])
+        self.panels["curves"].add_events([e for e in events if e["event"] != "probe"])
 
-    def set_summary(self, summary: dict | None) -> None:
+    def set_summary(self, summary: Summary | None) -> None:
         for panel in self.panels.values():
             panel.set_summary(summary)
 

@@ -103,7 +103,7 @@ class ActivationsPanel(InsightPanel):
         if not path:
             return
         try:
-            self.set_image(read_image(path, (self.summary or {}).get("input", [])))
+            self.set_image(read_image(path, self.summary["input"] if self.summary else []))
         except ValueError as exc:
             self.hover.setText(str(exc))
 
@@ -126,16 +126,16 @@ class ActivationsPanel(InsightPanel):
             return
         source = "opened image" if self.image is not None else f"sample {self.sample.value()}"
         parts: list[tuple[str, Mosaic | None, np.ndarray]] = [(source, None, self.probe["input"])]
-        rows = (self.summary or {}).get("layers", [])
+        rows = self.summary["layers"] if self.summary else []
         pooling = index < len(rows) and rows[index]["type"] in POOLING
         if pooling and index - 1 in acts:
             parts.append((f"layer {index - 1} (pooled →)", *self._maps(index - 1, acts[index - 1])))
         parts.append((f"layer {index}", *self._maps(index, acts[index])))
-        maps_height = max(m.image.shape[0] for _, m, _ in parts[1:])
+        maps_height = max(m.image.shape[0] for _, m, _ in parts[1:] if m is not None)
         self.zoom = max(1, maps_height // 3 // self.probe["input"].shape[-2]) if self.probe["input"].ndim == 3 else 1
         picture = input_picture(parts[0][2])
         pictures = [picture.repeat(self.zoom, 0).repeat(self.zoom, 1)]  # small inputs drawn larger
-        pictures += [colorize(m.image, HEAT) for _, m, _ in parts[1:]]
+        pictures += [colorize(m.image, HEAT) for _, m, _ in parts[1:] if m is not None]
         image, lefts = side_by_side(pictures, gap=max(2, pictures[-1].shape[1] // 12))
         self.sections = [(left, name, mosaic, maps) for left, (name, mosaic, maps) in zip(lefts, parts)]
         for caption, (left, name, _, _) in zip(self.captions, self.sections):

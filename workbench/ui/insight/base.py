@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 from PySide6.QtWidgets import QComboBox, QFileDialog, QGraphicsItem, QLabel, QPushButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import write_atomic
+from workbench.core.summary import Summary
+from workbench.training.events import Event, Probe
+from workbench.training.updates import merge_probe
 from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.shell.pictures import widget_png
 
@@ -108,8 +112,9 @@ def _title_wraps(plot: pg.PlotItem) -> None:
             item.setTextWidth(room)
             item.setPos(label.rect().left() - item.boundingRect().left(), item.pos().y())
         height = label.itemRect().height()
-        if label.isVisible():  # pyqtgraph fixes the title's row at 30 px: as tall as the lines instead
-            row = max(TITLE_ROW, height)
+        row = max(TITLE_ROW, height)
+        # pyqtgraph fixes the title's row at 30 px: as tall as the lines instead (not while torn down)
+        if label.isVisible() and isValid(plot.layout) and plot.layout.rowMinimumHeight(0) != row:
             label.setMaximumHeight(row)
             plot.layout.setRowFixedHeight(0, row)
         label.setMinimumWidth(0)
@@ -210,27 +215,28 @@ class ImagePlot:
         return point.x(), point.y()
 
 
-def layer_name(summary: dict | None, index: int) -> str:
+def layer_name(summary: Summary | None, index: int) -> str:
     """'layer 3 · MaxPool 2×2, s2 → 4×4×32' (or just 'layer 3' without a summary)."""
-    rows = (summary or {}).get("layers", [])
+    rows = summary["layers"] if summary else []
     if index >= len(rows):
         return f"layer {index}"
     row = rows[index]
-    out = fmt_shape(tuple(row["output"])) if row.get("output") else "?"
+    out = fmt_shape(tuple(row["output"])) if row["output"] else "?"
     return f"layer {index} · {row['label']} → {out}"
 
 
-def layer_choice(summary: dict | None, index: int) -> str:
+def layer_choice(summary: Summary | None, index: int) -> str:
     """A layer in a chooser after its "Layer" label: '3 · MaxPool 2×2, s2 → 4×4×32' (narrow docks)."""
     return layer_name(summary, index).removeprefix("layer ")
 
 
-def matches_summary(summary: dict | None, index: int, shape: tuple[int, ...]) -> bool:
+def matches_summary(summary: Summary | None, index: int, shape: tuple[int, ...]) -> bool:
     """Whether a probed output of `shape` still belongs to layer `index` of the current network."""
     if summary is None:
         return True
-    rows = summary.get("layers", [])
-    return index < len(rows) and rows[index].get("output") is not None and tuple(rows[index]["output"]) == shape
+    rows = summary["layers"]
+    output = rows[index]["output"] if index < len(rows) else None
+    return output is not None and tuple(output) == shape
 
 
 class InsightPanel(QWidget):
@@ -249,8 +255,8 @@ class InsightPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.title)
-        self.summary: dict | None = None
-        self.probe: dict = {}
+        self.summary: Summary | None = None
+        self.probe: Probe = {}
         self.bar = FlowLayout()  # the controls wrap onto a second line in a narrow dock
         self.export_button = QPushButton("Export PNG…")
         self.export_button.clicked.connect(self._ask_export)
@@ -267,15 +273,15 @@ class InsightPanel(QWidget):
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
 
     # feeding ---------------------------------------------------------------------------------
-    def set_summary(self, summary: dict | None) -> None:
+    def set_summary(self, summary: Summary | None) -> None:
         """The current network's layer names and shapes; stale probed layers disappear."""
         self.summary = summary
         self.refresh()
 
-    def update_probe(self, result: dict) -> None:
+    def update_probe(self, result: Probe) -> None:
         """A probe result (the engine's "probe" event or capture's dict); keys it lacks keep their
         last value, so a probe made for other panels does not blank this one."""
-        self.probe = {**self.probe, **{k: v for k, v in result.items() if k != "event"}}
+        self.probe = merge_probe(self.probe, result)
         self.refresh()
 
     def clear(self) -> None:
@@ -309,9 +315,9 @@ class InsightPanel(QWidget):
     def for_picture(self) -> None:
         """Hide the controls and the hover line: a picture for slides (`workbench plot`)."""
         for i in range(self.bar.count()):
-            widget = self.bar.itemAt(i).widget()
-            if widget is not None:
-                widget.hide()
+            item = self.bar.itemAt(i)
+            if item is not None and item.widget() is not None:
+                item.widget().hide()
         self.export_button.hide()
         self.hover.hide()
 
@@ -386,11 +392,11 @@ class StageMarks:
             for item in items:
                 item.hide()
 
-    def add(self, events: list[dict]) -> None:
+    def add(self, events: Sequence[Event]) -> None:
         """Mark the stages that these events enter (an epoch's stage began where the epoch began)."""
         for event in events:
             stage = event.get("stage")
-            if event.get("event") != "epoch" or not stage or (self.stages and self.stages[-1] == stage):
+            if event["event"] != "epoch" or not stage or (self.stages and self.stages[-1] == stage):
                 continue
             x = float(event["epoch"]) - float(event.get("stage_epoch", 1))
             if len(self.items) <= len(self.stages):

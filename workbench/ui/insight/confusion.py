@@ -103,7 +103,7 @@ class ConfusionPanel(InsightPanel):
 
     def refresh(self) -> None:
         matrix = self.probe.get("confusion")
-        rows = (self.summary or {}).get("output")
+        rows = self.summary["output"] if self.summary else None
         if matrix is None or (rows is not None and list(rows) != [len(matrix)]):
             self.matrix = None
             self._show_axes(False)  # no axis with made-up numbers on an empty plot
@@ -136,21 +136,23 @@ class ConfusionPanel(InsightPanel):
             self._axes_shown = shown
 
     def _show_wrong(self) -> None:
-        needed = ("labels", "predicted", "confidence", "inputs")
-        complete = all(key in self.probe for key in needed) and len(self.probe["inputs"]) == len(self.probe["predicted"])
-        wrong = confidently_wrong(*(self.probe[key] for key in needed[:3])) if complete else np.zeros(0, np.int64)
+        labels, predicted = self.probe.get("labels"), self.probe.get("predicted")
+        confidence, inputs = self.probe.get("confidence"), self.probe.get("inputs")
+        complete = (labels is not None and predicted is not None and confidence is not None and inputs is not None
+                    and len(inputs) == len(predicted))
+        wrong = confidently_wrong(labels, predicted, confidence) if complete else np.zeros(0, np.int64)
         for text in self.wrong_texts[len(wrong):]:
             _set_text(text, "")
         if len(wrong) == 0:
             self.wrong, self.wrong_mosaic = wrong, None
             self.wrong_view.clear("No wrong predictions" if complete else "")
             return
-        labels, predicted, confidence = (self.probe[key] for key in needed[:3])
-        pictures_of = (self.probe["inputs"], wrong.tobytes())
+        assert labels is not None and predicted is not None and confidence is not None and inputs is not None
+        pictures_of = (inputs, wrong.tobytes())
         if (self.wrong_mosaic is None or pictures_of[0] is not self._pictures_of[0]
                 or pictures_of[1] != self._pictures_of[1]):
             # the same samples are wrong from one live probe to the next, most of the time: tile them once
-            pictures = np.stack([input_picture(self.probe["inputs"][i]) for i in wrong])
+            pictures = np.stack([input_picture(inputs[i]) for i in wrong])
             h = pictures.shape[1]
             # a gap as tall as a picture: room under each for its two-line caption
             self.wrong_mosaic = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h), normalized=True)
@@ -166,11 +168,14 @@ class ConfusionPanel(InsightPanel):
         self.wrong_view.set_captions([(text, m.tile_w + m.gap * 0.8, m.gap) for text in self.wrong_texts[:len(self.wrong)]])
 
     def describe_at(self, scene_pos: Any) -> str:
-        pixel = self.matrix_view.pixel_at(scene_pos) if self.matrix is not None else None
-        if pixel and 0 <= pixel[0] < len(self.matrix) and 0 <= pixel[1] < len(self.matrix):
+        matrix = self.matrix
+        pixel = self.matrix_view.pixel_at(scene_pos) if matrix is not None else None
+        if matrix is not None and pixel and 0 <= pixel[0] < len(matrix) and 0 <= pixel[1] < len(matrix):
             p, t = int(pixel[0]), int(pixel[1])
-            return f"true {self._name(t)}, predicted {self._name(p)}: {int(self.matrix[t, p])} samples"
-        pixel = self.wrong_view.pixel_at(scene_pos) if self.wrong_mosaic is not None else None
+            return f"true {self._name(t)}, predicted {self._name(p)}: {int(matrix[t, p])} samples"
+        if self.wrong_mosaic is None:
+            return ""
+        pixel = self.wrong_view.pixel_at(scene_pos)
         found = self.wrong_mosaic.tile_at(*pixel) if pixel else None
         if found is None:
             return ""

@@ -2,13 +2,14 @@
 stages of a staged run (layer-wise pretraining) are marked where they begin."""
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import numpy as np
 import pyqtgraph as pg
-from typing import Any
-
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
+from workbench.training.events import Event, Probe
 from workbench.ui.insight.base import INK, InsightPanel, StageMarks, outside_legend, styled_plot
 
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
@@ -26,7 +27,7 @@ class CurvesPanel(InsightPanel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.events: list[dict] = []
+        self.events: list[Event] = []  # start, batch and epoch events
         self._stale = False
         self._refresh_timer = QTimer(self, singleShot=True, interval=LIVE_REDRAW_MS, timeout=self._live_refresh)
         self.plots = {"loss": styled_plot(self.canvas.addPlot(row=0, col=0), "Loss", "epoch", "loss"),
@@ -42,29 +43,29 @@ class CurvesPanel(InsightPanel):
         self.legends = [outside_legend(self.canvas, plot, row=1, col=col) for col, plot in enumerate(self.plots.values())]
         self.refresh()
 
-    def set_metrics(self, events: list[dict]) -> None:
+    def set_metrics(self, events: Sequence[Event]) -> None:
         """A whole run's events (a saved run's metrics.jsonl)."""
-        self.events = [e for e in events if e.get("event") in ("start", "batch", "epoch")]
+        self.events = [e for e in events if e["event"] in ("start", "batch", "epoch")]
         self.refresh()
 
-    def add_event(self, event: dict) -> None:
+    def add_event(self, event: Event) -> None:
         self.add_events([event])
 
-    def add_events(self, events: list[dict]) -> None:
+    def add_events(self, events: Sequence[Event]) -> None:
         """Live events, drawn once. A "start" of a fresh run (no steps done) begins new curves; one that goes on
         from step N (after a stop, or a resumed run) drops what was recorded beyond N, which the run
         does again."""
-        kept = [e for e in events if e.get("event") in ("start", "batch", "epoch")]
+        kept = [e for e in events if e["event"] in ("start", "batch", "epoch")]
         for event in kept:
             if event["event"] == "start":
-                step = event.get("global_step") or 0
+                step = event["global_step"]
                 self.events = [e for e in self.events if e["event"] != "start" and e.get("global_step", 0) <= step] \
                     if step else []
             self.events.append(event)
         if kept and not self._refresh_timer.isActive():
             self._refresh_timer.start()  # live events arrive up to 10 times a second: draw a few
 
-    def update_probe(self, result: dict) -> None:
+    def update_probe(self, result: Probe) -> None:
         """Curves come from metrics, not probes."""
 
     def _live_refresh(self) -> None:
@@ -79,9 +80,10 @@ class CurvesPanel(InsightPanel):
             self._live_refresh()
 
     def refresh(self) -> None:
-        per_epoch = next((e.get("steps_per_epoch") for e in reversed(self.events) if e["event"] == "start"), None)
+        per_epoch = next((e["steps_per_epoch"] for e in reversed(self.events) if e["event"] == "start"), None)
         for line, key, event in self.lines:
-            rows = [e for e in self.events if e["event"] == event and e.get(key) is not None]
+            # SERIES names the keys: read generically
+            rows: list[Mapping[str, Any]] = [e for e in self.events if e["event"] == event and e.get(key) is not None]
             if event == "batch" and per_epoch:
                 x = np.array([e["global_step"] / per_epoch for e in rows], np.float64)
             else:
@@ -89,9 +91,9 @@ class CurvesPanel(InsightPanel):
             line.setData(x, np.array([e[key] for e in rows], np.float64))
         self.stage_marks.clear()
         self.stage_marks.add(self.events)
-        has_accuracy = any(e.get("val_accuracy") is not None for e in self.events)
+        has_accuracy = any(e["event"] == "epoch" and "val_accuracy" in e for e in self.events)
         self.plots["accuracy"].setVisible(has_accuracy)
         self.legends[1].setVisible(has_accuracy)
         last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)
-        title = "Loss" if last is None else f"Loss (epoch {last.get('epoch')}: validation {last.get('val_loss', 0):.4g})"
+        title = "Loss" if last is None else f"Loss (epoch {last['epoch']}: validation {last['val_loss']:.4g})"
         self.plots["loss"].setTitle(title, color=INK, size="11pt")

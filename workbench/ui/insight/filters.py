@@ -8,31 +8,32 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
+from workbench.core.summary import LayerRow, Summary
 from workbench.ui.insight.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name
 
 SCALES = ("per filter", "shared")
 
 
-def _kernel_fits(rows: list[dict], input_shape: list[int] | None, index: int, weights: np.ndarray) -> bool:
+def _kernel_fits(rows: list[LayerRow], input_shape: list[int] | None, index: int, weights: np.ndarray) -> bool:
     """Whether (K, C, Fh, Fw) weights fit conv row `index`: K its output channels, C its input's (or a
     divisor of them, for grouped convolutions), and K·C·Fh·Fw its parameter count (less a bias of K):
     a kernel of another size, 3×3 under a layer now 5×5, has another count."""
     row = rows[index]
-    before = rows[index - 1].get("output") if index else input_shape
+    before = rows[index - 1]["output"] if index else input_shape
     k, c = weights.shape[:2]
-    if row.get("output") is None or row["output"][0] != k or not before or len(before) != 3 or before[0] % c:
+    if row["output"] is None or row["output"][0] != k or not before or len(before) != 3 or before[0] % c:
         return False
-    return row.get("params") in (weights.size, weights.size + k)
+    return row["params"] in (weights.size, weights.size + k)
 
 
-def filter_layers(summary: dict | None, filters: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+def filter_layers(summary: Summary | None, filters: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """The probed kernels that still belong to a Conv2d of the current network (same K, C, F)."""
     if summary is None:
         return dict(filters)
-    rows = summary.get("layers", [])
+    rows = summary["layers"]
     return {index: weights for index, weights in filters.items()
             if index < len(rows) and rows[index]["type"] == "Conv2d" and weights.ndim == 4
-            and _kernel_fits(rows, summary.get("input"), index, weights)}
+            and _kernel_fits(rows, summary["input"], index, weights)}
 
 
 class FiltersPanel(InsightPanel):
@@ -97,7 +98,9 @@ class FiltersPanel(InsightPanel):
         self.view.show(image, f"{layer_name(self.summary, index)}: {k} filters {fh}×{fw}, {what}")
 
     def describe_at(self, scene_pos: Any) -> str:
-        pixel = self.view.pixel_at(scene_pos) if self.mosaic is not None else None
+        if self.mosaic is None:
+            return ""
+        pixel = self.view.pixel_at(scene_pos)
         found = self.mosaic.tile_at(*pixel) if pixel else None
         if found is None or self.weights is None:
             return ""

@@ -126,14 +126,14 @@ class LatentPanel(InsightPanel):
         return self._input_pca[1], self._input_pca[2]
 
     def refresh(self) -> None:
-        rows = (self.summary or {}).get("layers", [])
+        rows = self.summary["layers"] if self.summary else []
         choices = [(AUTO, "bottleneck (narrowest layer)")]
-        choices += [(r["index"], layer_choice(self.summary, r["index"])) for r in rows if r.get("output")]
+        choices += [(r["index"], layer_choice(self.summary, r["index"])) for r in rows if r["output"]]
         self.layers.set_choices(choices, prefer=AUTO)
         codes, labels = self.probe.get("latent"), self.probe.get("labels")
         index = self.probe.get("latent_layer")
-        stale = (codes is not None and rows and (index is None or index >= len(rows) or not rows[index].get("output")
-                                                 or math.prod(rows[index]["output"]) != codes.shape[1]))
+        code_shape = rows[index]["output"] if index is not None and index < len(rows) else None
+        stale = codes is not None and bool(rows) and (not code_shape or math.prod(code_shape) != codes.shape[1])
         if codes is None or stale or len(codes) == 0:
             self.points = 0
             for scatter in self.scatters:
@@ -148,7 +148,8 @@ class LatentPanel(InsightPanel):
         brushes = self._brushes[1]
         points, how = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
-        set_title(self.codes_plot, f"Codes at {layer_name(self.summary, index)}: {how}", "10pt")
+        where = layer_name(self.summary, index) if index is not None else "the code layer"
+        set_title(self.codes_plot, f"Codes at {where}: {how}", "10pt")
         axis = ("unit 0", "unit 1") if codes.shape[1] <= 2 else ("PC 1", "PC 2")
         set_label(self.codes_plot, "bottom", axis[0])
         set_label(self.codes_plot, "left", axis[1])

@@ -13,15 +13,17 @@ from workbench.core.mosaic import Mosaic, tile
 from workbench.training.probes import LIVE_RECONSTRUCTIONS, bottleneck
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import INK, ImagePlot, InsightPanel
+from workbench.core.summary import Summary
 
 MAX_SHOWN = LIVE_RECONSTRUCTIONS  # a live probe sends this many
 
 
-def compression(summary: dict | None) -> tuple[int, int, int] | None:
+def compression(summary: Summary | None) -> tuple[int, int, int] | None:
     """(input size, code size, code layer) from the current network, None without a bottleneck."""
-    if not summary or any(r.get("output") is None for r in summary.get("layers", [])):
+    outputs = [r["output"] for r in summary["layers"]] if summary else []
+    if not summary or any(output is None for output in outputs):
         return None
-    sizes = [math.prod(r["output"]) for r in summary["layers"]]
+    sizes = [math.prod(output or ()) for output in outputs]
     index = bottleneck(sizes)
     return (math.prod(summary["input"]), sizes[index], index) if index is not None else None
 
@@ -90,7 +92,9 @@ class ReconstructionsPanel(InsightPanel):
                                + [(c, m.tile_w + m.gap * 0.8, 0.12 * height) for c in self.error_captions[:n]])
 
     def describe_at(self, scene_pos: Any) -> str:
-        pixel = self.view.pixel_at(scene_pos) if self.mosaic is not None else None
+        if self.mosaic is None:
+            return ""
+        pixel = self.view.pixel_at(scene_pos)
         found = self.mosaic.tile_at(*pixel) if pixel else None
         if found is None:
             return ""

@@ -10,7 +10,7 @@ workers off the GUI thread; what comes back is plain numbers and numpy arrays, a
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,6 +22,7 @@ from superqt.utils import create_worker
 
 from workbench.core.mosaic import tile
 from workbench.core.project import Project
+from workbench.training.events import ComparisonEvent, DoneEvent, Event
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, outside_legend, styled_plot
 from workbench.ui.insight.latent import LatentPanel
@@ -314,15 +315,16 @@ class DenoiseView(QWidget):
 
 # the jobs (run in worker threads) --------------------------------------------------------------------
 
-def _throttled(events: Iterator[dict], keep: tuple[str, ...] = ("start", "epoch", "done")) -> Iterator[list[dict]]:
+def _throttled(events: Iterator[Event | ComparisonEvent],
+               keep: tuple[str, ...] = ("start", "epoch", "done")) -> Iterator[list[Event | ComparisonEvent]]:
     """Engine events in lists, at most MAX_UPDATES_PER_S lists a second (plus the last). A list may be
     empty: the worker can only be stopped where its generator yields, so it yields between steps too
     (Stop then acts within a step, not at the end of an epoch)."""
-    pending: list[dict] = []
+    pending: list[Event | ComparisonEvent] = []
     last = 0.0
     for event in events:
         if event["event"] in keep:
-            pending.append({k: v for k, v in event.items() if k != "val_confusion"})
+            pending.append({k: v for k, v in event.items() if k != "val_confusion"})  # type: ignore[arg-type]
         now = time.monotonic()
         if now - last >= 1 / MAX_UPDATES_PER_S or event["event"] == "done":
             yield pending
@@ -350,7 +352,7 @@ class Analysis:
                                                  output=self.output)}
 
 
-def _comparison_job(project: dict) -> Iterator[Any]:
+def _comparison_job(project: dict) -> Generator[list, None, Any]:
     from workbench.training.layerwise import comparison_events
 
     torch.set_num_threads(gui_torch_threads())
@@ -362,24 +364,24 @@ def _comparison_job(project: dict) -> Iterator[Any]:
     return result
 
 
-def _train_job(project: dict, schedule: str) -> Iterator[Any]:
+def _train_job(project: dict, schedule: str) -> Generator[list, None, Any]:
     from workbench.data import load_dataset
     from workbench.training.schedules import make_trainer
 
     torch.set_num_threads(gui_torch_threads())
     data = load_dataset(project.get("data", {}), project["input"])
     trainer = make_trainer(project, schedule, dataset=data, log_interval_s=1 / MAX_UPDATES_PER_S)
-    done: dict = {}
+    done: DoneEvent | None = None
     for batch in _throttled(trainer.events()):
         done = next((e for e in batch if e["event"] == "done"), done)
         yield batch
-    if done.get("status") != "finished":
-        raise ValueError(f"training {done.get('status', 'ended')}: {done.get('message', '')}")
+    if done is None or done["status"] != "finished":
+        raise ValueError(f"training {done['status'] if done else 'ended'}: {done['message'] if done else ''}")
     analysis = Analysis(project, trainer.model, data, project.get("name") or "autoencoder")
     return analysis, analysis.results()
 
 
-def _run_job(path: str) -> Iterator[Any]:
+def _run_job(path: str) -> Generator[list, None, Any]:
     from workbench.training.run_folder import open_run
 
     run = open_run(path)
@@ -388,7 +390,7 @@ def _run_job(path: str) -> Iterator[Any]:
     return analysis, analysis.results()
 
 
-def _sweep_job(analysis: Analysis, kind: str) -> Iterator[Any]:
+def _sweep_job(analysis: Analysis, kind: str) -> Generator[list, None, Any]:
     from workbench.training.denoise_sweep import denoise_sweep
 
     yield []

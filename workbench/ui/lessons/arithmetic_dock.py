@@ -13,17 +13,19 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from workbench.core.arithmetic import MAX_GRID
 from workbench.core.lessons import ArithmeticSetup
 from workbench.ui.lessons.arithmetic_view import ArithmeticView
+from workbench.core.summary import Summary
+from workbench.training.events import Probe
 
 HINT = ("Select a convolution or pooling layer: its window slides over real numbers here, one output at a "
         "time, with the size formula written out.")
 
 
-def input_shape(summary: dict, index: int) -> list[int] | None:
+def input_shape(summary: Summary, index: int) -> list[int] | None:
     """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
     return summary["input"] if index == 0 else summary["layers"][index - 1]["output"]
 
 
-def layer_numbers(probe: dict, summary: dict, index: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+def layer_numbers(probe: Probe, summary: Summary, index: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(the layer's input activations (C, H, W), its first trained filter's first slice (F, F)) from a
     probe, each None when absent or probed on a network whose shapes have changed since."""
     shape = input_shape(summary, index)
@@ -72,7 +74,7 @@ class ArithmeticPanel(QWidget):
     def showing_hint(self) -> bool:
         return self._pages.currentWidget() is self.hint
 
-    def show_layer(self, layer: dict, index: int, summary: dict, probe: dict) -> None:
+    def show_layer(self, layer: dict, index: int, summary: Summary, probe: Probe) -> None:
         """Layer `index` of the project (its dict) with the numbers a probe gives, if any."""
         row = summary["layers"][index]
         shape = input_shape(summary, index)

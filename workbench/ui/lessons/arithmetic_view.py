@@ -261,7 +261,7 @@ class ArithmeticCanvas(QWidget):
         pad_fill = _mix(base, mid, 0.35)
         pad_text = pal.color(QPalette.ColorRole.PlaceholderText)
         font = self._number_font(cell, [fmt_number(v) for v in st.padded.ravel()])
-        hp, wp, p = *st.padded.shape, st.padding
+        (hp, wp), p = st.padded.shape, st.padding
         for r in range(hp):
             for c in range(wp):
                 is_pad = not (p <= r < hp - p and p <= c < wp - p)
@@ -273,9 +273,10 @@ class ArithmeticCanvas(QWidget):
         f = st.size
         frame = QRectF(origin.x() + window.left * cell, origin.y() + window.top * cell, f * cell, f * cell)  # type: ignore[attr-defined]
         painter.fillRect(frame, QColor(WINDOW.red(), WINDOW.green(), WINDOW.blue(), 40))
-        weights = ["×" + fmt_number(v) for v in st.kernel.ravel()] if st.kernel is not None else []
+        kernel = st.kernel
+        weights = ["×" + fmt_number(v) for v in kernel.ravel()] if kernel is not None else []
         small = self._number_font(cell * 0.7, weights, share=1.0, height=0.5) if weights else None
-        if small is not None:  # the kernel's weight in each cell's corner, as on the slide
+        if kernel is not None and small is not None:  # the kernel's weight in each cell's corner, as on the slide
             small.setBold(True)
             painter.setFont(small)
             painter.setPen(KERNEL)
@@ -283,7 +284,7 @@ class ArithmeticCanvas(QWidget):
                 for j in range(f):
                     corner = QRectF(frame.x() + j * cell, frame.y() + i * cell, cell - 3, cell - 1)
                     self.painted.draw(painter, corner, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-                                     "×" + fmt_number(st.kernel[i, j]))
+                                      "×" + fmt_number(kernel[i, j]))
         painter.setPen(QPen(WINDOW, max(2.0, cell * 0.08)))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(frame)

@@ -11,6 +11,7 @@ from workbench.core.arithmetic import conv_parameters
 from workbench.core.catalogue import CATALOGUE, fmt_shape, pair
 from workbench.core.inference import summarize
 from workbench.core.lessons import Lesson, LessonStep
+from workbench.core.summary import Summary
 from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticCanvas
 
 PICTURE_SIZE = (1280, 760)
@@ -86,7 +87,7 @@ def _column_widths(font: QFont, rows: list[tuple[str, ...]], pad: float) -> list
     return [max(metrics.horizontalAdvance(row[i]) for row in rows) + pad for i in range(len(rows[0]))]
 
 
-def _layer_notes(doc: dict, summary: dict, selected: int | None) -> list[str]:
+def _layer_notes(doc: dict, summary: Summary, selected: int | None) -> list[str]:
     """The selected layer's size formula and parameter counts, then the network's total."""
     notes = []
     if selected is not None and 0 <= selected < len(summary["layers"]):

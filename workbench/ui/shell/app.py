@@ -255,8 +255,8 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main toolbar")
         toolbar.setObjectName("toolbar-main")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("new", "open", "save", None, "undo", "redo", None, "delete", "duplicate", None, "presentation"):
-            toolbar.addSeparator() if name is None else toolbar.addAction(self.actions_by_name[name])
+        for shown in ("new", "open", "save", None, "undo", "redo", None, "delete", "duplicate", None, "presentation"):
+            toolbar.addSeparator() if shown is None else toolbar.addAction(self.actions_by_name[shown])
         self.addToolBar(toolbar)
         self._default_state = QByteArray()
 

@@ -15,22 +15,25 @@ selection, and through the training panel's public signals:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QThreadPool
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QStatusBar, QTabBar, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
+from workbench.core.project import Project
+from workbench.training.events import Probe, ProbeEvent
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
+from workbench.training.updates import merge_probe
+from workbench.ui.editing.model import SelectionModel, SummaryModel
+from workbench.ui.editing.undo import Editor
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.insight import InsightPanels, request_for
+from workbench.ui.shell.files import FileController
 from workbench.ui.training.panel import TrainingPanel
-
-if TYPE_CHECKING:
-    from workbench.ui.shell.app import MainWindow
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
@@ -57,7 +60,7 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     return area
 
 
-def _hide_stale_tab_bars(window: QMainWindow) -> None:
+def _hide_stale_tab_bars(window: "QMainWindow | DockHost") -> None:
     """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified:
     shown with the window, it would sit over the bottom docks. Keep only the fullest bar per group."""
     bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
@@ -68,16 +71,38 @@ def _hide_stale_tab_bars(window: QMainWindow) -> None:
             bar.hide()
 
 
+class DockHost(Protocol):
+    """The main window as the docks use it (workbench.ui.shell.app.MainWindow)."""
+
+    project: Project
+    editor: Editor
+    summary: SummaryModel
+    selection: SelectionModel
+    files: FileController
+    inspector_dock: QDockWidget
+    summary_dock: QDockWidget
+
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget: ...
+
+    def set_editing_locked(self, locked: bool, reason: str = "") -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802 - Qt's name
+
+    def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None: ...  # noqa: N802
+
+    def findChildren(self, kind: Any) -> list: ...  # noqa: N802
+
+
 class PanelDocks(QObject):
-    def __init__(self, window: "MainWindow"):
-        super().__init__(window)
+    def __init__(self, window: DockHost):
+        super().__init__(window)  # type: ignore[arg-type]  # a QMainWindow
         self.window = window
         self.training = TrainingPanel(window.project, editor=window.editor)
         self.insight = InsightPanels(self)
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
         self.lab: QWidget | None = None  # made when its dock is first shown: it is hidden by default
-        self.probe: dict = {}  # the last probe's arrays, for the arithmetic dock
+        self.probe: Probe = {}  # the last probe's arrays, for the arithmetic dock
         self._lesson_numbers = False  # the arithmetic dock shows a lesson's grid until another layer is picked
         self.docks: dict[str, QDockWidget] = {}
         self._shown: dict[str, bool] = {}  # dock name -> on screen (QDockWidget.visibilityChanged)
@@ -163,9 +188,9 @@ class PanelDocks(QObject):
     def _run_started(self, run_dir: str) -> None:
         self.probe = {}
 
-    def _probe(self, probe: dict) -> None:
+    def _probe(self, probe: ProbeEvent) -> None:
         self.insight.update_probe(probe)
-        self.probe = {**self.probe, **{k: v for k, v in probe.items() if k != "event"}}
+        self.probe = merge_probe(self.probe, probe)
         self._lesson_numbers = False
         if self.on_screen("arithmetic"):
             self._show_arithmetic()
@@ -240,6 +265,7 @@ class PanelDocks(QObject):
         self.training.open_run(path)
         try:
             self.insight.show_run(run)
+            assert self.insight.run is not None
             self.probe = self.insight.run.capture(ProbeRequest(filters=True, activations=True))
         except (ValueError, OSError) as exc:  # a run without weights, a dataset that is gone
             QMessageBox.warning(w, "Cannot show the run's insides", f"{path}: {exc}")

@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayo
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
 from workbench.data import DATASETS
-from workbench.training.config import OPTIMIZERS, TASKS, TRAINING_OPTIONS
+from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
+from workbench.training.events import DoneEvent, EpochEvent
 from workbench.training.run_folder import RunError, default_runs_root, open_run
-from workbench.training.schedules import SCHEDULES
+from workbench.training.updates import RunUpdate
 from workbench.ui.insight.base import StageMarks, outside_legend, styled_plot
 from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.training.runner import TrainingRunner
@@ -150,11 +151,11 @@ class TrainingPanel(QWidget):
         self.noise.setPlaceholderText("gaussian:0.3")
         self.noise.setToolTip("denoise corruption KIND:LEVEL: gaussian:0.3, masking:0.5, salt-and-pepper:0.1")
         self.device = QComboBox()
-        for value, label in available_devices():
-            self.device.addItem(label, value)
+        for device, text in available_devices():
+            self.device.addItem(text, device)
         self.schedule = QComboBox()
-        for value in SCHEDULES:
-            self.schedule.addItem(SCHEDULE_TEXT.get(value, value), value)
+        for schedule in SCHEDULES:
+            self.schedule.addItem(SCHEDULE_TEXT.get(schedule, schedule), schedule)
         self.schedule.setToolTip("layer-wise: pretrain each layer as a small autoencoder, then fine-tune the "
                                  "whole network")
 
@@ -502,14 +503,14 @@ class TrainingPanel(QWidget):
             self.status.setText(str(exc))
             return False
         self._clear_curves()
-        start = next((e for e in run.metrics if e.get("event") == "start"), {})
-        self.steps_per_epoch = max(int(start.get("steps_per_epoch", 1)), 1)
+        start = next((e for e in run.metrics if e["event"] == "start"), None)
+        self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1) if start is not None else 1
         self.epochs = int(run.config.get("training", {}).get("epochs", 1))
-        steps = np.array([(e["global_step"], e["train_loss"]) for e in run.metrics if e.get("event") == "batch"],
+        steps = np.array([(e["global_step"], e["train_loss"]) for e in run.metrics if e["event"] == "batch"],
                          dtype=np.float64).reshape(-1, 2)
-        self._add(steps[:, 0], steps[:, 1], [e for e in run.metrics if e.get("event") == "epoch"])
+        self._add(steps[:, 0], steps[:, 1], [e for e in run.metrics if e["event"] == "epoch"])
         self.stage_marks.add(run.metrics)
-        done = [e for e in run.metrics if e.get("event") == "done"]
+        done = [e for e in run.metrics if e["event"] == "done"]
         self.run_dir = str(path)
         self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}")
         epochs_done = int(run.state.get("epoch", 0))
@@ -526,45 +527,45 @@ class TrainingPanel(QWidget):
             self.open_run(path)
 
     # updates from the worker ------------------------------------------------------------------------
-    def _on_update(self, update: dict) -> None:
-        start = update["start"]
+    def _on_update(self, update: RunUpdate) -> None:
+        start = update.start
         if start is not None:
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
             self.epochs = int(start["epochs"])
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples")
             self._frame_epochs()
-        self._add(*update["steps"], update["epochs"])
-        self.stage_marks.add(update["epochs"])
-        progress = update["progress"]
+        self._add(*update.steps, update.epochs)
+        self.stage_marks.add(update.epochs)
+        progress = update.progress
         now = time.monotonic()
         last = progress is not None and progress["event"] == "epoch" and progress["epoch"] >= self.epochs
         if progress is not None and (last or now - self._progress_shown >= PROGRESS_EVERY_S):
             self._progress_shown = now
-            done = progress["epoch"] - 1 + (progress.get("step", self.steps_per_epoch) / self.steps_per_epoch
+            done = progress["epoch"] - 1 + (progress["step"] / self.steps_per_epoch
                                             if progress["event"] == "batch" else 1)
             self.progress.setValue(int(1000 * done / max(self.epochs, 1)))
             stage = f" · {progress['stage']}" if progress.get("stage") else ""
             self._progress_text = (f"epoch {progress['epoch']}/{self.epochs}{stage} · "
                                    f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
             self._show_progress("paused" if self.runner.pause_requested else "")
-        if update["paused"] is not None:  # the engine has really stopped between steps (or gone on)
-            self._show_progress("paused" if update["paused"] else "")
-            self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update["paused"]
+        if update.paused is not None:  # the engine has really stopped between steps (or gone on)
+            self._show_progress("paused" if update.paused else "")
+            self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update.paused
                                 else "Training…")
-        if update["events"]:
-            self.events_received.emit(update["events"])
-        if update["probe"] is not None:
-            self.probe_received.emit(update["probe"])
+        if update.events:
+            self.events_received.emit(update.events)
+        if update.probe is not None:
+            self.probe_received.emit(update.probe)
         if self.isVisible() and not self._redraw_timer.isActive():
             self._redraw_timer.start()
 
-    def _on_finished(self, done: dict) -> None:
+    def _on_finished(self, done: DoneEvent) -> None:
         if not self._active:
             return
         self._active = False
         self._redraw()
-        self.status.setText(done.get("message", ""))
+        self.status.setText(done["message"])
         self._suggested_input = done.get("suggested_input")
         if self._suggested_input:
             self.fix_input.setText(f"Set the input to {fmt_shape(tuple(self._suggested_input))}")
@@ -574,14 +575,14 @@ class TrainingPanel(QWidget):
             self.fix_resize.setText(f"Resize {self.dataset.currentText()} to {_size_text(self._suggested_resize)}")
         self.fix_resize.setVisible(bool(self._suggested_resize))
         self._set_state("idle")
-        if done.get("status") != "finished":  # the outcome, then how far it got (once: never piled up)
-            self._show_progress(done.get("status", "stopped"))
+        if done["status"] != "finished":  # the outcome, then how far it got (once: never piled up)
+            self._show_progress(done["status"])
         self.events_received.emit([done])
         self.run_finished.emit(done)
         self.training_changed.emit(False)
 
     # curves -----------------------------------------------------------------------------------------
-    def _add(self, steps: np.ndarray, losses: np.ndarray, epochs: list[dict]) -> None:
+    def _add(self, steps: np.ndarray, losses: np.ndarray, epochs: list[EpochEvent]) -> None:
         if len(steps):
             self.curves["step"].extend(steps / self.steps_per_epoch, losses)
         for event in epochs:

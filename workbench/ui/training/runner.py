@@ -2,14 +2,9 @@
 
 The engine runs in a separate process, so neither the window's Python nor its painting holds the
 trainer's GIL. `TrainingRunner` starts runs there and polls its events from a QTimer on the GUI
-thread (never blocking: a poll reads only what has arrived). It coalesces them and emits at most
-`MAX_UPDATES_PER_S` `updated` signals, each carrying plain numbers and numpy arrays:
-
-    {"start": dict | None, "steps": (global_step array, loss array), "epochs": [epoch events],
-     "progress": the latest batch/epoch event | None, "paused": bool | None, "probe": dict | None,
-     "events": [the start/batch/epoch events, in order, for the window's curves]}
-
-and one `finished(done_event)` per run. Only the newest probe's arrays are passed on; once its `updated`
+thread (never blocking: a poll reads only what has arrived). It coalesces them
+(workbench.training.updates) and emits at most `MAX_UPDATES_PER_S` `updated(RunUpdate)` signals,
+each carrying plain numbers and numpy arrays, and one `finished(DoneEvent)` per run. Only the newest probe's arrays are passed on; once its `updated`
 slots have drawn it, the runner lets the process capture the next one, so probes are made only as
 fast as the visible panels draw them. The process lives across runs (one torch import) and is
 shut down by `shutdown()` (the window closing); a process that dies is reported as a failed run and
@@ -21,10 +16,11 @@ import os
 import time
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from workbench.training.events import DoneEvent
 from workbench.training.remote import TrainingProcess
+from workbench.training.updates import Coalescer
 
 # 10 a second: smooth enough for curves and progress, and probes (~5.5 a second) still find a poll
 # soon after they arrive. At 20 the window took ~3% more of a core from training on 2 cores.
@@ -35,50 +31,6 @@ POLL_BUDGET_S = 0.01  # at most this long reading events per tick: the event loo
 def gui_torch_threads() -> int:
     """Torch threads for work done inside the window's process (the lab panel's experiments)."""
     return os.cpu_count() or 1
-
-
-class _Batch:
-    """Events since the last emit, reduced to what the panel draws."""
-
-    def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self.start: dict | None = None
-        self.steps: list[tuple[int, float]] = []
-        self.epochs: list[dict] = []
-        self.progress: dict | None = None
-        self.paused: bool | None = None
-        self.probe: dict | None = None
-        self.probes = 0  # how many probe events the merged `probe` stands for
-        self.events: list[dict] = []
-        self.pending = False
-
-    def add(self, event: dict) -> None:
-        kind = event["event"]
-        self.pending = True
-        if kind in ("start", "batch", "epoch"):  # the confusion counts come with probes, not here
-            self.events.append({k: v for k, v in event.items() if k != "val_confusion"})
-        if kind == "start":
-            self.start = event
-        elif kind == "batch":
-            self.steps.append((event["global_step"], event["train_loss"]))
-            self.progress = event
-        elif kind == "epoch":
-            self.epochs.append(event)
-            self.progress = event
-        elif kind in ("paused", "resumed"):
-            self.paused = kind == "paused"
-        elif kind == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept
-            self.probe = {**self.probe, **event} if self.probe else event
-            self.probes += 1
-
-    def take(self) -> dict:
-        steps = np.array(self.steps, dtype=np.float64).reshape(-1, 2)
-        out = {"start": self.start, "steps": (steps[:, 0], steps[:, 1]), "epochs": self.epochs,
-               "progress": self.progress, "paused": self.paused, "probe": self.probe, "events": self.events}
-        self._reset()
-        return out
 
 
 class TrainingRunner(QObject):
@@ -92,7 +44,7 @@ class TrainingRunner(QObject):
         self.process = process or TrainingProcess()
         self.run_dir: str | None = None
         self._pause_requested = False
-        self._batch = _Batch()
+        self._batch = Coalescer()
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // MAX_UPDATES_PER_S)
         self._timer.timeout.connect(self._poll)
@@ -106,7 +58,7 @@ class TrainingRunner(QObject):
         """Train a frozen copy of `project` into run_dir (or resume run_dir when resume is set)."""
         self.run_dir = run_dir
         self._pause_requested = False
-        self._batch = _Batch()
+        self._batch = Coalescer()
         self.process.run(project, run_dir, overrides, resume)
         self._timer.start()
 
@@ -171,18 +123,17 @@ class TrainingRunner(QObject):
                 else:
                     self._batch.add(event)
         if self._batch.pending:
-            probes = self._batch.probes
             update = self._batch.take()
             self.updated.emit(update)  # direct: the slots (and the panels they feed) have drawn on return
-            if probes:
-                self.process.grant_probe(probes)
+            if update.probes:
+                self.process.grant_probe(update.probes)
         if done is not None:
             self._finish(done)
 
-    def _finish(self, done: dict) -> None:
+    def _finish(self, done: DoneEvent) -> None:
         self._timer.stop()
         if self._batch.pending:
             self.updated.emit(self._batch.take())
-        if done.get("run_dir") is None:
+        if done["run_dir"] is None:
             done = {**done, "run_dir": self.run_dir}
         self.finished.emit(done)

@@ -1,0 +1,143 @@
+"""What training says, as types: the engine's events and the probes they carry.
+
+    for event in trainer.events():
+        if event["event"] == "epoch":     # narrows to EpochEvent: event["val_loss"] is a float
+            ...
+
+At run time every event is a plain dict (written as is to metrics.jsonl, sent as is to the window
+and printed by `workbench train`); these TypedDicts let mypy (tests/test_types.py) catch a misspelt
+key or a read of a key an event does not have.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, Required, TypedDict, Union
+
+Status = Literal["finished", "stopped", "failed"]
+
+
+class _Staged(TypedDict, total=False):
+    """Keys any event may carry: the stage of a staged schedule (layer-wise pretraining) and, in a
+    comparison of schedules (layerwise.comparison_events), which run it belongs to."""
+
+    stage: str
+    stage_index: int
+    stage_epoch: int  # the stage's own epoch count ("epoch" counts across stages)
+    schedule: str     # "layerwise" | "scratch"
+
+
+class StartEvent(_Staged):
+    event: Literal["start"]
+    device: str
+    device_name: str
+    epochs: int
+    steps_per_epoch: int
+    train_size: int
+    val_size: int
+    classes: list[str]
+    epoch: int          # epochs already done (a resumed run)
+    global_step: int
+
+
+class BatchEvent(_Staged):
+    event: Literal["batch"]
+    epoch: int          # 1-based: the epoch in progress
+    step: int           # steps done in this epoch
+    global_step: int
+    train_loss: float   # mean over the steps since the last batch event
+    samples_per_s: float
+    eta_s: float
+
+
+class EpochEvent(_Staged):
+    event: Literal["epoch"]
+    epoch: int
+    global_step: int
+    train_loss: float
+    train_accuracy: NotRequired[float]   # classification only
+    val_loss: float
+    val_accuracy: NotRequired[float]
+    val_confusion: NotRequired[list[list[int]]]  # [true class][predicted class]
+    samples_per_s: float
+    eta_s: float
+    time_s: float       # seconds of training so far, pauses not counted
+
+
+class PausedEvent(_Staged):
+    event: Literal["paused"]
+    epoch: int
+    global_step: int
+
+
+class ResumedEvent(_Staged):
+    event: Literal["resumed"]
+    epoch: int
+    global_step: int
+
+
+class Probe(TypedDict, total=False):
+    """Numpy arrays of the network's insides (workbench.training.probes.capture); keys a request
+    did not ask for, or the network cannot give, are absent."""
+
+    filters: dict[int, Any]       # layer -> (K, C, F, F)
+    activations: dict[int, Any]   # layer -> (C, H, W) or (N,), of the chosen sample
+    input: Any                    # the chosen sample (C, H, W)
+    inputs: Any                   # the probe batch (n, C, H, W)
+    labels: Any                   # (n,) int64
+    latent: Any                   # (n, d) codes
+    latent_layer: int | None
+    corrupted: Any                # what a denoising network is given
+    reconstructions: Any
+    predicted: Any                # (n,)
+    confidence: Any               # (n,)
+    confusion: Any                # (K, K) counts, rows: true class
+
+
+class ProbeEvent(Probe, _Staged):
+    event: Required[Literal["probe"]]
+    global_step: Required[int]
+
+
+class DoneEvent(_Staged):
+    """The last event of every run, whatever happened. A run that could not start (or whose process
+    died) says only status, message and run_dir."""
+
+    event: Literal["done"]
+    status: Status
+    message: str
+    run_dir: str | None
+    epoch: NotRequired[int]
+    global_step: NotRequired[int]
+    best_val_loss: NotRequired[float | None]
+    suggested_input: NotRequired[list[int]]  # a dataset that fits another input: the input that fits
+    suggested_resize: NotRequired[int | list[int]]  # ... or the data.resize that fits it to the input
+
+
+class Curve(TypedDict):
+    """A run's epoch events as curves over the epoch budget (layerwise.comparison_events)."""
+
+    epoch: list[int]
+    stage: list[str]
+    val_loss: list[float]
+    train_loss: list[float]
+    time_s: float
+    val_accuracy: NotRequired[list[float | None]]
+
+
+class ComparisonEvent(TypedDict):
+    """Layer-wise pretraining against training from scratch, on the same epoch budget."""
+
+    event: Literal["comparison"]
+    budget: int
+    pretrain_epochs: int  # all blocks together
+    task: str
+    layerwise: Curve
+    scratch: Curve
+
+
+Event = Union[StartEvent, BatchEvent, EpochEvent, PausedEvent, ResumedEvent, ProbeEvent, DoneEvent]
+RecordedEvent = Union[StartEvent, BatchEvent, EpochEvent, DoneEvent]  # what metrics.jsonl holds
+
+
+def failure(message: str, run_dir: str | None) -> DoneEvent:
+    """The "done" event of a run that could not start, or whose process died."""
+    return {"event": "done", "status": "failed", "message": message, "run_dir": run_dir}

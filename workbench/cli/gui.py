@@ -9,6 +9,7 @@ import argparse
 import ctypes.util
 import os
 import sys
+from pathlib import Path
 
 from workbench.cli.errors import EXIT_BAD_INPUT
 
@@ -64,6 +65,8 @@ def main(argv: list[str]) -> int:
 
     app = create_app()
     window = MainWindow(doc, restore_layout=not args.screenshot)
+    if args.project and Path(args.project).is_file():
+        window.files.adopt(args.project)  # the file's name in the title; Save writes back to it
     if args.screenshot:
         return _screenshot(app, window, args.screenshot)
     window.show()

@@ -126,9 +126,8 @@ class Inspector(QWidget):
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
-        self.description = QLabel()
+        self.description = QLabel()  # in the text's own colour: greyed out, it was too faint to read
         self.description.setWordWrap(True)
-        self.description.setEnabled(False)
         self.form_box = QGroupBox("Parameters")
         self.form = QFormLayout(self.form_box)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)

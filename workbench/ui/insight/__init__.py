@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from workbench.core.summary import Summary
 from workbench.training.events import Event, Probe
 from workbench.training.probes import ProbeRequest, RunProbe
+from workbench.training.run_folder import RunError, open_run
 from workbench.ui.insight.activations import ActivationsPanel
 from workbench.ui.insight.base import InsightPanel
 from workbench.ui.insight.confusion import ConfusionPanel
@@ -54,14 +55,40 @@ class InsightPanels(QObject):
         super().__init__(parent)
         self.panels: dict[str, InsightPanel] = {name: cls() for name, cls in PANEL_TYPES.items()}
         self.run: RunProbe | None = None  # a saved run being shown (probed here), or None when live
+        self._finished: str | None = None  # the folder of the live run that ended last (see run_finished)
         for panel in self.panels.values():
             panel.request_changed.connect(self._request_changed)
             panel.visibility_changed.connect(self._visibility_changed)  # a method: Qt disconnects it with us
             if hasattr(panel, "layer_selected"):
                 panel.layer_selected.connect(self._layer_picked)
 
-    def _visibility_changed(self, _visible: bool) -> None:
+    def _visibility_changed(self, visible: bool) -> None:
+        if not visible:  # nothing to capture for a hidden panel (nor for one being torn down)
+            self.request_changed.emit()
+            return
+        if self.run is None and self._finished is not None:
+            self._show_finished_run()
         self._request_changed()
+
+    def run_finished(self, run_dir: str | None) -> None:
+        """A live run ended: a panel shown from now on (its tab brought to the front) shows the run's
+        last state, probed from its checkpoint; the panels on screen keep their last live probe."""
+        self._finished = run_dir
+
+    def _show_finished_run(self) -> None:
+        run_dir, self._finished = self._finished, None
+        try:
+            run = open_run(run_dir)
+            self.run = RunProbe(run)
+        except (RunError, ValueError, OSError):  # a run that never saved weights: nothing to show
+            return
+        self.set_classes(self.run.classes)
+
+    def clear(self) -> None:
+        """Another project: no earlier run's curves or insides (File > Open Run shows them again)."""
+        self.run, self._finished = None, None
+        for panel in self.panels.values():
+            panel.clear()
 
     def __getitem__(self, name: str) -> InsightPanel:
         return self.panels[name]
@@ -83,7 +110,7 @@ class InsightPanels(QObject):
         """A live run's events (the training panel's events_received); probes among them are shown."""
         for event in events:
             if event["event"] == "start":
-                self.run = None  # live training takes over from a saved run
+                self.run, self._finished = None, None  # live training takes over from a saved run
                 if event.get("classes"):  # (a start event made by hand may leave them out)
                     self.set_classes(event["classes"])
             if event["event"] == "probe":

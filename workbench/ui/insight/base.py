@@ -28,6 +28,7 @@ from workbench.ui.shell.pictures import widget_png
 
 INK = "#202020"
 TITLE_ROW = 30  # pyqtgraph's height of a plot's title row (one line)
+TITLE_PT, LABEL_PT, TICK_PT, LEGEND_PT = 11.0, 9.0, 8.0, 9.0  # plots' text at plain size
 CAPTION_PX, MIN_CAPTION_PX = 13, 8  # captions over a picture: at most, and at least (else not shown)
 BACKGROUND = "w"
 
@@ -53,7 +54,32 @@ def class_colour(label: int) -> Any:
     return CLASS_BRUSHES[int(label) % len(CLASS_BRUSHES)]
 
 
-class EpochAxis(pg.AxisItem):
+class ReadableAxis(pg.AxisItem):
+    """An axis whose numbers never run into each other: pyqtgraph spaces ticks by the axis's length
+    alone, so larger numbers (presentation mode) on a short axis overlapped. The major step grows
+    (1, 2, 5, 10, …) until each number has its own room."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N803
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or size <= 0 or maxVal <= minVal:
+            return levels
+        metrics = QFontMetricsF(self.style["tickFont"] or QFont())
+        per_px = (maxVal - minVal) / size
+        step = levels[0][0]
+        for growth in (2.0, 2.5, 2.0, 2.0, 2.5, 2.0, 2.0, 2.5, 2.0):
+            values = np.arange(np.ceil(minVal / step) * step, maxVal + step / 2, step)
+            if self.orientation in ("left", "right"):
+                needed = metrics.height() * 1.2
+            else:
+                needed = max((metrics.horizontalAdvance(t) for t in self.tickStrings(list(values), 1.0, step)),
+                             default=0.0) + metrics.averageCharWidth() * 1.5
+            if step / per_px >= needed:
+                break
+            step *= growth
+        return [(step, 0.0)] + [level for level in levels[1:] if level[0] < step]
+
+
+class EpochAxis(ReadableAxis):
     """An epoch axis: ticks on whole epochs only (a per-step curve has points in between)."""
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N803
@@ -61,20 +87,68 @@ class EpochAxis(pg.AxisItem):
         return whole or [(1.0, 0.0)]
 
 
+class PlotText:
+    """How large plots write: 1 plain, more in presentation mode (see scale_plot_text). Titles, axis
+    labels, tick numbers, legends and captions are this many times their plain size."""
+
+    scale = 1.0
+
+
+def _pt(size: float) -> str:
+    return f"{size * PlotText.scale:.3g}pt"
+
+
+def legend_size() -> str:
+    """A legend's text size now (CSS, for pg.LegendItem's labelTextSize)."""
+    return _pt(LEGEND_PT)
+
+
+def _style_text(plot: pg.PlotItem) -> None:
+    """A plot's text at PlotText.scale: tick numbers, axis labels and title."""
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        font = QFont()
+        font.setPointSizeF(TICK_PT * PlotText.scale)
+        axis.setStyle(tickFont=font)
+        axis.labelStyle = {**axis.labelStyle, "color": INK, "font-size": _pt(LABEL_PT)}
+        axis._updateLabel()
+    shown = getattr(plot, "_shown_title", None)
+    if shown is not None:
+        plot._shown_title = None
+        set_title(plot, *shown)
+    elif plot.titleLabel.text:
+        plot.setTitle(plot.titleLabel.text, color=INK, size=_pt(TITLE_PT))
+
+
+def scale_plot_text(root: QWidget, factor: float) -> None:
+    """Every plot under `root` writes `factor` times its plain size (presentation mode), and plots
+    made later do too."""
+    PlotText.scale = factor
+    for view in root.findChildren(pg.GraphicsView):
+        for item in view.scene().items():
+            if isinstance(item, pg.PlotItem):
+                _style_text(item)
+            elif isinstance(item, pg.LegendItem):
+                item.setLabelTextSize(_pt(LEGEND_PT))
+                for _, label in item.items:
+                    label.setText(label.text)
+
+
 def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotItem:
     """Dark text on white, for slides and projectors. Axes show the values themselves: pyqtgraph's
     automatic SI factor turned an accuracy of 0.9 into "900" under "accuracy (x0.001)". An "epoch"
     axis ticks whole epochs."""
-    if x_label == "epoch":
-        plot.setAxisItems({"bottom": EpochAxis("bottom")})
+    plot.setAxisItems({"left": ReadableAxis("left"),
+                       "bottom": EpochAxis("bottom") if x_label == "epoch" else ReadableAxis("bottom")})
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
         axis.enableAutoSIPrefix(False)
         axis.setTextPen(INK)
         axis.setPen(INK)
-    plot.setTitle(title, color=INK, size="11pt")
+    plot.setTitle(title, color=INK, size=_pt(TITLE_PT))
     plot.setLabel("bottom", x_label, color=INK)
     plot.setLabel("left", y_label, color=INK)
+    _style_text(plot)
     if y_label == "accuracy":  # the whole scale, always: a curve near 0.9 reads as what it is
         plot.setYRange(0.0, 1.0, padding=0.02)
     _title_wraps(plot)
@@ -85,7 +159,7 @@ def outside_legend(canvas: pg.GraphicsLayoutWidget, plot: pg.PlotItem, row: int 
                    columns: int = 3) -> pg.LegendItem:
     """A legend of the plot's named curves in its own cell of the canvas (below the plot by default):
     inside the plot it covered the data, and the newest points first."""
-    legend = pg.LegendItem(labelTextColor=INK, colCount=columns)
+    legend = pg.LegendItem(labelTextColor=INK, colCount=columns, labelTextSize=legend_size())
     canvas.addItem(legend, row=row, col=col)
     for item in plot.listDataItems():
         if item.name():
@@ -102,7 +176,7 @@ def _title_wraps(plot: pg.PlotItem) -> None:
     label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
     item = label.item
     centred = QTextOption(Qt.AlignmentFlag.AlignHCenter)
-    centred.setWrapMode(QTextOption.WrapMode.WordWrap)
+    centred.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # a word wider than the room breaks
 
     def update_min() -> None:
         item.document().setDefaultTextOption(centred)
@@ -127,12 +201,12 @@ def _title_wraps(plot: pg.PlotItem) -> None:
     update_min()
 
 
-def set_title(plot: pg.PlotItem, title: str, size: str = "11pt") -> None:
-    """setTitle, only when the text changes: each call re-lays out the whole canvas, which made
-    titles a large part of a live refresh."""
+def set_title(plot: pg.PlotItem, title: str, size: float = TITLE_PT) -> None:
+    """setTitle (`size` in points at plain size), only when the text changes: each call re-lays out
+    the whole canvas, which made titles a large part of a live refresh."""
     if getattr(plot, "_shown_title", None) != (title, size):
-        plot.setTitle(html.escape(title, quote=False), color=INK, size=size)  # rich text: "a < b" is no tag
-        plot.titleLabel.setToolTip(title)  # the whole text, when the dock is too narrow for it
+        plot.setTitle(html.escape(title, quote=False), color=INK, size=_pt(size))  # rich text: "a < b" is no tag
+        plot.titleLabel.setToolTip(title)
         plot._shown_title = (title, size)
 
 
@@ -140,7 +214,7 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
     """setLabel, only when the text changes (a new label makes the axis redo its layout and ticks)."""
     axis = plot.getAxis(side)
     if getattr(axis, "_shown_label", None) != text:
-        plot.setLabel(side, text, color=INK)
+        plot.setLabel(side, text, color=INK, **{"font-size": _pt(LABEL_PT)})
         axis._shown_label = text
 
 
@@ -176,12 +250,13 @@ class ImagePlot:
                 continue
             item.textItem.document().setDocumentMargin(0)  # the room is the text's alone
             font = QFont(item.textItem.font())
-            font.setPixelSize(CAPTION_PX)
+            largest = round(CAPTION_PX * PlotText.scale)
+            font.setPixelSize(largest)
             metrics = QFontMetricsF(font)
             lines = text.split("\n")
             wide = max(metrics.horizontalAdvance(line) for line in lines) + 2
             tall = metrics.lineSpacing() * len(lines) + 2
-            size = min(CAPTION_PX, CAPTION_PX * (width / unit_w) / wide, CAPTION_PX * (height / unit_h) / tall)
+            size = min(largest, largest * (width / unit_w) / wide, largest * (height / unit_h) / tall)
             item.setVisible(size >= MIN_CAPTION_PX)
             if size >= MIN_CAPTION_PX and item.textItem.font().pixelSize() != int(size):
                 font.setPixelSize(int(size))

@@ -10,7 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from workbench.training.events import Event, Probe
-from workbench.ui.insight.base import INK, InsightPanel, StageMarks, outside_legend, styled_plot
+from workbench.ui.insight.base import InsightPanel, StageMarks, outside_legend, set_title, styled_plot
 
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 
@@ -65,6 +65,10 @@ class CurvesPanel(InsightPanel):
         if kept and not self._refresh_timer.isActive():
             self._refresh_timer.start()  # live events arrive up to 10 times a second: draw a few
 
+    def clear(self) -> None:
+        self.events = []
+        self.refresh()
+
     def update_probe(self, result: Probe) -> None:
         """Curves come from metrics, not probes."""
 
@@ -96,4 +100,4 @@ class CurvesPanel(InsightPanel):
         self.legends[1].setVisible(has_accuracy)
         last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)
         title = "Loss" if last is None else f"Loss (epoch {last['epoch']}: validation {last['val_loss']:.4g})"
-        self.plots["loss"].setTitle(title, color=INK, size="11pt")
+        set_title(self.plots["loss"], title)

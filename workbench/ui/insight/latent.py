@@ -12,9 +12,10 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
-                                      set_label, set_title, styled_plot)
+                                      legend_size, set_label, set_title, styled_plot)
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
+WIDE_RATIO = 1.6  # a panel this many times wider than high puts its plots in one row
 
 
 def project_2d(values: np.ndarray) -> tuple[np.ndarray, str]:
@@ -76,14 +77,14 @@ class LatentPanel(InsightPanel):
         self.classes: list[str] = []
         self.codes_plot = styled_plot(self.canvas.addPlot(row=0, col=0))
         # beside the codes, not over them: inside the plot it covered points
-        self.legend = pg.LegendItem(labelTextColor=INK)
+        self.legend = pg.LegendItem(labelTextColor=INK, labelTextSize=legend_size())
         self.canvas.addItem(self.legend, row=0, col=1)
         self.inputs_plot = styled_plot(self.canvas.addPlot(row=0, col=2))
         self.preview = ImagePlot(self.canvas, row=0, col=3)
         self.preview.plot.hideAxis("left")
         self.preview.plot.hideAxis("bottom")
-        for col, stretch in enumerate((3, 0, 3, 1)):
-            self.canvas.ci.layout.setColumnStretchFactor(col, stretch)
+        self._wide: bool | None = None
+        self._arrange(wide=True)
         self.scatters = []
         for plot in (self.codes_plot, self.inputs_plot):
             scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None), hoverable=True, tip=None)
@@ -95,6 +96,26 @@ class LatentPanel(InsightPanel):
         self.points = 0
         self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
         self.refresh()
+
+    def _arrange(self, wide: bool) -> None:
+        """Wide: codes, legend, raw inputs and the hovered sample in a row. Tall (a side dock): the
+        codes and their legend above, the raw inputs and the sample below, so neither plot is a sliver."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        layout = self.canvas.ci
+        items = (self.codes_plot, self.legend, self.inputs_plot, self.preview.plot)
+        for item in items:
+            layout.removeItem(item)
+        places = ((0, 0), (0, 1), (0, 2), (0, 3)) if wide else ((0, 0), (0, 1), (1, 0), (1, 1))
+        for item, (row, col) in zip(items, places):
+            layout.addItem(item, row=row, col=col)
+        for col, stretch in enumerate((3, 0, 3, 1) if wide else (3, 1, 0, 0)):
+            layout.layout.setColumnStretchFactor(col, stretch)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
 
     def set_classes(self, names: list[str]) -> None:
         self.classes = list(names)
@@ -149,7 +170,7 @@ class LatentPanel(InsightPanel):
         points, how = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
         where = layer_name(self.summary, index) if index is not None else "the code layer"
-        set_title(self.codes_plot, f"Codes at {where}: {how}", "10pt")
+        set_title(self.codes_plot, f"Codes at {where}: {how}", 10.0)
         axis = ("unit 0", "unit 1") if codes.shape[1] <= 2 else ("PC 1", "PC 2")
         set_label(self.codes_plot, "bottom", axis[0])
         set_label(self.codes_plot, "left", axis[1])
@@ -160,7 +181,7 @@ class LatentPanel(InsightPanel):
             raw, raw_how = self._raw_pca(self.probe["inputs"])
             if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
                 self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
-            set_title(self.inputs_plot, f"Raw inputs: {raw_how}", "10pt")
+            set_title(self.inputs_plot, f"Raw inputs: {raw_how}", 10.0)
             set_label(self.inputs_plot, "bottom", "PC 1")
             set_label(self.inputs_plot, "left", "PC 2")
 

@@ -24,7 +24,7 @@ from workbench.core.mosaic import tile
 from workbench.core.project import Project
 from workbench.training.events import ComparisonEvent, DoneEvent, Event
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, outside_legend, styled_plot
+from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, outside_legend, set_title, styled_plot
 from workbench.ui.insight.latent import LatentPanel
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
 from workbench.ui.shell.flow import FlowLayout
@@ -81,7 +81,7 @@ class StageCurves(QWidget):
         self.curves, self.points, self.epochs_seen, self.current = {}, {}, {}, ""
         self.marker.hide()
         self.marker_text.setText("")
-        self.plot.setTitle("Validation loss by stage", color=INK, size="11pt")
+        set_title(self.plot, "Validation loss by stage")
 
     def _curve(self, key: str) -> pg.PlotDataItem:
         if key not in self.curves:
@@ -145,9 +145,8 @@ class StageCurves(QWidget):
         lw, sc = result["layerwise"], result["scratch"]
         self.marker_text.setText(f"fine-tuning from epoch {result['pretrain_epochs'] + 1}")
         self.update_marker_height()
-        self.plot.setTitle(f"Same budget, {result['budget']} epochs: layer-wise {lw['val_loss'][-1]:.4f} "
-                           f"({lw['time_s']:.1f} s) vs from scratch {sc['val_loss'][-1]:.4f} ({sc['time_s']:.1f} s)",
-                           color=INK, size="11pt")
+        set_title(self.plot, f"Same budget, {result['budget']} epochs: layer-wise {lw['val_loss'][-1]:.4f} "
+                           f"({lw['time_s']:.1f} s) vs from scratch {sc['val_loss'][-1]:.4f} ({sc['time_s']:.1f} s)")
 
 
 # PCA vs autoencoder ---------------------------------------------------------------------------------
@@ -200,8 +199,8 @@ class PcaView(QWidget):
             k, error = self.points[name]
             label.setText(f"{name}: {error:.4f}")
             label.setPos(float(np.log10(k)) + 0.03, error)
-        self.errors.setTitle(f"k = {result.k}: PCA {result.pca_val_mse:.4f}, autoencoder {result.ae_val_mse:.4f} "
-                             f"({result.ae_over_pca:.2f}× PCA)", color=INK, size="11pt")
+        set_title(self.errors, f"k = {result.k}: PCA {result.pca_val_mse:.4f}, autoencoder {result.ae_val_mse:.4f} "
+                             f"({result.ae_over_pca:.2f}× PCA)")
         self._show_images(result)
         self.latent.set_classes([str(i) for i in range(int(result.labels.max(initial=0)) + 1)])
         self.latent.update_probe({"latent": result.codes, "latent_layer": result.code_layer,
@@ -309,7 +308,7 @@ class DenoiseView(QWidget):
         self.noisy_line.setData(levels, [r["noisy_mse"] for r in rows])
         self.denoised_line.setData(levels, [r["denoised_mse"] for r in rows])
         kind = NOISE_KINDS.get(rows[0]["kind"], rows[0]["kind"]) if rows else ""
-        self.plot.setTitle(f"Reconstruction error against {kind} noise", color=INK, size="11pt")
+        set_title(self.plot, f"Reconstruction error against {kind} noise")
         self.plot.setLabel("bottom", f"noise level: {kind}", color=INK)
 
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWind
 from workbench.core.commands import InsertLayers, RemoveLayers
 from workbench.core.lessons import Lesson
 from workbench.core.project import Project
-from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, template
+from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, short_description, template
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
 from workbench.ui.editing.builder import Builder
@@ -39,7 +39,7 @@ from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.editing.model import SelectionModel, SummaryModel
 from workbench.ui.editing.palette import Palette
 from workbench.ui.editing.summary import SummaryPanel
-from workbench.ui.editing.undo import Editor
+from workbench.ui.editing.undo import Editor, UndoKeysEverywhere
 
 if _collecting:
     gc.enable()
@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
             inspector=self.inspector_dock, summary=self.summary_dock, lesson=self.docks.docks["lesson"],
             working=[self.docks.docks[name] for name in ("training", "arithmetic", *INSIGHT_ORDER, "lab")])
 
+        self._undo_keys = UndoKeysEverywhere(self)
+        QApplication.instance().installEventFilter(self._undo_keys)
         self.selection.changed.connect(self._selection_changed)
         self.project.changed.connect(self._select_after_replace)
         self.palette_panel.insert_requested.connect(self._insert_after_selection)
@@ -233,8 +235,8 @@ class MainWindow(QMainWindow):
 
         templates = bar.addMenu("&Templates")
         templates.setToolTipsVisible(True)
-        for name, description in TEMPLATES.items():
-            action = templates.addAction(name, lambda n=name: self.files.load_template(n))
+        for name, description in TEMPLATES.items():  # what each is, in the menu itself (all of it in the tip)
+            action = templates.addAction(f"{name} — {short_description(name)}", lambda n=name: self.files.load_template(n))
             action.setToolTip(description)
             action.setStatusTip(description)
             self.actions_by_name[f"template:{name}"] = action

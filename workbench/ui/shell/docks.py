@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QSc
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
 from workbench.core.project import Project
-from workbench.training.events import Probe, ProbeEvent
+from workbench.training.events import DoneEvent, Probe, ProbeEvent
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
 from workbench.training.updates import merge_probe
@@ -32,6 +32,7 @@ from workbench.ui.editing.undo import Editor
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.insight import InsightPanels, request_for
+from workbench.ui.insight.base import scale_plot_text
 from workbench.ui.shell.files import FileController
 from workbench.ui.training.panel import TrainingPanel
 
@@ -147,6 +148,8 @@ class PanelDocks(QObject):
         training.run_started.connect(self._run_started)
         training.probe_received.connect(self._probe)
         training.events_received.connect(insight.add_events)
+        training.run_finished.connect(self._run_finished)
+        w.project.changed.connect(self._project_changed)
         w.summary.updated.connect(self._summary_changed)
         w.selection.changed.connect(self._follow_selection)
         insight.layer_selected.connect(w.selection.select_index)
@@ -187,6 +190,16 @@ class PanelDocks(QObject):
 
     def _run_started(self, run_dir: str) -> None:
         self.probe = {}
+
+    def _run_finished(self, done: DoneEvent) -> None:
+        self.insight.run_finished(done["run_dir"])
+
+    def _project_changed(self, what: str) -> None:
+        """Another project (New, Open, a template, a lesson): the panels forget the last run's insides
+        (the training panel its curves); a run opened with File > Open Run sets them again."""
+        if what == "all" and not self.training.is_training:
+            self.insight.clear()
+            self.probe = {}
 
     def _probe(self, probe: ProbeEvent) -> None:
         self.insight.update_probe(probe)
@@ -291,4 +304,8 @@ class PanelDocks(QObject):
             QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
 
     def set_scale(self, factor: float) -> None:
+        """Presentation mode: the arithmetic's numbers and every plot's text `factor` times larger,
+        the training settings folded away."""
         self.arithmetic.set_scale(factor)
+        self.training.set_scale(factor)
+        scale_plot_text(self.window, factor)

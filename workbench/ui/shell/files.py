@@ -79,6 +79,14 @@ class FileController(QObject):
         self.message.emit(f"Opened {path}")
         return True
 
+    def adopt(self, path: str | Path) -> None:
+        """The project shown was read from `path` (given on the command line): Save writes back to it,
+        the title names it, and it joins the recent files."""
+        self.path = Path(path)
+        self.editor.stack.setClean()
+        app_settings.add_recent(str(path))
+        self.title_changed.emit()
+
     def load_template(self, name: str) -> bool:
         return self.replace(template(name), f"Load template {name}")
 

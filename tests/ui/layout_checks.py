@@ -240,6 +240,23 @@ def plots_on_screen(window: QWidget) -> list[pg.PlotItem]:
     return plots
 
 
+def plots_past_their_view(window: QWidget) -> list[str]:
+    """Plots and legends that stick out of the view that shows them (a canvas laid out wider or
+    taller than its widget cuts its titles and axes off)."""
+    problems = []
+    for view in window.findChildren(pg.GraphicsView):
+        if not on_screen(view, window):
+            continue
+        shown = view.mapToScene(view.viewport().rect()).boundingRect().adjusted(-SLACK, -SLACK, SLACK, SLACK)
+        for item in view.scene().items():
+            if isinstance(item, (pg.PlotItem, pg.LegendItem)) and item.isVisible() and item.parentItem() is not None \
+                    and not isinstance(item.parentItem(), pg.ViewBox) and not shown.contains(item.sceneBoundingRect()):
+                name = item.titleLabel.text if isinstance(item, pg.PlotItem) else "a legend"
+                problems.append(f"{name!r} sticks out of its view ({item.sceneBoundingRect().width():.0f}×"
+                                f"{item.sceneBoundingRect().height():.0f} px in {shown.width():.0f}×{shown.height():.0f})")
+    return problems
+
+
 def si_factor_axes(window: QWidget) -> list[str]:
     """Axes of on-screen plots that rescale their numbers by an SI factor ("loss (x0.001)")."""
     problems = []
@@ -300,4 +317,4 @@ def crowded_plot_texts(window: QWidget) -> list[str]:
 
 def problems_on_screen(window: QWidget) -> list[str]:
     return (clipped_widget_texts(window) + clipped_painted_texts(window) + si_factor_axes(window)
-            + crowded_plot_texts(window))
+            + crowded_plot_texts(window) + plots_past_their_view(window))

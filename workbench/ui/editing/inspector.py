@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
@@ -198,7 +198,7 @@ class Inspector(QWidget):
             self.show_refusal("")
             self._rebuild(index)
         self._update_values(index)
-        self._hold_width()
+        QTimer.singleShot(0, self, self._hold_width)  # once the new form is laid out
 
     def _hold_width(self) -> None:
         """The form's width is the inspector's minimum (the body's labels wrap; fields do not shrink)."""
@@ -208,7 +208,7 @@ class Inspector(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:  # presentation mode: a wider form
-            self._hold_width()
+            QTimer.singleShot(0, self, self._hold_width)
 
     def _clear_form(self) -> None:
         while self.form.rowCount():

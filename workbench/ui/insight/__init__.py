@@ -77,6 +77,8 @@ class InsightPanels(QObject):
 
     def _show_finished_run(self) -> None:
         run_dir, self._finished = self._finished, None
+        if run_dir is None:
+            return
         try:
             run = open_run(run_dir)
             self.run = RunProbe(run)

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 from PySide6.QtWidgets import QComboBox, QFileDialog, QGraphicsItem, QLabel, QPushButton, QVBoxLayout, QWidget
 from shiboken6 import isValid
@@ -28,6 +28,7 @@ from workbench.ui.shell.pictures import widget_png
 
 INK = "#202020"
 TITLE_ROW = 30  # pyqtgraph's height of a plot's title row (one line)
+MIN_TITLE_ROOM = 60  # pixels: a title narrower than this is in a layout still settling: no wrapping yet
 TITLE_PT, LABEL_PT, TICK_PT, LEGEND_PT = 11.0, 9.0, 8.0, 9.0  # plots' text at plain size
 CAPTION_PX, MIN_CAPTION_PX = 13, 8  # captions over a picture: at most, and at least (else not shown)
 BACKGROUND = "w"
@@ -164,6 +165,14 @@ def outside_legend(canvas: pg.GraphicsLayoutWidget, plot: pg.PlotItem, row: int 
     for item in plot.listDataItems():
         if item.name():
             legend.addItem(item, item.name())
+
+    def fit_columns() -> None:  # entries side by side as far as the plot is wide, the rest below
+        if not isValid(legend) or not legend.items:
+            return
+        widest = max(label.itemRect().width() + sample.boundingRect().width() + 12 for sample, label in legend.items)
+        legend.setColumnCount(max(1, min(columns, int(plot.width() // max(widest, 1.0)))))
+
+    plot.vb.sigResized.connect(fit_columns)
     return legend
 
 
@@ -182,7 +191,7 @@ def _title_wraps(plot: pg.PlotItem) -> None:
         item.document().setDefaultTextOption(centred)
         item.setTextWidth(-1)
         room = label.rect().width()
-        if 0 < room < item.boundingRect().width():
+        if MIN_TITLE_ROOM <= room < item.boundingRect().width():  # (not while the layout is still settling)
             item.setTextWidth(room)
             item.setPos(label.rect().left() - item.boundingRect().left(), item.pos().y())
         height = label.itemRect().height()
@@ -191,6 +200,8 @@ def _title_wraps(plot: pg.PlotItem) -> None:
         if label.isVisible() and isValid(plot.layout) and plot.layout.rowMinimumHeight(0) != row:
             label.setMaximumHeight(row)
             plot.layout.setRowFixedHeight(0, row)
+            for view in plot.scene().views() if plot.scene() is not None else ():
+                QTimer.singleShot(0, view, lambda view=view: fit_canvas(view))
         label.setMinimumWidth(0)
         label.setMinimumHeight(height)
         label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
@@ -199,6 +210,14 @@ def _title_wraps(plot: pg.PlotItem) -> None:
 
     label.updateMin = update_min
     update_min()
+
+
+def fit_canvas(view: Any) -> None:
+    """A canvas laid out larger than its view (while a title was many lines, or its plots stood in
+    another arrangement) fits it again: pyqtgraph sizes it to the view only when the view resizes."""
+    central = getattr(view, "centralWidget", None)
+    if isValid(view) and central is not None and getattr(view, "range", None) is not None:
+        central.setGeometry(view.range)
 
 
 def set_title(plot: pg.PlotItem, title: str, size: float = TITLE_PT) -> None:

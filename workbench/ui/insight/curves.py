@@ -10,8 +10,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from workbench.training.events import Event, Probe
-from workbench.ui.insight.base import InsightPanel, StageMarks, outside_legend, set_title, styled_plot
+from workbench.ui.insight.base import InsightPanel, StageMarks, fit_canvas, outside_legend, set_title, styled_plot
 
+STACK_RATIO = 1.1  # a panel narrower than this (width / height) stacks its two plots
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 
 SERIES = (("loss", "train_loss", "batch", "train (per step)", (150, 150, 150)),
@@ -41,6 +42,7 @@ class CurvesPanel(InsightPanel):
                              symbolSize=5, symbolBrush=colour, symbolPen=None, name=label)
             self.lines.append((line, key, event))
         self.legends = [outside_legend(self.canvas, plot, row=1, col=col) for col, plot in enumerate(self.plots.values())]
+        self._side_by_side = True
         self.refresh()
 
     def set_metrics(self, events: Sequence[Event]) -> None:
@@ -68,6 +70,22 @@ class CurvesPanel(InsightPanel):
     def clear(self) -> None:
         self.events = []
         self.refresh()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        """Loss and accuracy side by side, or one above the other in a narrow column."""
+        super().resizeEvent(event)
+        side_by_side = self.width() >= STACK_RATIO * self.height()
+        if side_by_side == self._side_by_side:
+            return
+        self._side_by_side = side_by_side
+        layout = self.canvas.ci
+        items = [item for pair in zip(self.plots.values(), self.legends) for item in pair]
+        for item in items:
+            layout.removeItem(item)
+        places = ((0, 0), (1, 0), (0, 1), (1, 1)) if side_by_side else ((0, 0), (1, 0), (2, 0), (3, 0))
+        for item, (row, col) in zip(items, places):
+            layout.addItem(item, row=row, col=col)
+        QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
 
     def update_probe(self, result: Probe) -> None:
         """Curves come from metrics, not probes."""

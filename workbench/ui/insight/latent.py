@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
-                                      legend_size, set_label, set_title, styled_plot)
+                                      fit_canvas, legend_size, set_label, set_title,
+                                      styled_plot)
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
 WIDE_RATIO = 1.6  # a panel this many times wider than high puts its plots in one row
@@ -112,10 +114,21 @@ class LatentPanel(InsightPanel):
             layout.addItem(item, row=row, col=col)
         for col, stretch in enumerate((3, 0, 3, 1) if wide else (3, 1, 0, 0)):
             layout.layout.setColumnStretchFactor(col, stretch)
+        QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend columns as its entries need to fit the plot's height (ten classes in a low
+        bottom dock: two columns of five)."""
+        if not self.legend.items:
+            return
+        entry = max(label.itemRect().height() for _, label in self.legend.items) + 4
+        rows = max(1, int(self.codes_plot.height() * 0.9 // entry))
+        self.legend.setColumnCount(math.ceil(len(self.legend.items) / rows))
 
     def set_classes(self, names: list[str]) -> None:
         self.classes = list(names)
@@ -137,6 +150,7 @@ class LatentPanel(InsightPanel):
             sample = pg.ScatterPlotItem(size=8, pen=pg.mkPen(None), brush=class_colour(int(k)))
             self.legend.addItem(sample, self._class_name(int(k)))
         self._legend_for = names
+        self._fit_legend()
 
     def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str]:
         flat = inputs.reshape(len(inputs), -1)

@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
             return
         self.selection.select_index(lesson.layer)
         self.docks.show_lesson(lesson)
-        QTimer.singleShot(0, self.arrangement.fit_lesson)  # once the strip has its width
+        QTimer.singleShot(0, self, self.arrangement.fit_lesson)  # once the strip has its width
         self.statusBar().showMessage(f"Lesson: {lesson.title} · ◀ ▶ step through it", 8000)
 
     def open_run(self, path: str | Path) -> bool:

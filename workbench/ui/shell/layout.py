@@ -24,7 +24,7 @@ LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockW
 TOP, BOTTOM = Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
 HORIZONTAL, VERTICAL = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 
-RIGHT_SHARE = 0.3  # plain: the Inspector's share of the width
+RIGHT_SHARE = 0.27  # plain: the Inspector's share of the width
 RIGHT_WIDTH = (250, 560)  # ... never narrower or wider than this (pixels at the plain font)
 BOTTOM_SHARE = 0.45  # plain: the working docks' share of the height below the toolbar
 BUILDER_SHARE = 0.58  # presentation: the builder's share of the width (at least two cards)
@@ -79,7 +79,7 @@ class WindowLayout:
             below_toolbar = w.height() - w.menuBar().height() - 60
             w.resizeDocks([self.summary], [round(BOTTOM_SHARE * below_toolbar)], VERTICAL)
         if self.lesson.isVisible():
-            QTimer.singleShot(0, self.fit_lesson)  # at the strip's new width
+            QTimer.singleShot(0, self.window, self.fit_lesson)  # at the strip's new width
 
     def fit_lesson(self) -> None:
         """The lesson strip as tall as its longest step needs at its width (its title bar included),
@@ -93,14 +93,14 @@ class WindowLayout:
 
     def _lesson_resized(self) -> None:
         if self.lesson.isVisible():
-            QTimer.singleShot(0, self.fit_lesson)
+            QTimer.singleShot(0, self.window, self.fit_lesson)
 
     def window_resized(self) -> None:
         """Keep the shares while the user has not set sizes of their own, and the lesson strip as tall
         as its text (once per burst of resizes)."""
         if not self._resize_pending:
             self._resize_pending = True
-            QTimer.singleShot(0, self._refit)
+            QTimer.singleShot(0, self.window, self._refit)
 
     def _refit(self) -> None:
         self._resize_pending = False
@@ -158,7 +158,7 @@ class WindowLayout:
             dock.setVisible(visible)
         if front is not None:
             front.raise_()
-        QTimer.singleShot(0, self.fit)  # after the fonts of the new mode reach the builder
+        QTimer.singleShot(0, self.window, self.fit)  # after the fonts of the new mode reach the builder
 
     def reset(self, default_state: QByteArray) -> None:
         """View > Reset Layout: the mode's default arrangement and shares; an open lesson stays."""

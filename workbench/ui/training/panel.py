@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
                                QWidget)
 
@@ -49,6 +49,7 @@ PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
 STARTING = "Starting the training process (it loads PyTorch once)…"
 WIDE_RATIO = 1.5  # a panel this many times wider than tall puts its plots beside the controls
+STACK_RATIO = 1.1  # plots narrower than this (width / height) stack the loss above the accuracy
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 
 
@@ -246,7 +247,7 @@ class TrainingPanel(QWidget):
         self.canvas = QWidget()
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.canvas.setMinimumHeight(150)
-        plots_row = QHBoxLayout(self.canvas)
+        plots_row = self._plots_row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.canvas)
         plots_row.setContentsMargins(0, 0, 0, 0)
         views = []
         for title, y_label in (("Loss", "loss"), ("Accuracy", "accuracy")):
@@ -318,6 +319,10 @@ class TrainingPanel(QWidget):
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
+        # the two plots side by side, or one above the other in a narrow column
+        side_by_side = self.canvas.width() >= STACK_RATIO * self.canvas.height()
+        self._plots_row.setDirection(QBoxLayout.Direction.LeftToRight if side_by_side
+                                     else QBoxLayout.Direction.TopToBottom)
         if self._wide:  # the column: as narrow as lets the settings fit the height
             self.controls.setFixedWidth(self._column_width())
         else:

@@ -54,7 +54,9 @@ def test_nothing_on_screen_is_cut(qtbot, tmp_path, monkeypatch, runs, size):
         mode = "presentation" if presentation else "plain"
         window.action("presentation").setChecked(presentation)
         settle(qtbot)
-        look(window, qtbot, f"{mode}, as it opens", found)
+        window.show_welcome()  # what a first start shows
+        look(window, qtbot, f"{mode}, as it first opens", found)
+        window.welcome_dock.hide()
         assert window.open_run(runs["classify"])
         look_at_every_dock(window, qtbot, mode, found)
         assert window.open_run(runs["autoencoder"])

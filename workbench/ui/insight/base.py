@@ -166,11 +166,15 @@ def outside_legend(canvas: pg.GraphicsLayoutWidget, plot: pg.PlotItem, row: int 
         if item.name():
             legend.addItem(item, item.name())
 
-    def fit_columns() -> None:  # entries side by side as far as the plot is wide, the rest below
+    def fit_columns() -> None:  # entries side by side as far as the plot's column is wide, the rest below
         if not isValid(legend) or not legend.items:
             return
         widest = max(label.itemRect().width() + sample.boundingRect().width() + 12 for sample, label in legend.items)
-        legend.setColumnCount(max(1, min(columns, int(plot.width() // max(widest, 1.0)))))
+        room = canvas.width() / max(1, canvas.ci.layout.columnCount())  # not the plot's: the legend widens it
+        count = max(1, min(columns, int(room // max(widest, 1.0))))
+        if count != legend.columnCount:
+            legend.setColumnCount(count)
+            QTimer.singleShot(0, canvas, lambda: fit_canvas(canvas))
 
     plot.vb.sigResized.connect(fit_columns)
     return legend
@@ -320,8 +324,10 @@ def layer_name(summary: Summary | None, index: int) -> str:
 
 
 def layer_choice(summary: Summary | None, index: int) -> str:
-    """A layer in a chooser after its "Layer" label: '3 · MaxPool 2×2, s2 → 4×4×32' (narrow docks)."""
-    return layer_name(summary, index).removeprefix("layer ")
+    """A layer in a chooser after its "Layer" label: '3 · MaxPool 2×2, s2' (short for narrow docks;
+    the panel's title gives its output volume)."""
+    rows = (summary or {}).get("layers", [])
+    return f"{index} · {rows[index]['label']}" if index < len(rows) else str(index)
 
 
 def matches_summary(summary: Summary | None, index: int, shape: tuple[int, ...]) -> bool:

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QWidget
 from workbench.training.events import Event, Probe
 from workbench.ui.insight.base import InsightPanel, StageMarks, fit_canvas, outside_legend, set_title, styled_plot
 
-STACK_RATIO = 1.1  # a panel narrower than this (width / height) stacks its two plots
+STACK_RATIO = 1.4  # a panel narrower than this (width / height) stacks its two plots
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 
-SERIES = (("loss", "train_loss", "batch", "train (per step)", (150, 150, 150)),
+SERIES = (("loss", "train_loss", "batch", "per step", (150, 150, 150)),
           ("loss", "train_loss", "epoch", "train (epoch)", (31, 119, 180)),
           ("loss", "val_loss", "epoch", "validation", (214, 39, 40)),
           ("accuracy", "train_accuracy", "epoch", "train", (31, 119, 180)),
@@ -41,7 +41,8 @@ class CurvesPanel(InsightPanel):
             line = plot.plot([], [], pen=pg.mkPen(colour, width=2 if event == "epoch" else 1), symbol=symbol,
                              symbolSize=5, symbolBrush=colour, symbolPen=None, name=label)
             self.lines.append((line, key, event))
-        self.legends = [outside_legend(self.canvas, plot, row=1, col=col) for col, plot in enumerate(self.plots.values())]
+        # one legend, under the loss: the accuracy's curves have the same colours
+        self.legend = outside_legend(self.canvas, self.plots["loss"], row=1, col=0)
         self._side_by_side = True
         self.refresh()
 
@@ -79,10 +80,10 @@ class CurvesPanel(InsightPanel):
             return
         self._side_by_side = side_by_side
         layout = self.canvas.ci
-        items = [item for pair in zip(self.plots.values(), self.legends) for item in pair]
+        items = (self.plots["loss"], self.legend, self.plots["accuracy"])
         for item in items:
             layout.removeItem(item)
-        places = ((0, 0), (1, 0), (0, 1), (1, 1)) if side_by_side else ((0, 0), (1, 0), (2, 0), (3, 0))
+        places = ((0, 0), (1, 0), (0, 1)) if side_by_side else ((0, 0), (1, 0), (2, 0))
         for item, (row, col) in zip(items, places):
             layout.addItem(item, row=row, col=col)
         QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
@@ -115,7 +116,6 @@ class CurvesPanel(InsightPanel):
         self.stage_marks.add(self.events)
         has_accuracy = any(e["event"] == "epoch" and "val_accuracy" in e for e in self.events)
         self.plots["accuracy"].setVisible(has_accuracy)
-        self.legends[1].setVisible(has_accuracy)
         last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)
         title = "Loss" if last is None else f"Loss (epoch {last['epoch']}: validation {last['val_loss']:.4g})"
         set_title(self.plots["loss"], title)

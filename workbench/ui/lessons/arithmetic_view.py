@@ -47,6 +47,12 @@ def default_kernel(size: int) -> np.ndarray:
     return kernel
 
 
+def _wrapped_height(font: QFont, text: str, width: float) -> float:
+    """The height `text` takes in `font`, wrapped at word boundaries to `width`."""
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+    return QFontMetricsF(font).boundingRect(QRectF(0, 0, max(width, 1.0), 1e5), flags, text).height()
+
+
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
     return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
                   round(a.blue() + (b.blue() - a.blue()) * t))
@@ -118,8 +124,10 @@ class ArithmeticCanvas(QWidget):
         while True:  # the grids keep at least half the room: on a small canvas the text gives way
             header_font, eq_font, note_font = self._text_font(17, True), self._text_font(20), self._text_font(14)
             line_h = QFontMetricsF(header_font).height()
+            note_width = width if not beside else width * 0.4
+            note_heights = [_wrapped_height(note_font, line, note_width) for line in note_lines]
             text_block = line_h * 1.6 + QFontMetricsF(eq_font).height() * 1.8 + \
-                QFontMetricsF(note_font).height() * (len(note_lines) + 0.4)
+                sum(note_heights) + QFontMetricsF(note_font).height() * 0.4
             if text_block <= height * (1.0 if beside else 0.5) or self._text_scale <= min(1.0, self._scale):
                 break
             self._text_scale = max(min(1.0, self._scale), self._text_scale - 0.1)
@@ -166,11 +174,13 @@ class ArithmeticCanvas(QWidget):
         self._line(painter, eq_font, WINDOW if current is not None else pal.color(QPalette.ColorRole.PlaceholderText),
                    QRectF(text_rect.x(), y, text_rect.width(), eq_h * 1.4), text)
         y += eq_h * 1.8
-        note_h = QFontMetricsF(note_font).height()
-        for i, line in enumerate(note_lines):
-            self._line(painter, note_font, KERNEL if i == 0 and st.kernel is not None else fg,
-                       QRectF(text_rect.x(), y, text_rect.width(), note_h), line)
-            y += note_h
+        for i, line in enumerate(note_lines):  # a long note wraps (small text would be unreadable)
+            height = _wrapped_height(note_font, line, text_rect.width())
+            painter.setFont(note_font)
+            painter.setPen(KERNEL if i == 0 and st.kernel is not None else fg)
+            self.painted.draw(painter, QRectF(text_rect.x(), y, text_rect.width(), height),
+                              Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap, line)
+            y += height
 
     def _equation(self, window: object, font: QFont, width: float) -> str:
         st = self._st
@@ -381,6 +391,7 @@ class ArithmeticView(QWidget):
             button.setIcon(self.style().standardIcon(icon))
             button.setToolTip(tip)
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimumWidth(30)  # the transport fits a narrow dock: the slider gives way
         self.position = QLabel()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)  # time per window while playing

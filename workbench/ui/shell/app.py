@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWind
                                QTabBar, QToolBar, QWidget)
 
 from workbench.core.commands import InsertLayers, RemoveLayers
-from workbench.core.lessons import Lesson
+from workbench.core.lessons import LESSONS, Lesson
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, short_description, template
 from workbench.ui.shell import settings as app_settings
@@ -34,6 +34,7 @@ from workbench.ui.shell.docks import INSIGHT_ORDER, PanelDocks
 from workbench.ui.shell.files import FileController
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.shell.layout import WindowLayout, never_elide
+from workbench.ui.shell.welcome import Welcome, first_start
 from workbench.ui.editing.inspector import Inspector
 from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.editing.model import SelectionModel, SummaryModel
@@ -45,6 +46,7 @@ if _collecting:
     gc.enable()
 
 SCREENSHOT_SIZE = (1400, 900)
+FIRST_LESSON = "stride-1"  # where "Follow the course" starts
 LAYOUT_VERSION = 3  # bumped when the set or places of docks change: a layout stored for others is ignored
 
 
@@ -103,6 +105,8 @@ class MainWindow(QMainWindow):
         self.docks = PanelDocks(self)
         self.training_panel, self.insight = self.docks.training, self.docks.insight
         build_lessons_menu(self.menu("Lessons"), self.load_lesson)
+        self.welcome = Welcome()
+        self.welcome_dock = self._welcome_dock()
         self.arrangement = WindowLayout(
             self, version=LAYOUT_VERSION, builder_width=lambda: self.builder.row_width(2), palette=self.palette_dock,
             inspector=self.inspector_dock, summary=self.summary_dock, lesson=self.docks.docks["lesson"],
@@ -251,6 +255,8 @@ class MainWindow(QMainWindow):
         view.addAction(self._action("reset_layout", "&Reset Layout", self._reset_layout, None,
                                     "Put every panel back where it started"))
         self._help_menu = bar.addMenu("&Help")
+        self._help_menu.addAction(self._action("getting_started", "&Getting Started", self.show_welcome,
+                                               None, "Three ways in: build, train and look inside, the course"))
         self._help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts", self._show_shortcuts, "F1",
                                                "List every shortcut"))
 
@@ -286,6 +292,41 @@ class MainWindow(QMainWindow):
 
     def select_all(self) -> None:
         self.selection.set([layer["id"] for layer in self.project.layers])
+
+    # first-run guidance -------------------------------------------------------------------------
+    def _welcome_dock(self) -> QDockWidget:
+        dock = QDockWidget("Getting started", self)
+        dock.setObjectName("dock-getting-started")
+        dock.setWidget(self.welcome)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+        dock.hide()
+        for signal, slot in ((self.welcome.build, self._build_first), (self.welcome.train, self._train_first),
+                             (self.welcome.course, self._course_first), (self.welcome.dismissed, dock.hide)):
+            signal.connect(slot)
+        return dock
+
+    def show_welcome(self) -> None:
+        """Help > Getting Started (and the first start): the three ways in, across the top."""
+        self.welcome_dock.show()
+        self.welcome_dock.raise_()
+
+    def _build_first(self) -> None:
+        self.welcome_dock.hide()
+        self.palette_dock.show()
+        self.palette_dock.raise_()
+        self._focus_palette_filter()
+        self.statusBar().showMessage("Drag a layer from Layers into the network, between two cards", 10000)
+
+    def _train_first(self) -> None:
+        self.welcome_dock.hide()
+        if (self.project.name != DEFAULT_TEMPLATE or self.files.dirty) and not self.files.load_template(DEFAULT_TEMPLATE):
+            return
+        self.training_panel.start()
+        self.docks.raise_dock("filters")  # its first-layer filters, live, while it trains
+
+    def _course_first(self) -> None:
+        self.welcome_dock.hide()
+        self.load_lesson(LESSONS[FIRST_LESSON])
 
     def _selection_changed(self) -> None:
         self.arrangement.show_inspector(bool(self.selection.ids))
@@ -341,6 +382,8 @@ class MainWindow(QMainWindow):
             self.arrangement.follow_window = False  # the user's own sizes
         else:
             self.arrangement.fit()
+        if self._restore_layout and first_start():
+            self.show_welcome()
 
     def _presentation(self, on: bool) -> None:
         style.set_presentation_mode(on, self._base_font)

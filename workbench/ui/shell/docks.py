@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QThreadPool
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QStatusBar, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QStatusBar, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
@@ -33,6 +33,7 @@ from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.insight import InsightPanels, request_for
 from workbench.ui.insight.base import scale_plot_text
+from workbench.ui.shell.layout import hide_stale_tab_bars
 from workbench.ui.shell.files import FileController
 from workbench.ui.training.panel import TrainingPanel
 
@@ -59,17 +60,6 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setMinimumSize(160, 120)  # else the area reports its panel's minimum
     return area
-
-
-def _hide_stale_tab_bars(window: "QMainWindow | DockHost") -> None:
-    """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified:
-    shown with the window, it would sit over the bottom docks. Keep only the fullest bar per group."""
-    bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
-    for bar in bars:
-        tabs = [bar.tabText(i) for i in range(bar.count())]
-        if any(other is not bar and other.count() > bar.count()
-               and [other.tabText(i) for i in range(bar.count())] == tabs for other in bars):
-            bar.hide()
 
 
 class DockHost(Protocol):
@@ -118,7 +108,7 @@ class PanelDocks(QObject):
         Top: a lesson's steps, once one is loaded. The builder keeps the centre, the Inspector the
         right; the lab waits in View > Panels (workbench.ui.shell.layout sizes them all)."""
         w = self.window
-        self.arithmetic.view.canvas.setMinimumSize(360, 110)  # it fits its text to the room it gets
+        self.arithmetic.view.canvas.setMinimumSize(240, 110)  # it fits its text to the room it gets
         panels = {"training": (_scrolling(self.training), "Training", BOTTOM),
                   "lesson": (self.player, "Lesson", TOP),
                   "arithmetic": (_scrolling(self.arithmetic), "Arithmetic", BOTTOM),
@@ -134,7 +124,7 @@ class PanelDocks(QObject):
             self.docks[name].hide()
         w.inspector_dock.raise_()
         w.summary_dock.raise_()
-        _hide_stale_tab_bars(w)
+        hide_stale_tab_bars(w)
 
     def raise_dock(self, name: str) -> None:
         dock = self.docks[name]

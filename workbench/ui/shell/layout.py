@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QStyle, QTabBar
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 TOP, BOTTOM = Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -26,7 +26,7 @@ HORIZONTAL, VERTICAL = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 
 RIGHT_SHARE = 0.27  # plain: the Inspector's share of the width
 RIGHT_WIDTH = (250, 560)  # ... never narrower or wider than this (pixels at the plain font)
-BOTTOM_SHARE = 0.45  # plain: the working docks' share of the height below the toolbar
+BOTTOM_SHARE = 0.5  # plain: the working docks' share of the height below the toolbar
 BUILDER_SHARE = 0.58  # presentation: the builder's share of the width (at least two cards)
 
 
@@ -35,6 +35,18 @@ def never_elide(bar: QTabBar) -> None:
     shrinking to "Arit…"."""
     bar.setElideMode(Qt.TextElideMode.ElideNone)
     bar.setUsesScrollButtons(True)
+
+
+def hide_stale_tab_bars(window: QMainWindow) -> None:
+    """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified
+    (and when docks move to another area): shown with the window, it sits over the docks below. Keep
+    only the fullest bar per group."""
+    bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
+    for bar in bars:
+        tabs = [bar.tabText(i) for i in range(bar.count())]
+        if any(other is not bar and other.count() > bar.count()
+               and [other.tabText(i) for i in range(bar.count())] == tabs for other in bars):
+            bar.hide()
 
 
 def front_dock(window: QMainWindow, docks: list[QDockWidget]) -> QDockWidget | None:
@@ -69,7 +81,9 @@ class WindowLayout:
         """Give each area its share of the window now."""
         w = self.window
         if self.presenting:  # the builder keeps two columns of cards
-            right = max(w.width() - max(self.builder_width(), round(BUILDER_SHARE * w.width())), 200)
+            separator = w.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent, None, w)
+            builder = max(self.builder_width(), round(BUILDER_SHARE * w.width())) + separator + 2
+            right = max(w.width() - builder, 200)
             w.resizeDocks([self.inspector], [right], HORIZONTAL)
         else:
             palette = self.palette.widget().sizeHint().width()  # its longest entry, whole
@@ -159,6 +173,7 @@ class WindowLayout:
         if front is not None:
             front.raise_()
         QTimer.singleShot(0, self.window, self.fit)  # after the fonts of the new mode reach the builder
+        QTimer.singleShot(0, self.window, lambda: hide_stale_tab_bars(self.window))
 
     def reset(self, default_state: QByteArray) -> None:
         """View > Reset Layout: the mode's default arrangement and shares; an open lesson stays."""

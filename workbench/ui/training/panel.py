@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
                                QWidget)
@@ -49,7 +49,7 @@ PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
 STARTING = "Starting the training process (it loads PyTorch once)…"
 WIDE_RATIO = 1.5  # a panel this many times wider than tall puts its plots beside the controls
-STACK_RATIO = 1.1  # plots narrower than this (width / height) stack the loss above the accuracy
+STACK_RATIO = 1.4  # plots narrower than this (width / height) stack the loss above the accuracy
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 
 
@@ -245,7 +245,9 @@ class TrainingPanel(QWidget):
         # Two views, not one layout: a view repaints whole, so the accuracy plot (new points once an
         # epoch) is not repainted with every loss update. No grid: its lines made each repaint 2x dearer.
         self.canvas = QWidget()
-        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # no height of its own to ask for: it takes what the dock leaves (in a scroll area, a height
+        # hint would make the panel taller than the dock and scroll the plots away)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.canvas.setMinimumHeight(150)
         plots_row = self._plots_row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.canvas)
         plots_row.setContentsMargins(0, 0, 0, 0)
@@ -260,12 +262,13 @@ class TrainingPanel(QWidget):
         self.views = views
         loss, accuracy = views[0].plot, views[1].plot
         self.plots = {"loss": loss, "accuracy": accuracy}
-        self.curves = {"step": _curve(loss, STEP, "train (per step)", False),
+        self.curves = {"step": _curve(loss, STEP, "per step", False),
                        "train_loss": _curve(loss, TRAIN, "train", True),
                        "val_loss": _curve(loss, VAL, "validation", True),
                        "train_accuracy": _curve(accuracy, TRAIN, "train", True),
                        "val_accuracy": _curve(accuracy, VAL, "validation", True)}
-        self.legends = {name: outside_legend(view, view.plot) for name, view in zip(("loss", "accuracy"), views)}
+        # one legend, under the loss: the accuracy's curves have the same colours
+        self.legend = outside_legend(views[0], loss)
         self.stage_marks = StageMarks([loss])  # the narrow accuracy plot has no room for the names twice
 
         # What moves between the two arrangements (see _arrange): the controls, the run's report
@@ -318,19 +321,24 @@ class TrainingPanel(QWidget):
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
+        # the room it is shown in: a scroll area (the dock) makes the panel itself as tall as its
+        # wrapped fields need, which says nothing of the dock's shape
+        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        self._arrange(wide=room.width() >= WIDE_RATIO * room.height())
         # the two plots side by side, or one above the other in a narrow column
         side_by_side = self.canvas.width() >= STACK_RATIO * self.canvas.height()
         self._plots_row.setDirection(QBoxLayout.Direction.LeftToRight if side_by_side
                                      else QBoxLayout.Direction.TopToBottom)
+        self._plots_row.setStretch(0, 1 if side_by_side else 4)  # stacked, the loss has the legend under it
+        self._plots_row.setStretch(1, 1 if side_by_side else 3)
         if self._wide:  # the column: as narrow as lets the settings fit the height
-            self.controls.setFixedWidth(self._column_width())
+            self.controls.setFixedWidth(self._column_width(room))
         else:
             self.controls.setMinimumWidth(0)
             self.controls.setMaximumWidth(QWIDGETSIZE_MAX)
 
-    def _column_width(self) -> int:
-        """The narrowest column (two, three, four fields a line) whose controls fit the panel's height."""
+    def _column_width(self, room: QSize) -> int:
+        """The narrowest column (two, three, four fields a line) whose controls fit the room's height."""
         pair = max(item.widget().sizeHint().width() for item in
                    (self.settings.layout().itemAt(i) for i in range(self.settings.layout().count())))
         spacing = self.settings.layout().spacing()
@@ -338,7 +346,7 @@ class TrainingPanel(QWidget):
         for pairs in (2, 3, 4):
             width = pairs * pair + (pairs - 1) * spacing
             if self.controls.layout().totalHeightForWidth(width) + self.report.minimumSizeHint().height() \
-                    <= self.height() or width > self.width() // 2:
+                    <= room.height() or width > self.width() // 2:
                 break
         return min(width, self.width() // 2)
 

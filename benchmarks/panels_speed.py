@@ -37,7 +37,7 @@ from workbench.training.engine import Trainer  # noqa: E402
 from workbench.training.probes import LiveProbe, ProbeRequest, capture  # noqa: E402
 from workbench.training.run_folder import open_run  # noqa: E402
 from workbench.ui.shell.app import create_app  # noqa: E402
-from workbench.ui.insight import InsightPanels  # noqa: E402
+from workbench.ui.insight import InsightHub  # noqa: E402
 
 KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
 
@@ -48,8 +48,8 @@ def throughput(events: list[dict]) -> float:
     return sum(rates) / len(rates)
 
 
-def shown_panels(app: QApplication, doc: dict, classes: list[str]) -> InsightPanels:
-    hub = InsightPanels()
+def shown_panels(app: QApplication, doc: dict, classes: list[str]) -> InsightHub:
+    hub = InsightHub()
     for panel in hub.panels.values():
         panel.resize(700, 500)
         panel.show()

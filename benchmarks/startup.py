@@ -20,8 +20,8 @@ CASES = {
     "bare Qt window": ("from PySide6.QtWidgets import QApplication, QMainWindow; app = QApplication([]); "
                        f"w = QMainWindow(); {_SHOW}"),
     "import torch.nn": "import torch.nn",
-    "workbench window": ("from workbench.ui.shell.app import MainWindow, create_app; app = create_app(); "
-                         f"w = MainWindow(restore_layout=False); {_SHOW}"),
+    "workbench window": ("from workbench.cli.gui import import_window; shell = import_window(); "
+                         f"app = shell.create_app(); w = shell.MainWindow(restore_layout=False); {_SHOW}"),
 }
 
 

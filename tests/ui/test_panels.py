@@ -11,7 +11,7 @@ from workbench.core.mosaic import tile
 from workbench.core.project import Project
 from workbench.training.probes import ProbeRequest, RunProbe
 from workbench.training.run_folder import open_run
-from workbench.ui.insight import InsightPanels, request_for
+from workbench.ui.insight import InsightHub, request_for
 
 ALL_KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
 
@@ -24,7 +24,7 @@ def runs(tiny_run):
 
 @pytest.fixture
 def hub(qtbot):
-    insight = InsightPanels()
+    insight = InsightHub()
     for panel in insight.panels.values():
         qtbot.addWidget(panel)
         panel.resize(700, 500)

@@ -57,8 +57,8 @@ def test_start_grows_curves_and_finishes_with_a_run_folder(panel, qtbot):
     assert list(x) == [1.0, 2.0, 3.0]  # what the plot shows
 
     other = TrainingPanel(tiny_project(), runs_root=panel.runs_root)
-    assert other.open_run(started.args[0]) and other.curves["val_loss"].n == 3
-    assert not other.open_run(panel.runs_root / "nowhere") and "no such run folder" in other.status.text()
+    assert other.show_run(started.args[0]) and other.curves["val_loss"].n == 3
+    assert not other.show_run(panel.runs_root / "nowhere") and "no such run folder" in other.status.text()
 
 
 def test_pause_resume_and_stop(panel, qtbot):

@@ -140,3 +140,17 @@ def test_closing_while_training_asks_then_stops_cleanly(qtbot, tmp_path, monkeyp
     assert not window.close() and window.training_panel.is_training  # cancelled: training goes on
     assert window.close()
     assert asked[:2] == ["Stop and close?", "Stop and close?"] and not window.training_panel.is_training
+
+
+def test_a_run_trained_by_two_processes_opens_like_any_other(qtbot, tmp_path, monkeypatch, two_process_run):
+    run = two_process_run[0]
+    window = open_window(qtbot, tmp_path, monkeypatch, "alexnet")
+    window.docks.raise_dock("filters")
+    window.docks.raise_dock("training")
+    assert window.open_run(run)
+    assert window.project.layer(0)["out_channels"] == 16  # the run's digits-cnn (without its dropout)
+    assert "Dropout" not in [layer["type"] for layer in window.project.layers]
+    panel = window.training_panel
+    assert "(trained by 2 processes)" in panel.status.text() and panel.status.text().startswith("run: stopped at epoch")
+    assert panel.curves["val_loss"].n >= 1  # rank 0's epochs, once each
+    assert window.insight["filters"].mosaic.count == 16

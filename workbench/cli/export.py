@@ -1,4 +1,5 @@
-"""`workbench export SPEC --format pytorch|onnx -o FILE`: standalone PyTorch source or ONNX."""
+"""`workbench export SPEC --format pytorch|onnx|script -o FILE`: standalone PyTorch source, ONNX, or a
+standalone training script (`python train.py`, or under torchrun)."""
 from __future__ import annotations
 
 import argparse
@@ -9,14 +10,21 @@ from workbench.cli.errors import run_cli
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="workbench export", description=__doc__)
     parser.add_argument("spec", help="a project file or a built-in template name")
-    parser.add_argument("--format", choices=("pytorch", "onnx"), default="pytorch")
-    parser.add_argument("-o", "--output", required=True, help="the file to write (model.py or model.onnx)")
+    parser.add_argument("--format", choices=("pytorch", "onnx", "script"), default="pytorch",
+                        help="pytorch: the network's source; onnx: the network for other runtimes; script: a "
+                             "training script with the data loading and the project's training settings")
+    parser.add_argument("-o", "--output", required=True, help="the file to write (model.py, model.onnx or train.py)")
     args = parser.parse_args(argv)
 
     def body() -> int:
-        from workbench.core.export import export
+        if args.format == "script":
+            from workbench.training.script_export import export_script
 
-        export(args.spec, args.output, args.format)
+            export_script(args.spec, args.output)
+        else:
+            from workbench.core.export import export
+
+            export(args.spec, args.output, args.format)
         print(f"wrote {args.output}")
         return 0
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import ctypes.util
+import gc
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from workbench.cli.errors import EXIT_BAD_INPUT
 
@@ -41,6 +43,21 @@ def display_problem(environ: dict[str, str] | os._Environ = os.environ, platform
             "  Or run without a window:        workbench --screenshot window.png [PROJECT]")
 
 
+def import_window() -> ModuleType:
+    """workbench.ui.shell.app, imported with the garbage collector paused. Importing torch, Qt and
+    pyqtgraph makes about a million objects that live as long as the window; the collector's full
+    passes over them while they are made cost ~0.2 s of startup (benchmarks/startup.py). Imports
+    make no garbage cycles: collecting resumes once they are done."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from workbench.ui.shell import app
+    finally:
+        if collecting:
+            gc.enable()
+    return app
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
     parser.add_argument("project", nargs="?", help="a project file or template name (default: digits-cnn)")
@@ -61,10 +78,9 @@ def main(argv: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
-    from workbench.ui.shell.app import MainWindow, create_app
-
-    app = create_app()
-    window = MainWindow(doc, restore_layout=not args.screenshot)
+    shell = import_window()
+    app = shell.create_app()
+    window = shell.MainWindow(doc, restore_layout=not args.screenshot)
     if args.project and Path(args.project).is_file():
         window.files.adopt(args.project)  # the file's name in the title; Save writes back to it
     if args.screenshot:

@@ -2,19 +2,34 @@
 
 stdout gets the start, epoch and done events (the same dicts the window receives); stderr gets a
 progress bar only when it is a terminal. The run folder opens in the window like any other run.
+Ctrl+C or SIGTERM stops at the next step (the run folder records it, and --resume goes on); a
+second one interrupts at once.
+
+Under torchrun (`torchrun --nproc_per_node N -m workbench train SPEC ...`) every process trains its
+share of each batch (workbench.training.distributed); rank 0 alone writes the run folder and prints.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
 from workbench.cli.errors import run_cli
 from workbench.training.events import Event
 from workbench.data import DATASETS
 from workbench.training.config import DEVICES, OPTIMIZERS, SCHEDULES, TASKS
+
+if TYPE_CHECKING:
+    from workbench.training.distributed import World
+    from workbench.training.engine import Trainer
+    from workbench.training.events import DoneEvent
 
 PRINTED = ("start", "epoch", "done")
 
@@ -40,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: the project's training.schedule, else plain)")
     p.add_argument("--out", help="run folder to create (default: runs/NAME-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder (SPEC not needed; --epochs may raise the total)")
+    p.add_argument("--local-batch-norm", action="store_true",
+                   help="under torchrun on GPUs: keep BatchNorm statistics per process (default: SyncBatchNorm, "
+                        "the statistics of the global batch)")
     return p
 
 
@@ -58,45 +76,97 @@ def _progress(event: Event, epochs: int) -> None:
     sys.stderr.flush()
 
 
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+@contextlib.contextmanager
+def _stopping_on_signals(trainer: "Trainer") -> Iterator[None]:
+    """SIGINT (Ctrl+C) and SIGTERM (a scheduler, torchrun ending the run) stop at the next step, or
+    under torchrun at the next sync point, on every rank; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    asked: list[int] = []
 
-    def body() -> int:
-        from workbench.core.spec import load_spec
-        from workbench.training.schedules import make_trainer, resume_trainer
+    def stop(signum: int, frame: Any) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+        trainer.stop()
 
-        overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,
-                     "batch_size": args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
-                     "optimizer": args.optimizer, "device": args.device, "seed": args.seed}
-        if args.resume:
-            trainer = resume_trainer(args.resume, **overrides)
-        else:
-            if not args.spec:
-                raise ValueError("give a project file or template name (or --resume RUN_DIR)")
-            project = load_spec(args.spec)
-            data = dict(project.get("data", {}))
-            if args.data:
-                data["dataset"] = args.data
-            if args.data_root:
-                data["root"] = args.data_root
-            if args.download:
-                data["download"] = True
-            project["data"] = data
-            name = project.get("name") or Path(str(args.spec)).stem
-            out = args.out or str(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-            trainer = make_trainer(project, args.schedule, run_dir=out, **overrides)
-        tty = sys.stderr.isatty()
-        status, epochs = "finished", trainer.config.epochs
+    previous = {sig: signal.signal(sig, stop) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _build(args: argparse.Namespace, world: "World") -> "Trainer":
+    from workbench.core.spec import load_spec
+    from workbench.training.schedules import make_trainer, resume_trainer
+
+    overrides = {"task": args.task, "noise": args.noise, "loss": args.loss, "epochs": args.epochs,
+                 "batch_size": args.batch_size, "lr": args.lr, "weight_decay": args.weight_decay,
+                 "optimizer": args.optimizer, "device": args.device, "seed": args.seed}
+    if args.resume:
+        return resume_trainer(args.resume, world=world, **overrides)
+    if not args.spec:
+        raise ValueError("give a project file or template name (or --resume RUN_DIR)")
+    project = load_spec(args.spec)
+    data = dict(project.get("data", {}))
+    if args.data:
+        data["dataset"] = args.data
+    if args.data_root:
+        data["root"] = args.data_root
+    if args.download:
+        data["download"] = True
+    project["data"] = data
+    name = project.get("name") or Path(str(args.spec)).stem
+    out = args.out or str(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")  # rank 0's is written
+    return make_trainer(project, args.schedule, run_dir=out, world=world, **overrides)
+
+
+def _train(args: argparse.Namespace, world: "World") -> tuple[int, bool]:
+    """Build and run the trainer: the exit status, and whether every rank ended the run with this one
+    (not so when one rank failed on its own: the others may be gone)."""
+    trainer = world.main_first(lambda: _build(args, world))
+    tty = sys.stderr.isatty() and world.is_main
+    done: DoneEvent | None = None
+    epochs = trainer.config.epochs
+    with _stopping_on_signals(trainer):
         for event in trainer.events():
             if event["event"] == "start":
                 epochs = event["epochs"]  # all stages' epochs
             if tty:
                 _progress(event, epochs)
-            if event["event"] in PRINTED:
-                if tty and event["event"] == "done":
+            if event["event"] == "done":
+                done = event
+                if tty:
                     sys.stderr.write("\n")
+            if event["event"] in PRINTED and world.is_main:
                 print(json.dumps(event), flush=True)
-                status = event["status"] if event["event"] == "done" else status
-        return 0 if status == "finished" else 1
+    assert done is not None  # every run ends in a done event
+    if not world.is_main and done.get("failed_process") == world.rank + 1:  # rank 0 may be gone: say it here
+        print(f"workbench train (process {world.rank + 1} of {world.size}): {done['message']}", file=sys.stderr,
+              flush=True)
+    return (0 if done["status"] == "finished" else 1), "failed_process" not in done
 
-    return run_cli("train", body)
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    from workbench.training import distributed
+
+    several = distributed.launched() and int(os.environ["WORLD_SIZE"]) > 1
+    verb = f"train (process {int(os.environ['RANK']) + 1} of {os.environ['WORLD_SIZE']})" if several else "train"
+
+    def body() -> int:
+        world = distributed.join(not args.local_batch_norm) if several else distributed.SINGLE
+        together = False  # whether every rank ends with this one (not after a failure of one of them)
+        try:
+            code, together = _train(args, world)
+            return code
+        except distributed.PeerFailed:
+            return 1  # the rank that failed has said why
+        finally:
+            distributed.leave(together)
+
+    return run_cli(verb, body)

@@ -14,7 +14,8 @@ import copy
 from typing import Any
 
 from workbench.core.catalogue import CATALOGUE
-from workbench.core.project import Project, ProjectError, validate_input, validate_layer, validate_project
+from workbench.core.project import (SECTIONS, Project, ProjectError, validate_input, validate_layer, validate_project,
+                                    with_param)
 
 NO_MERGE = -1
 _MERGE_PARAM, _MERGE_INPUT, _MERGE_SECTION = 1, 2, 3
@@ -137,12 +138,7 @@ class SetParam(Command):
         kind = CATALOGUE[self.old_layer["type"]]
         if key not in [p.name for p in kind.params]:
             raise ProjectError(f"layer {index} ({kind.name}): no parameter '{key}'")
-        candidate = dict(self.old_layer)
-        if value is None and not kind.param(key).optional:
-            candidate.pop(key, None)
-        else:
-            candidate[key] = value
-        self.new_layer = validate_layer(index, candidate)  # raises ProjectError naming layer and key
+        self.new_layer = with_param(index, self.old_layer, key, value)  # raises ProjectError naming layer and key
         self.layer_id, self.key, self.value, self.mergeable = self.old_layer["id"], key, value, mergeable
         self.text = f"Set {kind.name} {key}"
 
@@ -196,7 +192,7 @@ class SetSection(Command):
     merge_id = _MERGE_SECTION
 
     def __init__(self, project: Project, name: str, value: dict):
-        if name not in ("data", "training"):
+        if name not in SECTIONS:
             raise ProjectError(f"unknown section {name!r}")
         if not isinstance(value, dict):
             raise ProjectError(f"'{name}' must be an object")

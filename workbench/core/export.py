@@ -19,7 +19,7 @@ from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.inference import summarize
 from workbench.core.project import write_atomic
 from workbench.core.spec import ProjectSpec, load_spec
-from workbench.core.summary import output_shapes
+from workbench.core.summary import Summary, output_shapes
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -39,13 +39,52 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
     return f"{prefix}{kind.module.__name__}({', '.join(text)})"
 
 
-def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
-    """Python source of an nn.Module whose constructor needs no arguments."""
-    doc = load_spec(project)
+def custom_layer_source(names: set[str] | list[str]) -> list[str]:
+    """The source of the layer classes torch.nn lacks (workbench.core.layers) among `names`,
+    copied verbatim: they import only torch."""
+    lines: list[str] = []
+    for name in sorted(set(names) & CUSTOM):
+        lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
+    return lines
+
+
+def network_class_source(doc: dict, summary: Summary, class_name: str = "Net") -> list[str]:
+    """`class Net(nn.Module)`: one constructor call per layer, each with its output and parameters."""
+    lines = [
+        f"class {class_name}(nn.Module):",
+        "    def __init__(self) -> None:",
+        "        super().__init__()",
+        "        self.layers = nn.Sequential(",
+    ]
+    shape = tuple(doc["input"])
+    for layer, row, output in zip(doc["layers"], summary["layers"], output_shapes(summary)):
+        kind = CATALOGUE[layer["type"]]
+        call = constructor_call(kind, shape, layer)
+        shape = tuple(output)
+        params = f", {row['params']:,} parameters" if row["params"] else ""
+        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(shape)}{params}")
+    example = ", ".join(str(s) for s in doc["input"])
+    return lines + [
+        "        )",
+        "",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"        # x: (batch, {example})",
+        "        return self.layers(x)",
+    ]
+
+
+def checked_summary(doc: dict) -> Summary:
+    """The project's summary; a network with an error raises the ProjectError naming the layer."""
     summary = summarize(doc)
     if summary["first_error"] is not None:
         build_model(doc)  # raises the ProjectError naming the layer
-    outputs = output_shapes(summary)
+    return summary
+
+
+def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
+    """Python source of an nn.Module whose constructor needs no arguments."""
+    doc = load_spec(project)
+    summary = checked_summary(doc)
     input_text = fmt_shape(tuple(doc["input"]))
     lines = [
         f'"""{doc["name"] or "network"}: exported by workbench {__version__}.',
@@ -57,30 +96,10 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
         "from torch import nn",
         "",
     ]
-    used = sorted({layer["type"] for layer in doc["layers"]} & CUSTOM)
-    for name in used:
-        lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
-    lines += [
-        "",
-        f"class {class_name}(nn.Module):",
-        "    def __init__(self) -> None:",
-        "        super().__init__()",
-        "        self.layers = nn.Sequential(",
-    ]
-    shape = tuple(doc["input"])
-    for layer, row, output in zip(doc["layers"], summary["layers"], outputs):
-        kind = CATALOGUE[layer["type"]]
-        call = constructor_call(kind, shape, layer)
-        shape = tuple(output)
-        params = f", {row['params']:,} parameters" if row["params"] else ""
-        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(shape)}{params}")
+    lines += custom_layer_source({layer["type"] for layer in doc["layers"]})
+    lines += ["", *network_class_source(doc, summary, class_name)]
     example = ", ".join(str(s) for s in doc["input"])
     lines += [
-        "        )",
-        "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
-        f"        # x: (batch, {example})",
-        "        return self.layers(x)",
         "",
         "",
         'if __name__ == "__main__":',

@@ -10,7 +10,7 @@ import math
 
 from workbench.core.catalogue import CATALOGUE, LayerError, Shape, fmt_shape
 from workbench.core.spec import ProjectSpec, load_spec
-from workbench.core.summary import LayerRow, Summary
+from workbench.core.summary import LayerRow, Summary, fmt_count, fmt_output
 
 BYTES_PER_VALUE = 4  # float32 activations
 
@@ -84,10 +84,10 @@ def format_table(summary: Summary) -> str:
     header = ("#", "layer", "output", "params", "no sharing", "MACs", "RF", "")
     lines = [("", "Input", fmt_shape(tuple(summary["input"])), "", "", "", "", "")]
     for r in summary["layers"]:
-        out = fmt_shape(tuple(r["output"])) if r["output"] is not None else "?"
+        out = fmt_output(r["output"])
         note = {"ok": "", "warning": "⚠ ", "error": "✖ ", "unknown": ""}[r["status"]] + r["message"]
-        lines.append((str(r["index"]), r["label"], out, _num(r["params"]), _num(r["params_unshared"]),
-                      _num(r["macs"]), _num(r["receptive_field"]), note))
+        lines.append((str(r["index"]), r["label"], out, fmt_count(r["params"]), fmt_count(r["params_unshared"]),
+                      fmt_count(r["macs"]), fmt_count(r["receptive_field"]), note))
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
     right = {0, 3, 4, 5, 6}
 
@@ -95,13 +95,10 @@ def format_table(summary: Summary) -> str:
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         return "  ".join(cells + ([row[-1]] if row[-1] else [])).rstrip()
 
-    out_shape = fmt_shape(tuple(summary["output"])) if summary["output"] is not None else "?"
+    out_shape = fmt_output(summary["output"])
     total = (f"Total: {summary['total_params']:,} parameters ({summary['total_params_unshared']:,} without "
              f"sharing), {summary['total_macs']:,} MACs, {summary['total_memory'] / 1e6:.2f} MB activations "
              f"per sample; output {out_shape}")
     rule = "-" * len(fmt(header))
     return "\n".join([fmt(header), rule, *map(fmt, lines), rule, total])
 
-
-def _num(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"

@@ -93,6 +93,17 @@ def validate_layer(index: int, layer: Any) -> dict:
     return out
 
 
+def with_param(index: int, layer: dict, key: str, value: Any) -> dict:
+    """Layer `index` with one parameter set (value None resets a non-optional one to its default),
+    validated: a ProjectError names the layer and the key."""
+    candidate = dict(layer)
+    if value is None and not CATALOGUE[layer["type"]].param(key).optional:
+        candidate.pop(key, None)
+    else:
+        candidate[key] = value
+    return validate_layer(index, candidate)
+
+
 def validate_section(name: str, value: Any) -> dict:
     """data/training sections: JSON objects whose meaning the training package checks."""
     if not isinstance(value, dict):
@@ -277,14 +288,7 @@ class Project:
 
     def set_param(self, index: int, key: str, value: Any) -> None:
         """Set (or, with value None for a non-optional key, reset to default) one parameter."""
-        current = self._doc["layers"][index]
-        candidate = dict(current)
-        param = CATALOGUE[current["type"]].param(key)
-        if value is None and not param.optional:
-            candidate.pop(key, None)
-        else:
-            candidate[key] = value
-        self._doc["layers"][index] = validate_layer(index, candidate)
+        self._doc["layers"][index] = with_param(index, self._doc["layers"][index], key, value)
         self.changed.emit("layers")
 
     def set_input(self, shape: list[int]) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
+from workbench.core.catalogue import fmt_shape
+
 Status = Literal["ok", "warning", "error", "unknown"]
 
 
@@ -47,3 +49,13 @@ def output_shapes(summary: Summary) -> list[list[int]]:
             raise ValueError(f"layer {row['index']} ({row['type']}): output shape unknown: {row['message']}")
         shapes.append(row["output"])
     return shapes
+
+
+def fmt_count(n: int | None) -> str:
+    """A count for people: "34,944", or "?" when an error upstream leaves it unknown."""
+    return "?" if n is None else f"{n:,}"
+
+
+def fmt_output(shape: list[int] | None) -> str:
+    """An output shape for people: "27×27×256", or "?" when it is unknown."""
+    return "?" if shape is None else fmt_shape(tuple(shape))

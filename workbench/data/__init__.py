@@ -12,7 +12,7 @@ from typing import Any
 from workbench.data import digits, shapes
 from workbench.data.dataset import DataError, Dataset, fit_to_input, split
 from workbench.data.options import Option, check_section
-from workbench.data.vision import VISION, load_folder, load_vision, resize_dataset
+from workbench.data.vision import IMAGE_SUFFIXES, VISION, VISION_SIZES, load_folder, load_vision, resize_dataset
 
 DATASETS = ("digits", "shapes", *VISION, "folder")
 AUGMENTATIONS = ("flip", "shift")
@@ -28,7 +28,7 @@ DATA_OPTIONS = {
 }
 SHAPES_COUNT = 6000
 
-__all__ = ["DATASETS", "DataError", "Dataset", "default_root", "load_dataset", "validate_data"]
+__all__ = ["DATASETS", "DataError", "Dataset", "default_root", "load_dataset", "sample_count", "validate_data"]
 
 
 def validate_data(section: Any) -> dict:
@@ -42,6 +42,27 @@ def validate_data(section: Any) -> dict:
 def default_root() -> Path:
     """Where torchvision datasets live unless data.root says otherwise ($WORKBENCH_DATA)."""
     return Path(os.environ.get("WORKBENCH_DATA") or Path.home() / ".workbench" / "datasets")
+
+
+def sample_count(data: dict, root: str | None = None) -> int | None:
+    """How many samples (training and validation) the data section loads, without loading them;
+    None for an image folder that is not there."""
+    opts = validate_data(data)
+    name, count = opts["dataset"], opts["count"]
+    if name in VISION:
+        train, test = VISION_SIZES[name]
+        return min(train, count or train) + test
+    if name == "shapes":
+        return count or SHAPES_COUNT
+    if name == "digits":
+        total = digits.COUNT
+    else:
+        folder = Path(root or opts["root"] or "").expanduser()
+        if not (root or opts["root"]) or not folder.is_dir():
+            return None
+        total = sum(1 for sub in folder.iterdir() if sub.is_dir() and not sub.name.startswith(".")
+                    for path in sub.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    return min(total, count or total)
 
 
 def load_dataset(data: dict, input_shape: list[int], root: str | None = None) -> Dataset:

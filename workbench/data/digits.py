@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 CLASSES = [str(i) for i in range(10)]
+COUNT = 1797
 
 
 def load() -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,6 +22,8 @@ VISION = {
     "cifar10": ("CIFAR10", "cifar-10-batches-py", "data_batch_1 … data_batch_5, test_batch and batches.meta "
                 "(unpacked from cifar-10-python.tar.gz)"),
 }
+# name -> (training images, test images): what the official files hold
+VISION_SIZES = {"mnist": (60_000, 10_000), "fashion-mnist": (60_000, 10_000), "cifar10": (50_000, 10_000)}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypedDict
 
 import torch
 from torch import nn
@@ -79,11 +79,19 @@ def mse(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(((a.float() - b.float()) ** 2).mean())
 
 
+class CompressionRow(TypedDict):
+    bits: int            # per code value (32: float32, not quantized)
+    code_size: int       # values per code
+    code_bytes: float
+    input_bytes: int     # the input at 8 bits per value
+    byte_ratio: float    # input_bytes / code_bytes
+    val_mse: float       # validation reconstruction error from the quantized code
+
+
 def compression_table(model: nn.Sequential, info: CodeInfo, train_x: torch.Tensor, val_x: torch.Tensor,
                       bits: tuple[int, ...] = QUANTIZED_BITS,
-                      output: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[dict]:
-    """One row per precision: {"bits", "code_size", "code_bytes", "input_bytes", "byte_ratio",
-    "val_mse"}. `output` maps the network's output to [0, 1] images (see pca_compare.image_output)."""
+                      output: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[CompressionRow]:
+    """One row per precision. `output` maps the network's output to [0, 1] images (see pca_compare.image_output)."""
     with torch.no_grad():
         model.eval()
         code_shape = model[:info.layer + 1](val_x[:1]).shape[1:]
@@ -91,7 +99,7 @@ def compression_table(model: nn.Sequential, info: CodeInfo, train_x: torch.Tenso
     val_codes = encode(model, val_x, info.layer)
     low, high = train_codes.min(0).values, train_codes.max(0).values
     input_bytes = info.input_size  # the input at 8 bits per value, as images are stored
-    rows = []
+    rows: list[CompressionRow] = []
     for b in (32, *bits):
         codes = val_codes if b == 32 else quantize(val_codes, low, high, b)
         recon = decode(model, codes, info.layer, code_shape)

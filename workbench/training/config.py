@@ -41,19 +41,21 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    task: str = "classify"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 64
-    epochs: int = 10
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True       # mixed precision, used on CUDA only
-    loss: str = "mse"      # autoencoder/denoise reconstruction loss
-    noise: str = "gaussian:0.3"  # denoise corruption "kind:level"
-    schedule: str = "plain"  # "layerwise": greedy layer-wise pretraining, then fine-tuning
+    """A checked "training" section; the defaults are TRAINING_OPTIONS'."""
+
+    task: str = TRAINING_OPTIONS["task"].default
+    optimizer: str = TRAINING_OPTIONS["optimizer"].default
+    lr: float = TRAINING_OPTIONS["lr"].default
+    momentum: float = TRAINING_OPTIONS["momentum"].default
+    weight_decay: float = TRAINING_OPTIONS["weight_decay"].default
+    batch_size: int = TRAINING_OPTIONS["batch_size"].default
+    epochs: int = TRAINING_OPTIONS["epochs"].default
+    seed: int = TRAINING_OPTIONS["seed"].default
+    device: str = TRAINING_OPTIONS["device"].default
+    amp: bool = TRAINING_OPTIONS["amp"].default          # mixed precision, used on CUDA only
+    loss: str = TRAINING_OPTIONS["loss"].default         # autoencoder/denoise reconstruction loss
+    noise: str = TRAINING_OPTIONS["noise"].default       # denoise corruption "kind:level"
+    schedule: str = TRAINING_OPTIONS["schedule"].default  # "layerwise": greedy layer-wise pretraining, then fine-tuning
 
     @property
     def noise_kind_level(self) -> tuple[str, float]:

@@ -9,7 +9,7 @@ own Corruption layer (if any) is off. Errors: mean squared error per value again
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypedDict
 
 import numpy as np
 import torch
@@ -39,11 +39,17 @@ def denoise_examples(model: nn.Module, x: torch.Tensor, kind: str, level: float,
     return x.numpy(), noisy.numpy(), reconstruct(model, noisy, output).numpy()
 
 
+class SweepRow(TypedDict):
+    kind: str
+    level: float
+    noisy_mse: float     # the corrupted input against the clean one: doing nothing
+    denoised_mse: float  # the network's output against the clean input
+
+
 def denoise_sweep(model: nn.Module, x: torch.Tensor, kind: str, levels: tuple[float, ...] = DEFAULT_LEVELS,
-                  output: Callable[[torch.Tensor], torch.Tensor] = lambda out: out) -> list[dict]:
-    """Per noise level: {"level", "noisy_mse" (the corrupted input against the clean one: doing
-    nothing), "denoised_mse" (the network's output against the clean input)}."""
-    rows = []
+                  output: Callable[[torch.Tensor], torch.Tensor] = lambda out: out) -> list[SweepRow]:
+    """One row per noise level."""
+    rows: list[SweepRow] = []
     for level in levels:
         noisy = corrupt(x, kind, level)
         rows.append({"kind": kind, "level": float(level), "noisy_mse": mse(noisy, x),

@@ -11,6 +11,11 @@ which model and loss) can override `stages()` and reuse the rest; their events c
 
 Per step nothing leaves the device: losses are kept as tensors and fetched together at logging
 points (at most every `log_interval_s`), the only CPU-GPU sync in the hot loop (as in nanoGPT).
+
+Under torchrun, `world` (workbench.training.distributed.World) is this process's place among those
+training the run: each step takes this rank's share of the global batch, logging points become sync
+points every rank reaches at the same step, validation sums are added up, and rank 0 alone writes
+the run folder. Alone, `World()` changes nothing.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
+from workbench.training.distributed import SINGLE, World, backend_for
 from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
@@ -82,16 +88,20 @@ class Trainer:
 
     def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
-                 probe_interval_s: float = 0.25, _resume_state: dict | None = None, **overrides: Any):
+                 probe_interval_s: float = 0.25, world: World | None = None, _resume_state: dict | None = None,
+                 **overrides: Any):
         doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
-        self.device = resolve_device(self.config.device)
+        self.world = world or SINGLE  # one process, or this rank of several (workbench.training.distributed)
+        self.world.check_batch(self.config.batch_size)
+        self.device = self.world.device_for(resolve_device(self.config.device))
         self.log_interval_s = log_interval_s
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
         torch.manual_seed(self.config.seed)
-        self.model = build_model(self.project).to(self.device)
+        self.model = self.world.prepare(build_model(self.project), self.device).to(self.device)
+        self.world.seed(self.config.seed)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
         self.data = data.to(self.device)
@@ -112,7 +122,8 @@ class Trainer:
         self._probe_costs: collections.deque = collections.deque(maxlen=5)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.writer: RunWriter | None = None
-        if self.run_dir is not None:
+        self._training_models: dict[int, nn.Module] = {}  # id(stage.model) -> what its steps call (DDP)
+        if self.run_dir is not None and self.world.is_main:
             self.writer = RunWriter(self.run_dir, self.project, self._config_record(), fresh=_resume_state is None)
         if _resume_state is not None:
             self.stage_index = int(_resume_state.get("stage_index", 0))
@@ -125,7 +136,7 @@ class Trainer:
 
     @classmethod
     def resume_run(cls, run_dir: str | Path, *, log_interval_s: float = 0.1, probe_interval_s: float = 0.25,
-                   **overrides: Any) -> "Trainer":
+                   world: World | None = None, **overrides: Any) -> "Trainer":
         """Continue a run folder from its last checkpoint: same split, same curves (metrics appended);
         overrides (e.g. epochs=40) change the recorded config."""
         run = open_run(run_dir)
@@ -134,14 +145,14 @@ class Trainer:
         section = {**run.config["training"], **{k: v for k, v in overrides.items() if v is not None}}
         project = {**run.project, "training": section, "data": run.config["data"]}
         trainer = cls(project, run_dir=run_dir, log_interval_s=log_interval_s, probe_interval_s=probe_interval_s,
-                      _resume_state=run.state)
+                      world=world, _resume_state=run.state)
         stages = trainer.stages()
         if not 0 <= trainer.stage_index < len(stages):
             raise RunError(f"{run.path / 'checkpoints' / 'state.json'}: stage_index {trainer.stage_index} does not "
                            f"exist in this run's schedule ({len(stages)} stages)")
         trainer._load_checkpoint(run, stages[trainer.stage_index])
-        assert trainer.writer is not None
-        trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
+        if trainer.writer is not None:  # rank 0's alone under torchrun
+            trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
         return trainer
 
     # controls, safe from any thread -------------------------------------------------------------
@@ -166,6 +177,7 @@ class Trainer:
     def update_config(self, **changes: Any) -> None:
         """Change hyperparameters between runs (e.g. a smaller batch size after running out of memory)."""
         self.config = validate_training(self.config.to_dict(), **changes)
+        self.world.check_batch(self.config.batch_size)
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr
             group["weight_decay"] = self.config.weight_decay
@@ -182,6 +194,7 @@ class Trainer:
         wrong ends in a "done" event with status "failed" and a message (written to metrics.jsonl)."""
         status: Status = "finished"
         message = ""
+        failed_rank: int | None = None  # a failure on one rank under torchrun (a NaN is every rank's)
         self._phase = "start"
         try:
             stages = self.stages()
@@ -189,7 +202,8 @@ class Trainer:
             start: StartEvent = {"event": "start", "device": str(self.device), "device_name": device_name(self.device),
                               "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
-                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step}
+                              "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
+                              "processes": self.world.size}
             yield self._emit(start)
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
@@ -208,13 +222,18 @@ class Trainer:
             status, message = "failed", str(exc) + self._restore_last_checkpoint()
         except torch.cuda.OutOfMemoryError:
             status, message = "failed", self._out_of_memory_message("GPU memory")
+            message, failed_rank = self.world.settle_failure(message)
         except Exception as exc:  # noqa: BLE001 - a run must end in a message, and the engine stay usable
             status, message = "failed", self._failure_message(exc)
+            # under torchrun the other ranks may be waiting in a collective: the first failure's message wins
+            message, failed_rank = self.world.settle_failure(message)
         self._stop.clear()  # here, not at the start: a stop asked for before the run began still counts
         done: DoneEvent = {"event": "done", "status": status, "message": message,
                            "run_dir": str(self.run_dir) if self.run_dir else None, "epoch": self.epoch,
                            "global_step": self.global_step,
                            "best_val_loss": None if math.isinf(self.best_val) else self.best_val}
+        if failed_rank is not None and self.world.distributed:
+            done["failed_process"] = failed_rank + 1
         try:
             self._emit(done)
         except OSError as exc:  # the run folder cannot take it (disk full): the caller still gets the event
@@ -225,8 +244,9 @@ class Trainer:
     def steps_per_epoch(self) -> int:
         # A last batch of a single sample is left out (a different sample each epoch, as the order is
         # shuffled): batch normalization cannot train on one sample, and one sample's step is mostly noise.
+        # Under torchrun: unless every process gets two samples of it.
         full, rest = divmod(len(self.data.train_x), self.config.batch_size)
-        return max(1, full + (rest > 1))
+        return max(1, full + (rest >= 2 * self.world.size))
 
     # the loop ---------------------------------------------------------------------------------------
     def _run_stage(self, stage: Stage) -> Iterator[Event]:
@@ -249,7 +269,7 @@ class Trainer:
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch)
         order = torch.randperm(n, generator=g).to(self.device)
-        stage.model.train()
+        self._training_model(stage).train()
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
         pending: list[torch.Tensor] = []
@@ -260,26 +280,28 @@ class Trainer:
             yield from self._controls(stage)
             self._phase = "step"
             index = order[step * batch:(step + 1) * batch]
-            pending.append(self._step(stage, x[index], y[index]))
+            share = self.world.shard(index)  # all of it, in one process
+            pending.append(self._step(stage, x[share], y[share], self.world.share_weight(len(share), len(index))))
             self.global_step += 1
             self._steps_done += 1
             self._epoch_samples += len(index)
             now = self._clock.now()
-            if now - last_log >= self.log_interval_s or step == self.steps_per_epoch - 1:
-                yield self._emit(self._batch_event(pending, step), stage)
+            if self._log_due(step, now - last_log):
+                yield self._emit(self._batch_event(pending, step, now - last_log), stage)
                 pending, last_log = [], now
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
 
-    def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        """One optimizer step; returns the batch's loss as a detached device tensor."""
+    def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+        """One optimizer step; returns the batch's loss as a detached device tensor. `weight`: what
+        this rank's share of the global batch counts (World.share_weight; 1 in one process)."""
         xb = augment_batch(xb, self.data_section["augment"])
         target = stage.task.targets(xb, yb)
         with self._autocast():
-            out = stage.model(stage.task.inputs(xb))
+            out = self._training_model(stage)(stage.task.inputs(xb))
         loss = stage.task.loss(out, target)  # in float32, outside autocast (which refuses BCE)
         stage.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss if weight == 1.0 else loss * weight).backward()
         self.scaler.step(stage.optimizer)
         self.scaler.update()
         loss = loss.detach()
@@ -289,14 +311,32 @@ class Trainer:
             self._correct += correct
         return loss
 
-    def _batch_event(self, pending: list[torch.Tensor], step: int) -> BatchEvent:
-        losses = torch.stack(pending).float().cpu()  # the sync point
+    def _log_due(self, step: int, since_log: float) -> bool:
+        """Whether this step ends with a batch event: every log_interval_s, and at the epoch's end.
+        Under torchrun, at the step rank 0 chose at the last one (every rank must sync at the same step)."""
+        if step == self.steps_per_epoch - 1:
+            return True
+        if self.world.distributed:
+            return step >= self._sync_step
+        return since_log >= self.log_interval_s
+
+    _sync_step = 0  # under torchrun: the next step the ranks sync at (the first of each epoch does)
+
+    def _batch_event(self, pending: list[torch.Tensor], step: int, since_log: float) -> BatchEvent:
+        losses, stop = torch.stack(pending).float(), False
+        if self.world.distributed:  # every rank's losses, any rank's stop, and when to sync next
+            per_interval = max(1, int(len(pending) * self.log_interval_s / max(since_log, 1e-9)))
+            losses, stop, next_sync = self.world.agree(losses, self._stop.is_set(), step + per_interval)
+            self._sync_step = 0 if step == self.steps_per_epoch - 1 else next_sync
+        losses = losses.cpu()  # the sync point
         finite = torch.isfinite(losses)
         if not finite.all():
             bad = self.global_step - len(pending) + int((~finite).nonzero()[0, 0]) + 1
             raise NonFiniteLoss(
                 f"the loss became {losses[~finite][0].item()} at step {bad} (epoch {self.epoch + 1}): training "
                 f"stopped; the last good checkpoint is kept. Try a lower learning rate (now {self.config.lr:g})")
+        if stop:
+            raise _Stopped
         elapsed = self._clock.now() - self._epoch_start
         rate = self._epoch_samples / max(elapsed, 1e-9)
         return {"event": "batch", "epoch": self.epoch + 1, "step": step + 1, "global_step": self.global_step,
@@ -309,32 +349,36 @@ class Trainer:
 
     @torch.no_grad()
     def _evaluate(self, stage: Stage) -> EpochEvent:
-        n_train = max(self._epoch_samples, 1)
-        record: dict[str, Any] = {"event": "epoch", "epoch": self.epoch + 1, "global_step": self.global_step,
-                                  "train_loss": float(self._loss_sum) / n_train}
         train_time = self._clock.now() - self._epoch_start
-        if stage.task.classifies:
-            record["train_accuracy"] = float(self._correct) / n_train
         stage.model.eval()
+        self.world.broadcast_buffers(stage.model)  # per-process BatchNorm statistics: rank 0's validate
         val_x, val_y = self._val_inputs, self.data.val_y
+        k = len(self.classes)
         loss_sum = torch.zeros((), device=self.device)
-        predictions = []
-        for i in range(0, len(val_x), EVAL_BATCH):
-            xb, yb = val_x[i:i + EVAL_BATCH], val_y[i:i + EVAL_BATCH]
+        confusion = torch.zeros(k * k, device=self.device, dtype=torch.long)
+        lo, hi = self.world.share_range(len(val_x))  # all of it, in one process
+        for i in range(lo, hi, EVAL_BATCH):
+            j = min(i + EVAL_BATCH, hi)
+            xb, yb = val_x[i:j], val_y[i:j]
             with self._autocast():
                 out = stage.model(xb)
-            target = stage.task.targets(self.data.val_x[i:i + EVAL_BATCH], yb)
+            target = stage.task.targets(self.data.val_x[i:j], yb)
             loss_sum += stage.task.loss(out, target) * len(xb)
             if stage.task.classifies:
-                predictions.append(out.argmax(1))
+                pred = out.argmax(1)
+                real = pred < k  # a network with more outputs than classes may predict none of them: wrong
+                confusion += torch.bincount(yb[real] * k + pred[real], minlength=k * k)
         stage.model.train()
+        train_sum, correct, loss_sum, confusion = self.world.sum([self._loss_sum, self._correct, loss_sum, confusion])
+        n_train = max(self._epoch_samples, 1)
+        record: dict[str, Any] = {"event": "epoch", "epoch": self.epoch + 1, "global_step": self.global_step,
+                                  "train_loss": float(train_sum) / n_train}
+        if stage.task.classifies:
+            record["train_accuracy"] = float(correct) / n_train
         record["val_loss"] = float(loss_sum) / max(len(val_x), 1)
-        if stage.task.classifies and predictions:
-            k = len(self.classes)
-            pred = torch.cat(predictions)
-            real = pred < k  # a network with more outputs than classes may predict none of them: wrong
-            confusion = torch.bincount(val_y[real] * k + pred[real], minlength=k * k).view(k, k).cpu()
-            record["val_accuracy"] = float(confusion.diag().sum()) / max(len(val_x), 1)
+        if stage.task.classifies and len(val_x):
+            confusion = confusion.view(k, k).cpu()
+            record["val_accuracy"] = float(confusion.diag().sum()) / len(val_x)
             record["val_confusion"] = confusion.tolist()
         record["samples_per_s"] = self._epoch_samples / max(train_time, 1e-9)
         record["eta_s"] = self._eta()
@@ -342,7 +386,10 @@ class Trainer:
         return cast(EpochEvent, record)  # built key by key: metrics.jsonl keeps this order
 
     def _controls(self, stage: Stage) -> Iterator[Event]:
-        """Between steps: honour stop, and block while paused (the pause time is not counted)."""
+        """Between steps: honour stop, and block while paused (the pause time is not counted). Under
+        torchrun a stop waits for the next sync point, where every rank stops (and nobody pauses)."""
+        if self.world.distributed:
+            return
         if self._stop.is_set():
             raise _Stopped
         if self._paused.is_set():
@@ -427,7 +474,19 @@ class Trainer:
         return {"training": self.config.to_dict(), "data": self.data_section,
                 "split_seed": self.data_section["split_seed"], "device": str(self.device),
                 "device_name": device_name(self.device), "classes": self.classes,
-                "input": self.project["input"]}
+                "input": self.project["input"], "processes": self.world.size,
+                **({"backend": backend_for(self.device), "batch_norm": self.world.batch_norm(self.device)}
+                   if self.world.distributed else {})}
+
+    def _training_model(self, stage: Stage) -> nn.Module:
+        """What a stage's steps call: its model, or under torchrun DDP around it (made at the stage's
+        first step, on every rank at once). A stage that trains part of the network (layer-wise
+        pretraining) holds layers its steps leave unused: DDP must look for them."""
+        model = self._training_models.get(id(stage.model))
+        if model is None:
+            model = self.world.wrap(stage.model, self.device, find_unused=stage.model is not self.model)
+            self._training_models[id(stage.model)] = model
+        return model
 
     def _load_checkpoint(self, run: Run, stage: Stage) -> None:
         """The run folder's last checkpoint into the network, and into `stage` (the one the checkpoint

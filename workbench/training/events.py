@@ -14,6 +14,10 @@ from typing import Any, Literal, NotRequired, Required, TypedDict, Union
 
 Status = Literal["finished", "stopped", "failed"]
 
+# How often a run watched by the window logs a batch event: twice per poll of the window's runner
+# (10 a second, workbench.ui.training.runner), so each poll finds a fresh loss.
+LIVE_LOG_INTERVAL_S = 0.05
+
 
 class _Staged(TypedDict, total=False):
     """Keys any event may carry: the stage of a staged schedule (layer-wise pretraining) and, in a
@@ -36,6 +40,7 @@ class StartEvent(_Staged):
     classes: list[str]
     epoch: int          # epochs already done (a resumed run)
     global_step: int
+    processes: int      # how many processes train the run (several under torchrun)
 
 
 class BatchEvent(_Staged):
@@ -110,6 +115,7 @@ class DoneEvent(_Staged):
     best_val_loss: NotRequired[float | None]
     suggested_input: NotRequired[list[int]]  # a dataset that fits another input: the input that fits
     suggested_resize: NotRequired[int | list[int]]  # ... or the data.resize that fits it to the input
+    failed_process: NotRequired[int]  # under torchrun: which process (1-based) failed first
 
 
 class Curve(TypedDict):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import torch
 from torch import nn
@@ -242,7 +242,8 @@ def _curve(events: list[Event]) -> Curve:
 
 
 def comparison_events(project: ProjectSpec, *, dataset: Dataset | None = None,
-                      pretrain_epochs: int | None = None, **overrides: Any) -> Iterator[Event | ComparisonEvent]:
+                      pretrain_epochs: int | None = None, **overrides: Any
+                      ) -> Generator[Event | ComparisonEvent, None, None]:
     """Train the project layer-wise, then from scratch, with the same data, seed (so the same initial
     weights) and epoch budget. Yields the engine's events with "schedule": "layerwise" | "scratch",
     then {"event": "comparison", "budget", "pretrain_epochs" (total), "layerwise": curve,

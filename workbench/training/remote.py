@@ -1,19 +1,22 @@
-"""Training in a worker process, so the window's Python never holds the trainer's GIL.
+"""The training process: every job the window runs off itself, so its Python never holds the
+trainer's GIL and it never holds a tensor.
 
     process = TrainingProcess()                  # nothing runs yet
     process.start()                              # spawn in the background (imports torch: ~2 s)
     process.run(project, run_dir="runs/x")       # a frozen project; the child builds the Trainer
+    process.submit(job)                          # or any Job (workbench.training.lab's experiments)
     for event in process.events(timeout=0.05):  # the engine's events: plain numbers, numpy arrays
-        ...                                      # the last one of a run is {"event": "done", ...}
+        ...                                      # the last one of a job is {"event": "done", ...}
     process.pause(); process.resume(); process.stop(); process.set_probe_request(request)
+    answer = process.ask(question)               # answered at once, beside the running job
     process.shutdown()                           # on window close: asks, then kills after a timeout
 
 The child is started with the "spawn" context (a fork of a process with Qt threads can deadlock;
 as with any spawned child, a script using this needs an `if __name__ == "__main__":` guard)
 and kept alive between runs, so a hundred Start/Stop cycles cost one torch import. It runs one
-run at a time on its main thread; a listener thread applies pause/resume/stop/probe commands to
-the engine's thread-safe controls, and a sender thread writes events to the pipe, so training
-never waits for the window to read. Anything that goes wrong in the child comes back as a "done"
+job at a time on its main thread; a listener thread applies pause/resume/stop/probe commands to
+the engine's thread-safe controls and answers questions, and a sender thread writes events to the
+pipe, so training never waits for the window to read. Anything that goes wrong in the child comes back as a "done"
 event with the engine's message; a child that dies (killed, out of memory) is reported as
 "the training process stopped unexpectedly", and the next `run` spawns a new one.
 
@@ -22,19 +25,12 @@ Probes are paced by the window: the child may be `PROBE_CREDITS` probes ahead of
 them (and at most every `PROBE_INTERVAL_S`). Two, not one: the window's poll and draw of one probe
 overlap the wait for the next.
 
-Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores. Measured on the shared 2-core
-CPU this project is tested on, as a ratio of headless training (torch's default 2 threads) in the
-same benchmark run: with the Training panel's curves live (benchmarks/gui_training.py, cifar10-cnn)
-2 threads kept 0.87 (0.85 typical), 1 thread 0.53; with every insight panel live
-(benchmarks/panels_speed.py, digits-cnn; before live probes were chunked and the window painted on
-one thread) 2 threads 0.71, 1 thread 0.68; now 2 threads 0.80. Two threads lose when the
-window paints (a parallel region waits for its descheduled second thread), so the window's share
-is kept small: curves repaint 4x a second, titles and labels are set only when they change, probes
-are paced by what the panels can draw and take at most a tenth of the run's time (the engine's
-PROBE_SHARE).
+Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores; the measurements behind that
+are in benchmarks/README.md.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import queue
@@ -45,28 +41,46 @@ import weakref
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
-from workbench.training.events import DoneEvent, Event, failure
+from workbench.training.events import LIVE_LOG_INTERVAL_S, DoneEvent, Event, failure
 
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
 PROBE_INTERVAL_S = 0.18  # 5.5 refreshes a second (the goal is 5); each costs the window ~20 ms of CPU
 PROBE_CREDITS = 2
-LOG_INTERVAL_S = 0.05  # the window draws at most 20 updates per second
 CRASHED = "the training process stopped unexpectedly"
+NEWS, ANSWER = 0, -1  # run ids of what the child sends outside runs: "ready", answers to questions
 
 _CONTEXT = get_context("spawn")
 
 
+class Job(Protocol):
+    """Work for the child, sent pickled: its events end with a "done" event (workbench.training.lab
+    has the lab's jobs). `controls` is the child's _Controls: a job attaches its trainer to it, so
+    pause, stop and probe requests reach the trainer."""
+
+    def events(self, controls: Any) -> Iterator[Any]: ...
+
+
+class Question(Protocol):
+    """A quick question for the child, answered at once on its listener thread, beside any job
+    (workbench.training.lab.DenoiseExamples)."""
+
+    def answer(self, controls: Any) -> Any: ...
+
+
 @dataclass
 class RunSpec:
-    """What the child needs to start a run: a frozen project (a dict) or a run folder to resume."""
+    """A training run: a frozen project (a dict) or a run folder to resume."""
 
     project: dict | None
     run_dir: str | None
     overrides: dict
     resume: bool = False
     schedule: str | None = None  # None: the project's training.schedule
+
+    def events(self, controls: Any) -> Iterator[Event]:
+        return run_events(self, controls)
 
 
 class TrainingProcess:
@@ -83,6 +97,9 @@ class TrainingProcess:
         self._running = False
         self._ready = False       # the child has imported torch and listens
         self._probe_request: Any = None
+        self._inbox: collections.deque = collections.deque()  # the current run's events, read, not yet taken
+        self._questions = itertools.count(1)
+        self._answers: dict[int, tuple[bool, Any]] = {}
 
     # the process --------------------------------------------------------------------------------
     @property
@@ -151,13 +168,17 @@ class TrainingProcess:
             resume: bool = False, schedule: str | None = None) -> None:
         """Start a run (after the previous one's "done"): project is frozen here, as sent. schedule:
         "plain" or "layerwise", None for the project's own (a resumed run keeps the one it began with)."""
+        self.submit(RunSpec(project, run_dir, dict(overrides or {}), resume, schedule))
+
+    def submit(self, job: Job) -> None:
+        """Start any job (after the previous one's "done"): a RunSpec, or one of the lab's."""
         if self._running:
             raise RuntimeError("a run is in progress: stop it and wait for its done event first")
         self.start()
         self._run_id = next(self._runs)
         self._running = True
-        spec = RunSpec(project, run_dir, dict(overrides or {}), resume, schedule)
-        if not self._send("run", self._run_id, spec, self._probe_request):
+        self._inbox.clear()
+        if not self._send("run", self._run_id, job, self._probe_request):
             self._close_pipes()  # the child just died: events() reports it
 
     def pause(self) -> None:
@@ -182,24 +203,41 @@ class TrainingProcess:
         """The current run's events that have arrived, waiting up to `timeout` for the first one.
         A child that died during a run yields a failed "done" event."""
         out: list[Event] = []
-        if self._events is None:
+        if self._events is None and not self._inbox:
             return self._crashed() if self._running else out
         try:
-            while len(out) < limit and self._events.poll(timeout if not out else 0):
-                run_id, event = self._events.recv()
-                if run_id == 0:  # the child's own news
-                    self._ready = True
-                elif run_id == self._run_id:
-                    out.append(event)
-                    if event["event"] == "done":
-                        self._running = False
-                        break
+            while len(out) < limit and (self._inbox or self._receive(timeout if not out else 0)):
+                if not self._inbox:
+                    continue
+                event = self._inbox.popleft()
+                out.append(event)
+                if event["event"] == "done":
+                    self._running = False
+                    break
         except (EOFError, OSError):  # the child is gone: its end of the pipe closed
-            self._close_pipes()
-            if self._process is not None:
-                self._process.join(1.0)
+            self._lost()
             return out + self._crashed()
         return out
+
+    def ask(self, question: Question, timeout_s: float = 10.0) -> Any:
+        """The child's answer to a quick question (it waits for nothing the child is doing); the
+        question's own error is raised here as a ValueError, a dead or silent child as a RuntimeError."""
+        if not self.alive or not self._ready:
+            raise RuntimeError("the training process is not running")
+        ask_id = next(self._questions)
+        deadline = time.monotonic() + timeout_s
+        if self._send("ask", ask_id, question):
+            try:
+                while ask_id not in self._answers and self._receive(max(0.0, deadline - time.monotonic())):
+                    pass
+            except (EOFError, OSError):
+                self._lost()
+        if ask_id not in self._answers:
+            raise RuntimeError("the training process did not answer")
+        ok, answer = self._answers.pop(ask_id)
+        if not ok:
+            raise ValueError(answer)
+        return answer
 
     def wait_done(self, timeout_s: float) -> DoneEvent | None:
         """Read events until the current run's "done" (returned) or timeout_s passes (None)."""
@@ -214,6 +252,25 @@ class TrainingProcess:
         return None
 
     # plumbing -----------------------------------------------------------------------------------
+    def _receive(self, timeout: float) -> bool:
+        """Read one message from the child if one comes within `timeout`; False if none did."""
+        if self._events is None or not self._events.poll(timeout):
+            return False
+        run_id, payload = self._events.recv()
+        if run_id == NEWS:
+            self._ready = True
+        elif run_id == ANSWER:
+            ask_id, ok, answer = payload
+            self._answers[ask_id] = (ok, answer)
+        elif run_id == self._run_id:  # an older run's leftovers are dropped
+            self._inbox.append(payload)
+        return True
+
+    def _lost(self) -> None:
+        self._close_pipes()
+        if self._process is not None:
+            self._process.join(1.0)
+
     def _crashed(self) -> list[Event]:
         if not self._running:
             return []
@@ -260,6 +317,9 @@ class _Controls:
         self.paused = self.stopped = self.closing = False
         self.request: Any = None
         self.credit = PROBE_CREDITS
+        self.probe_interval_s = PROBE_INTERVAL_S
+        self.probing = False  # only training runs are probed: the lab's views need no probes
+        self.workshop: dict[str, Any] = {}  # what a job leaves for later ones (the lab's analysed network)
 
     def attach(self, trainer: Any) -> None:
         with self.lock:
@@ -281,10 +341,10 @@ class _Controls:
         with self.lock:
             trainer = self.trainer
             if kind == "run":  # here, in command order: a stop sent right after the run is not lost
-                _, run_id, spec, request = message
+                _, run_id, job, request = message
                 self.trainer, self.paused, self.stopped = None, False, self.closing
-                self.request, self.credit = request, PROBE_CREDITS
-                self.runs.put((run_id, spec))
+                self.request, self.credit, self.probing = request, PROBE_CREDITS, isinstance(job, RunSpec)
+                self.runs.put((run_id, job))
             elif kind in ("stop", "shutdown"):
                 self.stopped = True
                 self.closing = self.closing or kind == "shutdown"
@@ -308,7 +368,7 @@ class _Controls:
 
     def _apply_request(self) -> None:
         if self.trainer is not None:
-            self.trainer.set_probe_request(self.request if self.credit > 0 else None)
+            self.trainer.set_probe_request(self.request if self.credit > 0 and self.probing else None)
 
 
 def _child_main(*args: Any) -> None:
@@ -327,13 +387,18 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
     import workbench.training.engine  # noqa: F401 - loaded now, not at the first Start
 
     controls = _Controls()
+    controls.probe_interval_s = probe_interval_s
     outbox: queue.SimpleQueue = queue.SimpleQueue()
-    outbox.put((0, {"event": "ready"}))
+    outbox.put((NEWS, {"event": "ready"}))
 
     def listen() -> None:
         try:
-            while controls.handle(commands.recv()):
-                pass
+            while True:
+                message = commands.recv()
+                if message[0] == "ask":  # answered here, beside whatever job runs
+                    outbox.put((ANSWER, answer(message[1], message[2], controls)))
+                elif not controls.handle(message):
+                    break
         except (EOFError, OSError):  # the parent is gone: stop, then exit
             controls.handle(("shutdown",))
         controls.runs.put(None)
@@ -350,9 +415,9 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
     listener.start()
     sender.start()
     try:
-        while (job := controls.runs.get()) is not None:
-            run_id, spec = job
-            for event in run_events(spec, controls, probe_interval_s):
+        while (queued := controls.runs.get()) is not None:
+            run_id, job = queued
+            for event in job_events(job, controls):
                 outbox.put((run_id, event))
     finally:
         outbox.put(None)
@@ -360,11 +425,34 @@ def serve(commands: Connection, events: Connection, torch_threads: int, probe_in
         events.close()
 
 
-def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float) -> Iterator[Event]:
+def answer(ask_id: int, question: Question, controls: _Controls) -> tuple[int, bool, Any]:
+    """(ask_id, True, the answer) or (ask_id, False, what went wrong)."""
+    try:
+        return ask_id, True, question.answer(controls)
+    except (ValueError, OSError) as exc:
+        return ask_id, False, str(exc)
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - a question must not kill the process
+        return ask_id, False, f"{type(exc).__name__}: {exc}"
+
+
+def job_events(job: Job, controls: _Controls) -> Iterator[Any]:
+    """A job's events; whatever goes wrong ends in a failed "done" event with a message."""
+    try:
+        yield from job.events(controls)
+    except (ValueError, OSError) as exc:  # bad settings, missing data, a network that cannot serve
+        yield failure(str(exc), None)
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - a bug in a layer must not kill the process
+        yield failure(f"{type(exc).__name__}: {exc}", None)
+    finally:
+        with controls.lock:
+            controls.trainer = None
+
+
+def run_events(spec: RunSpec, controls: _Controls) -> Iterator[Event]:
     """One run's events; whatever goes wrong ends in a failed "done" event with a message."""
     from workbench.training.schedules import make_trainer, resume_trainer
 
-    kwargs = {"log_interval_s": LOG_INTERVAL_S, "probe_interval_s": probe_interval_s}
+    kwargs = {"log_interval_s": LIVE_LOG_INTERVAL_S, "probe_interval_s": controls.probe_interval_s}
     try:
         if spec.resume:
             trainer = resume_trainer(spec.run_dir, **kwargs, **spec.overrides)
@@ -391,6 +479,3 @@ def run_events(spec: RunSpec, controls: _Controls, probe_interval_s: float) -> I
                 return
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - reported, and the process lives on
         yield failure(f"training failed: {type(exc).__name__}: {exc}", spec.run_dir)
-    finally:
-        with controls.lock:
-            controls.trainer = None

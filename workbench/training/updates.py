@@ -8,6 +8,7 @@ the newest probe (merged: keys sent once, such as the fixed inputs, are kept).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ class RunUpdate:
     probe: ProbeEvent | None = None
     events: list[Event] = field(default_factory=list)  # start/batch/epoch events in order (no confusion counts)
     probes: int = 0  # how many probe events `probe` stands for
+    results: list[Any] = field(default_factory=list)  # what a job found (workbench.training.lab's events)
 
 
 class Coalescer:
@@ -54,6 +56,8 @@ class Coalescer:
         elif event["event"] == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept
             update.probe = {**update.probe, **event} if update.probe else event
             update.probes += 1
+        elif event["event"] != "done":  # a job's result: the lab's "analysis", "comparison", "sweep"
+            update.results.append(event)
 
     def take(self) -> RunUpdate:
         steps = np.array(self._steps, dtype=np.float64).reshape(-1, 2)
@@ -66,4 +70,5 @@ class Coalescer:
 def merge_probe(kept: Probe, new: Probe) -> Probe:
     """A view's probe after a new one: keys the new one lacks keep their last value, so a probe made
     for other views does not blank this one."""
-    return {**kept, **{k: v for k, v in new.items() if k not in ("event", "global_step")}}  # type: ignore[typeddict-item]
+    merged = {**kept, **{k: v for k, v in new.items() if k not in ("event", "global_step")}}
+    return merged  # type: ignore[return-value]

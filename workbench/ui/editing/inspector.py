@@ -18,7 +18,8 @@ from workbench.core.commands import SetInput, SetParam
 from workbench.core.project import MAX_CHANNELS, MAX_SIZE
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.editing.undo import Editor
-from workbench.core.summary import LayerRow
+from workbench.ui.shell.style import ERROR, WARNING
+from workbench.core.summary import LayerRow, fmt_count
 
 SPIN_MAX = 2**31 - 1
 
@@ -133,7 +134,7 @@ class Inspector(QWidget):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #cd2d2d;")
+        self.message.setStyleSheet(f"color: {ERROR.name()};")
         self.results_box = QGroupBox("What it computes")
         self.results = QFormLayout(self.results_box)
         self.result_labels: dict[str, QLabel] = {}
@@ -342,16 +343,13 @@ class Inspector(QWidget):
         labels["formula"].setText(row["formula"] or "—")
         rf = row["receptive_field"]
         labels["receptive_field"].setText(f"{rf}×{rf}" if rf is not None else "?")
-        labels["params"].setText(_count(row["params"]))
-        labels["params_unshared"].setText(_count(row["params_unshared"]))
-        labels["macs"].setText(_count(row["macs"]))
+        labels["params"].setText(fmt_count(row["params"]))
+        labels["params_unshared"].setText(fmt_count(row["params_unshared"]))
+        labels["macs"].setText(fmt_count(row["macs"]))
         memory = row["memory"]
         labels["memory"].setText("?" if memory is None else f"{memory / 1024:,.1f} KiB")
-        color = {"warning": "#d68a00", "error": "#cd2d2d"}.get(row["status"], "")
+        color = {"warning": WARNING.name(), "error": ERROR.name()}.get(row["status"], "")
         symbol = {"warning": "⚠ ", "error": "✖ "}.get(row["status"], "")
         labels["status"].setText(f"<span style='color:{color}'>{symbol}{row['message'] or 'OK'}</span>"
                                  if color else (row["message"] or "OK"))
 
-
-def _count(n: int | None) -> str:
-    return "?" if n is None else f"{n:,}"

@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from workbench.core.catalogue import fmt_shape
+from workbench.core.summary import fmt_count, fmt_output
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.shell.style import ERROR, WARNING
 
@@ -20,10 +20,6 @@ _TIPS = ("Layer index", "Card text", "Output volume W×H×D", "Learned parameter
          "Output activations per sample (float32)", "Receptive field (input pixels per side)",
          "Warnings and errors")
 _RIGHT = {0, 3, 4, 5, 6, 7}
-
-
-def _num(n: int | None) -> str:
-    return "?" if n is None else f"{n:,}"
 
 
 def memory_text(n: int | None) -> str:
@@ -59,11 +55,11 @@ class SummaryTableModel(QAbstractTableModel):
     def cells(self, row: int) -> tuple[str, ...]:
         s = self.summary.summary
         if row == 0:
-            return ("", "Input", fmt_shape(tuple(s["input"])), "", "", "", memory_text(4 * math.prod(s["input"])), "1", "")
+            return ("", "Input", fmt_output(s["input"]), "", "", "", memory_text(4 * math.prod(s["input"])), "1", "")
         r = s["layers"][row - 1]
-        out = fmt_shape(tuple(r["output"])) if r["output"] is not None else "?"
-        return (str(r["index"]), r["label"], out, _num(r["params"]), _num(r["params_unshared"]), _num(r["macs"]),
-                memory_text(r["memory"]), _num(r["receptive_field"]), r["message"])
+        out = fmt_output(r["output"])
+        return (str(r["index"]), r["label"], out, fmt_count(r["params"]), fmt_count(r["params_unshared"]), fmt_count(r["macs"]),
+                memory_text(r["memory"]), fmt_count(r["receptive_field"]), r["message"])
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -127,13 +123,12 @@ class SummaryPanel(QWidget):
     def _refresh(self) -> None:
         s = self.summary.summary
         if s["first_error"] is not None:  # totals of a network that cannot be built would be made up
-            text = (f"<span style='color:#cd2d2d'><b>✖ layer {s['first_error']}:</b> "
+            text = (f"<span style='color:{ERROR.name()}'><b>✖ layer {s['first_error']}:</b> "
                     f"{s['layers'][s['first_error']]['message']}</span> · no totals until it is fixed")
         else:
-            out = fmt_shape(tuple(s["output"])) if s["output"] is not None else "?"
             text = (f"<b>Total: {s['total_params']:,} parameters</b> ({s['total_params_unshared']:,} without "
                     f"sharing) · {s['total_macs']:,} MACs · {memory_text(s['total_memory'])} activations per sample"
-                    f" · output <b>{out}</b>")
+                    f" · output <b>{fmt_output(s['output'])}</b>")
         self.totals.setText(text)
         self._select_row()
 

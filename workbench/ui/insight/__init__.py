@@ -1,16 +1,17 @@
 """Insight panels: filters, activation maps, latent codes, reconstructions, classification, curves.
 
-Each panel views numpy probe results (see workbench.training.probes) and the network summary.
-`InsightPanels` holds one of each and is the single object the main window wires:
+Each panel views numpy probe results (workbench.training.events.Probe) and the network summary.
+`InsightHub` holds one of each, feeds them together and keeps them on the layer of interest; the
+window's docks (workbench.ui.shell.docks) wire it:
 
-    training_panel.probe_received  -> insight.update_probe      (live probes)
-    training_panel.events_received -> insight.add_events        (curves; "start" carries classes)
-    project changes                -> insight.set_summary(summarize(project))
-    builder selection (index)      -> insight.set_layer
-    insight.layer_selected(int)    -> builder selection
-    insight.request_changed        -> trainer.set_probe_request(insight.request())
+    training panel's probe_received  -> update_probe       (live probes; only visible panels redraw)
+    training panel's events_received -> add_events         (curves; a "start" carries the classes)
+    the summary model's updates      -> set_summary
+    the selection's current layer    -> set_layer
+    layer_selected(int)              -> the selection (a panel's layer picker)
+    request_changed                  -> the docks, which ask the runner for what the docks on screen need
 
-A saved run is shown with `insight.show_run(run)`: its probes are then computed here, on demand.
+A saved run is shown with `show_run(run)`: its probes are then computed here, on demand.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def request_for(panels: Iterable[InsightPanel], only_visible: bool = True) -> Pr
     return ProbeRequest.for_panels([p.kind for p in shown], **fields)
 
 
-class InsightPanels(QObject):
+class InsightHub(QObject):
     """One panel of each kind, fed together, synced on the layer of interest."""
 
     request_changed = Signal()

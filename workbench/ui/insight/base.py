@@ -152,7 +152,15 @@ def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: 
     _style_text(plot)
     if y_label == "accuracy":  # the whole scale, always: a curve near 0.9 reads as what it is
         plot.setYRange(0.0, 1.0, padding=0.02)
-    _title_wraps(plot)
+    if not isinstance(plot.titleLabel, WrappingTitle):  # the title's cell of the plot's grid: row 0, column 1
+        old = plot.titleLabel
+        plot.layout.removeItem(old)
+        old.setParentItem(None)
+        if old.scene() is not None:
+            old.scene().removeItem(old)
+        plot.titleLabel = WrappingTitle(plot, "", size=_pt(TITLE_PT), parent=plot)
+        plot.layout.addItem(plot.titleLabel, 0, 1)
+        plot.setTitle(title, color=INK, size=_pt(TITLE_PT))
     return plot
 
 
@@ -180,40 +188,41 @@ def outside_legend(canvas: pg.GraphicsLayoutWidget, plot: pg.PlotItem, row: int 
     return legend
 
 
-def _title_wraps(plot: pg.PlotItem) -> None:
-    """pyqtgraph makes a title at least as wide as its text (on every text change and resize): a long
-    one widened the plot past a narrow dock's edge and cut off the right of the picture
-    (reconstructions 9 and 10 of 10, the raw-input scatter). Here a title wider than its column
-    wraps onto more lines instead, centred, and the title row grows to hold them."""
-    label = plot.titleLabel
-    label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-    item = label.item
-    centred = QTextOption(Qt.AlignmentFlag.AlignHCenter)
-    centred.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # a word wider than the room breaks
+class WrappingTitle(pg.LabelItem):
+    """A plot title that never widens its plot and is never cut. pyqtgraph makes a label at least as
+    wide as its text (on every text change and resize): a long title widened the plot past a narrow
+    dock's edge and cut off the right of the picture (reconstructions 9 and 10 of 10, the raw-input
+    scatter). This one asks for no minimum width; wider than its column, it wraps onto more lines,
+    centred, and the title row grows to hold them."""
 
-    def update_min() -> None:
-        item.document().setDefaultTextOption(centred)
+    def __init__(self, plot: pg.PlotItem, *args: Any, **kwargs: Any):
+        self._option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        self._option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # a word wider than the room breaks
+        self._plot = plot
+        super().__init__(*args, **kwargs)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph's name, called on every text change and resize
+        item, plot = self.item, getattr(self, "_plot", None)
+        item.document().setDefaultTextOption(self._option)
         item.setTextWidth(-1)
-        room = label.rect().width()
+        room = self.rect().width()
         if MIN_TITLE_ROOM <= room < item.boundingRect().width():  # (not while the layout is still settling)
             item.setTextWidth(room)
-            item.setPos(label.rect().left() - item.boundingRect().left(), item.pos().y())
-        height = label.itemRect().height()
+            item.setPos(self.rect().left() - item.boundingRect().left(), item.pos().y())
+        height = self.itemRect().height()
         row = max(TITLE_ROW, height)
         # pyqtgraph fixes the title's row at 30 px: as tall as the lines instead (not while torn down)
-        if label.isVisible() and isValid(plot.layout) and plot.layout.rowMinimumHeight(0) != row:
-            label.setMaximumHeight(row)
+        if plot is not None and self.isVisible() and isValid(plot.layout) and plot.layout.rowMinimumHeight(0) != row:
+            self.setMaximumHeight(row)
             plot.layout.setRowFixedHeight(0, row)
             for view in plot.scene().views() if plot.scene() is not None else ():
                 QTimer.singleShot(0, view, lambda view=view: fit_canvas(view))
-        label.setMinimumWidth(0)
-        label.setMinimumHeight(height)
-        label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
-                           Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
-        label.updateGeometry()
-
-    label.updateMin = update_min
-    update_min()
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(height)
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
+                          Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
 
 
 def fit_canvas(view: Any) -> None:
@@ -326,7 +335,7 @@ def layer_name(summary: Summary | None, index: int) -> str:
 def layer_choice(summary: Summary | None, index: int) -> str:
     """A layer in a chooser after its "Layer" label: '3 · MaxPool 2×2, s2' (short for narrow docks;
     the panel's title gives its output volume)."""
-    rows = (summary or {}).get("layers", [])
+    rows = summary["layers"] if summary is not None else []
     return f"{index} · {rows[index]['label']}" if index < len(rows) else str(index)
 
 

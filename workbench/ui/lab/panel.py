@@ -1,39 +1,41 @@
 """The autoencoder lab: layer-wise pretraining against training from scratch, PCA against the
 autoencoder at the same code size, compression, and denoising sweeps.
 
-`LabPanel(project)` is a plain QWidget for a dock. Its experiments are the Qt-free functions of
-workbench.training (layerwise, pca_compare, compression, denoise_sweep) run in superqt generator
-workers off the GUI thread; what comes back is plain numbers and numpy arrays, at most
-`MAX_UPDATES_PER_S` times a second. The views (`StageCurves`, `PcaView`, `CompressionTable`,
-`DenoiseView`) take those results and also render headless (`workbench pca -o`).
+`LabPanel(project)` is a plain QWidget for a dock. Its experiments are the jobs of
+workbench.training.lab, run in the training process by the window's `JobRunner` (the Training dock's
+too: one job at a time); what comes back is plain numbers and numpy arrays, coalesced like a training
+run's. The views (`StageCurves`, `PcaView`, `CompressionTable`, `DenoiseView`) take those results
+and also render headless (`workbench pca -o`).
 """
 from __future__ import annotations
 
-import time
-from typing import Any, Generator, Iterator
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
-from superqt.utils import create_worker
 
 from workbench.core.mosaic import tile
 from workbench.core.project import Project
-from workbench.training.events import ComparisonEvent, DoneEvent, Event
+from workbench.training.compression import CodeInfo, CompressionRow
+from workbench.training.config import NOISE_KINDS
+from workbench.training.denoise_sweep import SweepRow
+from workbench.training.events import ComparisonEvent, DoneEvent
+from workbench.training.lab import (AnalyseJob, AnalyseRunJob, AnalysisEvent, CompareJob, DenoiseExamples, LabEvent,
+                                    SweepJob)
+from workbench.training.updates import RunUpdate
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, outside_legend, set_title, styled_plot
 from workbench.ui.insight.latent import LatentPanel
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
 from workbench.ui.shell.flow import FlowLayout
-from workbench.ui.training.runner import gui_torch_threads
+from workbench.ui.training.runner import JobRunner
 
-MAX_UPDATES_PER_S = 20
 STAGE_COLOURS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 FINETUNE_COLOUR, SCRATCH_COLOUR, PCA_COLOUR, AE_COLOUR = "#d62728", "#7f7f7f", "#1f77b4", "#d62728"
-NOISE_KINDS = {"gaussian": "Gaussian (std)", "masking": "masking (fraction)", "salt_pepper": "salt and pepper (fraction)"}
+NOISE_TEXT = {"gaussian": "Gaussian (std)", "masking": "masking (fraction)", "salt_pepper": "salt and pepper (fraction)"}
 
 
 def _canvas() -> pg.GraphicsLayoutWidget:
@@ -99,7 +101,7 @@ class StageCurves(QWidget):
             self.points[key] = ([], [])
         return self.curves[key]
 
-    def add_events(self, events: list[dict]) -> None:
+    def add_events(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Engine events (from `comparison_events` or a trainer); only epoch events draw."""
         touched = set()
         for event in events:
@@ -132,7 +134,7 @@ class StageCurves(QWidget):
         top = max((max(ys) for _, ys in self.points.values() if ys), default=1.0)
         self.marker_text.setPos(self.marker.value(), float(np.log10(top)))
 
-    def show_comparison(self, result: dict) -> None:
+    def show_comparison(self, result: ComparisonEvent) -> None:
         """A finished `compare_with_scratch` result: both runs' curves and the final losses."""
         self.clear()
         for run in ("layerwise", "scratch"):
@@ -141,7 +143,7 @@ class StageCurves(QWidget):
                              for stage, loss in zip(curve["stage"], curve["val_loss"])])
         self.finish_comparison(result)
 
-    def finish_comparison(self, result: dict) -> None:
+    def finish_comparison(self, result: ComparisonEvent) -> None:
         lw, sc = result["layerwise"], result["scratch"]
         self.marker_text.setText(f"fine-tuning from epoch {result['pretrain_epochs'] + 1}")
         self.update_marker_height()
@@ -240,7 +242,7 @@ class CompressionTable(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 1)
 
-    def set_rows(self, info: Any, rows: list[dict]) -> None:
+    def set_rows(self, info: CodeInfo, rows: list[CompressionRow]) -> None:
         """info: a compression.CodeInfo; rows: compression.compression_table's."""
         self.caption.setText(f"Input {info.input_size} values → code {info.code_size} values (layer {info.layer}): "
                              f"compression ratio {info.input_size} ÷ {info.code_size} = {info.ratio:.1f}×. "
@@ -267,8 +269,8 @@ class DenoiseView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.kind = QComboBox()
-        for key, text in NOISE_KINDS.items():
-            self.kind.addItem(text, key)
+        for key in NOISE_KINDS:
+            self.kind.addItem(NOISE_TEXT[key], key)
         self.level = QDoubleSpinBox()
         self.level.setRange(0.0, 1.0)
         self.level.setSingleStep(0.05)
@@ -303,97 +305,13 @@ class DenoiseView(QWidget):
     def show_examples(self, clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) -> None:
         self.examples.update_probe({"inputs": clean, "corrupted": noisy, "reconstructions": denoised})
 
-    def show_sweep(self, rows: list[dict]) -> None:
+    def show_sweep(self, rows: list[SweepRow]) -> None:
         levels = [r["level"] for r in rows]
         self.noisy_line.setData(levels, [r["noisy_mse"] for r in rows])
         self.denoised_line.setData(levels, [r["denoised_mse"] for r in rows])
-        kind = NOISE_KINDS.get(rows[0]["kind"], rows[0]["kind"]) if rows else ""
+        kind = NOISE_TEXT.get(rows[0]["kind"], rows[0]["kind"]) if rows else ""
         set_title(self.plot, f"Reconstruction error against {kind} noise")
         self.plot.setLabel("bottom", f"noise level: {kind}", color=INK)
-
-
-# the jobs (run in worker threads) --------------------------------------------------------------------
-
-def _throttled(events: Iterator[Event | ComparisonEvent],
-               keep: tuple[str, ...] = ("start", "epoch", "done")) -> Iterator[list[Event | ComparisonEvent]]:
-    """Engine events in lists, at most MAX_UPDATES_PER_S lists a second (plus the last). A list may be
-    empty: the worker can only be stopped where its generator yields, so it yields between steps too
-    (Stop then acts within a step, not at the end of an epoch)."""
-    pending: list[Event | ComparisonEvent] = []
-    last = 0.0
-    for event in events:
-        if event["event"] in keep:
-            pending.append({k: v for k, v in event.items() if k != "val_confusion"})  # type: ignore[arg-type]
-        now = time.monotonic()
-        if now - last >= 1 / MAX_UPDATES_PER_S or event["event"] == "done":
-            yield pending
-            pending, last = [], now
-    if pending:
-        yield pending
-
-
-class Analysis:
-    """A trained autoencoder ready to analyse: its project, CPU model in eval mode and dataset."""
-
-    def __init__(self, project: dict, model: torch.nn.Module, data: Any, name: str):
-        self.project, self.model, self.data, self.name = project, model.cpu().eval(), data, name
-        from workbench.training.pca_compare import image_output
-
-        self.output = image_output(project, self.model)
-
-    def results(self) -> dict:
-        from workbench.training.compression import code_info, compression_table
-        from workbench.training.pca_compare import compare
-
-        info = code_info(self.project)
-        return {"pca": compare(self.project, self.model, self.data, self.name), "info": info,
-                "compression": compression_table(self.model, info, self.data.train_x, self.data.val_x,
-                                                 output=self.output)}
-
-
-def _comparison_job(project: dict) -> Generator[list, None, Any]:
-    from workbench.training.layerwise import comparison_events
-
-    torch.set_num_threads(gui_torch_threads())
-    result = None
-    events = comparison_events(project, log_interval_s=1 / MAX_UPDATES_PER_S)
-    for batch in _throttled(events, ("start", "epoch", "done", "comparison")):
-        result = next((e for e in batch if e["event"] == "comparison"), result)
-        yield batch
-    return result
-
-
-def _train_job(project: dict, schedule: str) -> Generator[list, None, Any]:
-    from workbench.data import load_dataset
-    from workbench.training.schedules import make_trainer
-
-    torch.set_num_threads(gui_torch_threads())
-    data = load_dataset(project.get("data", {}), project["input"])
-    trainer = make_trainer(project, schedule, dataset=data, log_interval_s=1 / MAX_UPDATES_PER_S)
-    done: DoneEvent | None = None
-    for batch in _throttled(trainer.events()):
-        done = next((e for e in batch if e["event"] == "done"), done)
-        yield batch
-    if done is None or done["status"] != "finished":
-        raise ValueError(f"training {done['status'] if done else 'ended'}: {done['message'] if done else ''}")
-    analysis = Analysis(project, trainer.model, data, project.get("name") or "autoencoder")
-    return analysis, analysis.results()
-
-
-def _run_job(path: str) -> Generator[list, None, Any]:
-    from workbench.training.run_folder import open_run
-
-    run = open_run(path)
-    yield [{"event": "start"}]
-    analysis = Analysis(run.project, run.load_model(), run.dataset(), run.project.get("name") or run.path.name)
-    return analysis, analysis.results()
-
-
-def _sweep_job(analysis: Analysis, kind: str) -> Generator[list, None, Any]:
-    from workbench.training.denoise_sweep import denoise_sweep
-
-    yield []
-    return denoise_sweep(analysis.model, analysis.data.val_x, kind, output=analysis.output)
 
 
 # the panel -------------------------------------------------------------------------------------------
@@ -402,12 +320,18 @@ class LabPanel(QWidget):
     """The autoencoder lab, for a dock: it reads the project (a core Project model) when an
     experiment starts, so later edits never race with it."""
 
-    def __init__(self, project: Project, parent: QWidget | None = None):
+    def __init__(self, project: Project, parent: QWidget | None = None, runner: JobRunner | None = None):
+        """runner: the window's, shared with the Training dock (one training process); by default
+        the panel's own."""
         super().__init__(parent)
         self.setWindowTitle("Autoencoder lab")
         self.project = project
-        self.worker: Any = None
-        self.analysis: Analysis | None = None
+        self._own_runner = runner is None  # shut down with the panel; the window's outlives it
+        self.runner = runner or JobRunner(self)
+        self.runner.updated.connect(self._progress)
+        self.runner.finished.connect(self._finished)
+        self.analysis: AnalysisEvent | None = None  # the last analysis (its network stays in the process)
+        self._what = ""  # the experiment running, for its messages
         self.schedule = QComboBox()
         self.schedule.addItem("plain schedule", "plain")
         self.schedule.addItem("layer-wise pretraining", "layerwise")
@@ -448,102 +372,115 @@ class LabPanel(QWidget):
         self.denoise.level.valueChanged.connect(lambda _: self.show_denoised())
         self.denoise.sample.valueChanged.connect(lambda _: self.show_denoised())
 
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if self._own_runner:
+            self.runner.shutdown()
+        super().closeEvent(event)
+
     # experiments ---------------------------------------------------------------------------------
     def train_and_analyse(self) -> None:
         self.stages.clear()
-        self._start(_train_job(self.project.to_dict(), self.schedule.currentData()), "Training", self._analysed)
+        self._start(AnalyseJob(self.project.to_dict(), self.schedule.currentData()), "Training")
 
     def compare_schedules(self) -> None:
         self.stages.clear()
         self.tabs.setCurrentWidget(self.stages)
-        self._start(_comparison_job(self.project.to_dict()), "Layer-wise, then from scratch", self._compared)
+        self._start(CompareJob(self.project.to_dict()), "Layer-wise, then from scratch")
 
     def analyse_run(self, path: str) -> None:
-        self._start(_run_job(path), f"Analysing {path}", self._analysed)
+        self._start(AnalyseRunJob(path), f"Analysing {path}")
 
     def sweep(self) -> None:
         if self.analysis is None:
             self.status.setText("Train an autoencoder or open a run first.")
             return
-        self._start(_sweep_job(self.analysis, self.denoise.noise()[0]), "Sweeping noise levels", self._swept)
+        self._start(SweepJob(self.denoise.noise()[0]), "Sweeping noise levels")
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.quit()
+        if self.busy():
+            self.runner.stop()
             self.status.setText("Stopped.")
 
     def busy(self) -> bool:
-        return self.worker is not None
+        return self.runner.running and self.runner.owner is self
 
     def _ask_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Analyse a run folder")
         if path:
             self.analyse_run(path)
 
-    def _start(self, job: Iterator[Any], what: str, on_result: Any) -> None:
-        if self.worker is not None:
-            self.worker.quit()  # starting a new experiment cancels the old one
-        # errors become a status line (errored below), not a re-raise in the GUI thread
-        worker = create_worker(lambda: (yield from job), _start_thread=False, _ignore_errors=True)
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(on_result)
-        worker.errored.connect(lambda exc: self.status.setText(f"{what} failed: {exc}"))
-        worker.finished.connect(lambda: self._finished(worker))
-        self.worker = worker
+    def _start(self, job: Any, what: str) -> None:
+        if self.runner.running and not self.busy():
+            self.status.setText("Training is running in the Training panel: stop it, then start an experiment.")
+            return
+        if self.busy():  # starting a new experiment cancels the old one
+            self.runner.stop_job()
+        self._what = what
         self.status.setText(f"{what}…")
         for button in (self.train_button, self.compare_button, self.open_button):
             button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        worker.start()
+        self.runner.submit(job, owner=self)
 
-    def _finished(self, worker: Any) -> None:
-        if worker is not self.worker:
+    def _finished(self, done: DoneEvent) -> None:
+        if self.runner.owner is not self:
             return
-        self.worker = None
+        if done["status"] == "failed":
+            self.status.setText(f"{self._what} failed: {done['message']}")
         for button in (self.train_button, self.compare_button, self.open_button):
             button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
-    def _progress(self, events: list[dict]) -> None:
-        if not events:  # the worker only gave a chance to stop it
+    def _progress(self, update: RunUpdate) -> None:
+        if self.runner.owner is not self:
             return
-        self.stages.add_events(events)
-        last = next((e for e in reversed(events) if e.get("event") == "epoch"), None)
+        self.stages.add_events(update.epochs)
+        last = update.epochs[-1] if update.epochs else None
         if last is not None:
             run = f"{last['schedule']} · " if last.get("schedule") else ""
             self.status.setText(f"{run}{last.get('stage') or 'training'}: epoch {last['epoch']}, "
                                 f"validation loss {last['val_loss']:.4f}")
+        for result in update.results:
+            self._result(result)
 
     # results ----------------------------------------------------------------------------------------
-    def _compared(self, result: dict | None) -> None:
-        if result:
-            self.stages.finish_comparison(result)
-            self.status.setText(self.stages.plot.titleLabel.text)
+    def _result(self, result: LabEvent) -> None:
+        if result["event"] == "comparison":
+            self._compared(result)
+        elif result["event"] == "analysis":
+            self._analysed(result)
+        elif result["event"] == "sweep":
+            self._swept(result["rows"])
 
-    def _analysed(self, outcome: tuple[Analysis, dict]) -> None:
-        self.analysis, results = outcome
-        self.pca.show_comparison(results["pca"])
-        self.compression.set_rows(results["info"], results["compression"])
-        self.denoise.sample.setRange(0, max(0, len(self.analysis.data.val_x) - 1))
+    def _compared(self, result: ComparisonEvent) -> None:
+        self.stages.finish_comparison(result)
+        self.status.setText(self.stages.plot.titleLabel.text)
+
+    def _analysed(self, analysis: AnalysisEvent) -> None:
+        self.analysis = analysis
+        self.pca.show_comparison(analysis["pca"])
+        self.compression.set_rows(analysis["info"], analysis["compression"])
+        self.denoise.sample.setRange(0, max(0, analysis["val_size"] - 1))
         self.show_denoised()
-        p = results["pca"]
+        p = analysis["pca"]
         self.status.setText(f"{p.name}: k = {p.k}, PCA {p.pca_val_mse:.4f}, autoencoder {p.ae_val_mse:.4f} "
                             f"({p.ae_over_pca:.2f}× PCA's validation error)")
         self.tabs.setCurrentWidget(self.pca)
 
-    def _swept(self, rows: list[dict]) -> None:
+    def _swept(self, rows: list[SweepRow]) -> None:
         self.denoise.show_sweep(rows)
         worst = rows[-1]
         self.status.setText(f"At {worst['kind']} noise {worst['level']:g}: noisy input {worst['noisy_mse']:.4f}, "
                             f"denoised {worst['denoised_mse']:.4f} (validation MSE per value)")
 
     def show_denoised(self) -> None:
-        """Clean / noisy / denoised for the chosen samples (a few images: cheap on the GUI thread)."""
+        """Clean / noisy / denoised for the chosen samples: a few images, computed by the training
+        process at once (beside any job) while the window waits."""
         if self.analysis is None:
             return
-        from workbench.training.denoise_sweep import denoise_examples
-
         kind, level = self.denoise.noise()
-        start = self.denoise.sample.value()
-        x = self.analysis.data.val_x[start:start + self.denoise.examples.count.value()]
-        self.denoise.show_examples(*denoise_examples(self.analysis.model, x, kind, level, self.analysis.output))
+        question = DenoiseExamples(self.denoise.sample.value(), self.denoise.examples.count.value(), kind, level)
+        try:
+            self.denoise.show_examples(*self.runner.ask(question))
+        except (ValueError, RuntimeError) as exc:  # the process was restarted: its network is gone
+            self.status.setText(f"Cannot show denoised samples: {exc}")

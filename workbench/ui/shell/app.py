@@ -1,9 +1,10 @@
-"""The QApplication and the main window: the one place that wires the project to its views.
+"""The QApplication and the main window: menus, toolbar, the builder and the editing docks.
 
-The editing views (palette, builder, inspector, summary) are wired here; the working docks
-(training, insight panels, arithmetic, lesson, autoencoder lab) in workbench.ui.shell.docks, through
-`MainWindow.add_panel`, `MainWindow.menu`, `MainWindow.project`, `MainWindow.selection` and
-`set_editing_locked`.
+The window owns the Workspace (project, undo stack, summary, selection, file). The editing views
+(palette, builder, inspector, summary) are wired to it here; the working docks (training, insight
+panels, arithmetic, lesson, autoencoder lab) in workbench.ui.shell.docks, which get the workspace and
+the window as a small host (DockHost: add a dock, tab it, show a message or a warning, lock editing).
+The lessons menu is filled by workbench.ui.lessons.player.
 """
 from __future__ import annotations
 
@@ -13,37 +14,27 @@ import re
 import sys
 from pathlib import Path
 
-# Importing torch, Qt and pyqtgraph makes about a million objects that live as long as the window;
-# the collector's full passes over them while they are made cost ~0.2 s of startup (measured with
-# benchmarks/startup.py). No garbage cycles are made by imports: collect once they are done.
-_collecting = gc.isenabled()
-gc.disable()
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QStyle,
-                               QTabBar, QToolBar, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QStyle, QTabBar,
+                               QToolBar, QWidget)
 
 from workbench.core.commands import InsertLayers, RemoveLayers
 from workbench.core.lessons import LESSONS, Lesson
-from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, short_description, template
-from workbench.ui.shell import settings as app_settings
-from workbench.ui.shell import style
 from workbench.ui.editing.builder import Builder
-from workbench.ui.shell.docks import INSIGHT_ORDER, PanelDocks
-from workbench.ui.shell.files import FileController
-from workbench.ui.shell.icons import category_icon
-from workbench.ui.shell.layout import WindowLayout, never_elide
-from workbench.ui.shell.welcome import Welcome, first_start
 from workbench.ui.editing.inspector import Inspector
-from workbench.ui.lessons.player import build_lessons_menu
-from workbench.ui.editing.model import SelectionModel, SummaryModel
 from workbench.ui.editing.palette import Palette
 from workbench.ui.editing.summary import SummaryPanel
-from workbench.ui.editing.undo import Editor, UndoKeysEverywhere
-
-if _collecting:
-    gc.enable()
+from workbench.ui.editing.undo import UndoKeysEverywhere
+from workbench.ui.lessons.player import build_lessons_menu
+from workbench.ui.shell import settings as app_settings
+from workbench.ui.shell import style
+from workbench.ui.shell.docks import INSIGHT_ORDER, WorkingDocks
+from workbench.ui.shell.icons import category_icon
+from workbench.ui.shell.layout import WindowLayout, hide_stale_tab_bars, never_elide
+from workbench.ui.shell.welcome import Welcome, first_start
+from workbench.ui.shell.workspace import Workspace
 
 SCREENSHOT_SIZE = (1400, 900)
 FIRST_LESSON = "stride-1"  # where "Follow the course" starts
@@ -80,13 +71,15 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 class MainWindow(QMainWindow):
+    """The window: menus, toolbar, the builder and the editing docks around it; the working docks
+    (workbench.ui.shell.docks) get its workspace and itself as their host."""
+
     def __init__(self, doc: dict | None = None, restore_layout: bool = True):
         super().__init__()
-        self.project = Project(doc or template(DEFAULT_TEMPLATE))
-        self.editor = Editor(self.project, self)
-        self.summary = SummaryModel(self.project, self)
-        self.selection = SelectionModel(self.project, self)
-        self.files = FileController(self.editor, self)
+        self.workspace = Workspace(doc or template(DEFAULT_TEMPLATE), self)
+        w = self.workspace  # its parts by name, for the window's own views and actions
+        self.project, self.editor, self.summary, self.selection, self.files = (
+            w.project, w.editor, w.summary, w.selection, w.files)
         self._restore_layout, self._restored = restore_layout, False
         self._base_font = QApplication.font()
         self.actions_by_name: dict[str, QAction] = {}
@@ -102,7 +95,10 @@ class MainWindow(QMainWindow):
         self.palette_dock = self.add_panel(self.palette_panel, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea)
         self.summary_dock = self.add_panel(self.summary_panel, "Summary", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.docks = PanelDocks(self)
+        self.docks = WorkingDocks(self.workspace, self, self)
+        self.inspector_dock.raise_()
+        self.summary_dock.raise_()
+        hide_stale_tab_bars(self)
         self.training_panel, self.insight = self.docks.training, self.docks.insight
         build_lessons_menu(self.menu("Lessons"), self.load_lesson)
         self.welcome = Welcome()
@@ -139,6 +135,27 @@ class MainWindow(QMainWindow):
         dock.setVisible(visible)
         return dock
 
+    def tabify_beside(self, area: Qt.DockWidgetArea, dock: QDockWidget) -> None:
+        """Docks are tabified as soon as added: side by side, their minimum widths would add up and
+        widen the window."""
+        self.tabifyDockWidget(self.inspector_dock if area == Qt.DockWidgetArea.RightDockWidgetArea
+                              else self.summary_dock, dock)
+
+    def show_summary(self) -> None:
+        """In presentation mode, where the Summary is put away, the Inspector comes to the front: it
+        gives the selected layer's volume, formula and parameter counts."""
+        if self.arrangement.presenting:
+            self.inspector_dock.raise_()
+            return
+        self.summary_dock.show()
+        self.summary_dock.raise_()
+
+    def show_message(self, text: str, timeout_ms: int) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def warn(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
     def menu(self, name: str) -> QMenu:
         """The top-level menu with this title, created (before Help) when missing, e.g. "Lessons"."""
         for action in self.menuBar().actions():
@@ -159,7 +176,7 @@ class MainWindow(QMainWindow):
 
     def open_run(self, path: str | Path) -> bool:
         """A saved run folder: its curves and insides in the docks; a bad folder explains itself."""
-        opened = self.docks.open_run(path)
+        opened = self.docks.show_run(path)
         self._update_title()
         return opened
 

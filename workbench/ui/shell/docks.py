@@ -1,5 +1,6 @@
 """The window's working docks: Training, the insight panels, Arithmetic, Lesson and the Autoencoder
-lab — created, arranged into the default layout, and wired to the window's shared models.
+lab — created, arranged into the default layout, and wired to the workspace's models. One JobRunner
+(one training process) serves the Training dock and the lab.
 
 Views never talk to each other; this module connects them through the project, the summary and the
 selection, and through the training panel's public signals:
@@ -15,34 +16,30 @@ selection, and through the training panel's public signals:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt, QThreadPool
-from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QStatusBar, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
-from workbench.core.project import Project
 from workbench.training.events import DoneEvent, Probe, ProbeEvent
 from workbench.training.probes import ProbeRequest
 from workbench.training.run_folder import RunError, open_run
 from workbench.training.updates import merge_probe
-from workbench.ui.editing.model import SelectionModel, SummaryModel
-from workbench.ui.editing.undo import Editor
+from workbench.ui.insight import InsightHub, request_for
+from workbench.ui.insight.base import scale_plot_text
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
-from workbench.ui.insight import InsightPanels, request_for
-from workbench.ui.insight.base import scale_plot_text
-from workbench.ui.shell.layout import hide_stale_tab_bars
-from workbench.ui.shell.files import FileController
+from workbench.ui.shell.workspace import Workspace
 from workbench.ui.training.panel import TrainingPanel
+from workbench.ui.training.runner import JobRunner
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
 TOP, BOTTOM = Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
 # the view each kind of lesson shows its steps in (besides the builder and the inspector)
 LESSON_VIEWS = {"arithmetic": "arithmetic", "training": "training", "latent": "latent"}
-STOP_WAIT_MS = 10_000
 
 
 def _same_network(a: dict, b: dict) -> bool:
@@ -63,33 +60,36 @@ def _scrolling(widget: QWidget) -> QScrollArea:
 
 
 class DockHost(Protocol):
-    """The main window as the docks use it (workbench.ui.shell.app.MainWindow)."""
+    """What the docks need of the main window (workbench.ui.shell.app.MainWindow)."""
 
-    project: Project
-    editor: Editor
-    summary: SummaryModel
-    selection: SelectionModel
-    files: FileController
-    inspector_dock: QDockWidget
-    summary_dock: QDockWidget
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget:
+        """A dock for `widget` with a View-menu toggle."""
 
-    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget: ...
+    def tabify_beside(self, area: Qt.DockWidgetArea, dock: QDockWidget) -> None:
+        """`dock` as a tab beside the area's editing dock (right: Inspector, bottom: Summary)."""
 
-    def set_editing_locked(self, locked: bool, reason: str = "") -> None: ...
+    def show_summary(self) -> None:
+        """The Summary dock shown and raised."""
 
-    def statusBar(self) -> QStatusBar: ...  # noqa: N802 - Qt's name
+    def show_message(self, text: str, timeout_ms: int) -> None:
+        """A short note in the status bar."""
 
-    def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None: ...  # noqa: N802
+    def warn(self, title: str, text: str) -> None:
+        """A warning the user must acknowledge."""
 
-    def findChildren(self, kind: Any) -> list: ...  # noqa: N802
+    def set_editing_locked(self, locked: bool, reason: str = "") -> None:
+        """Show that edits apply to the next run."""
 
 
-class PanelDocks(QObject):
-    def __init__(self, window: DockHost):
-        super().__init__(window)  # type: ignore[arg-type]  # a QMainWindow
-        self.window = window
-        self.training = TrainingPanel(window.project, editor=window.editor)
-        self.insight = InsightPanels(self)
+class WorkingDocks(QObject):
+    """The working docks, fed from the workspace; the window is reached only through `host`."""
+
+    def __init__(self, workspace: Workspace, host: DockHost, parent: QObject | None = None):
+        super().__init__(parent)
+        self.workspace, self.host = workspace, host
+        self.runner = JobRunner(self)  # one training process for the Training dock and the lab
+        self.training = TrainingPanel(workspace.project, editor=workspace.editor, runner=self.runner)
+        self.insight = InsightHub(self)
         self.arithmetic = ArithmeticPanel()
         self.player = LessonPlayer()
         self.lab: QWidget | None = None  # made when its dock is first shown: it is hidden by default
@@ -99,7 +99,7 @@ class PanelDocks(QObject):
         self._shown: dict[str, bool] = {}  # dock name -> on screen (QDockWidget.visibilityChanged)
         self._arrange()
         self._wire()
-        self.insight.set_summary(window.summary.summary)
+        self.insight.set_summary(workspace.summary.summary)
         self._follow_selection()
 
     # layout ------------------------------------------------------------------------------------
@@ -107,7 +107,6 @@ class PanelDocks(QObject):
         """Bottom, across the window: Summary, Training, Arithmetic and the insight panels as tabs.
         Top: a lesson's steps, once one is loaded. The builder keeps the centre, the Inspector the
         right; the lab waits in View > Panels (workbench.ui.shell.layout sizes them all)."""
-        w = self.window
         self.arithmetic.view.canvas.setMinimumSize(240, 110)  # it fits its text to the room it gets
         panels = {"training": (_scrolling(self.training), "Training", BOTTOM),
                   "lesson": (self.player, "Lesson", TOP),
@@ -117,14 +116,11 @@ class PanelDocks(QObject):
                   "lab": (QWidget(), "Autoencoder lab", BOTTOM)}
         for name, (widget, title, area) in panels.items():
             # tabified as soon as added: side by side, their minimum widths would add up and widen the window
-            self.docks[name] = w.add_panel(widget, title, area)
-            if area == BOTTOM:
-                w.tabifyDockWidget(w.summary_dock, self.docks[name])
+            self.docks[name] = self.host.add_panel(widget, title, area)
+            if area != TOP:  # the lesson's strip stands alone
+                self.host.tabify_beside(area, self.docks[name])
         for name in ("lesson", "lab"):
             self.docks[name].hide()
-        w.inspector_dock.raise_()
-        w.summary_dock.raise_()
-        hide_stale_tab_bars(w)
 
     def raise_dock(self, name: str) -> None:
         dock = self.docks[name]
@@ -133,7 +129,7 @@ class PanelDocks(QObject):
 
     # wiring ------------------------------------------------------------------------------------
     def _wire(self) -> None:
-        w, training, insight = self.window, self.training, self.insight
+        w, training, insight = self.workspace, self.training, self.insight
         training.training_changed.connect(self._training_changed)
         training.run_started.connect(self._run_started)
         training.probe_received.connect(self._probe)
@@ -151,11 +147,11 @@ class PanelDocks(QObject):
         self.docks["lab"].visibilityChanged.connect(self._make_lab)
 
     def _make_lab(self, shown: bool) -> None:
-        """The lab's imports (superqt workers, the experiments) cost startup time: load them when needed."""
+        """The lab's imports (its views, the experiments' types) cost startup time: load them when needed."""
         if shown and self.lab is None:
             from workbench.ui.lab.panel import LabPanel
 
-            self.lab = LabPanel(self.window.project)
+            self.lab = LabPanel(self.workspace.project, runner=self.runner)
             self.docks["lab"].setWidget(_scrolling(self.lab))
 
     def on_screen(self, name: str) -> bool:
@@ -174,7 +170,7 @@ class PanelDocks(QObject):
         self.training.set_probe_request(self.request())
 
     def _training_changed(self, on: bool) -> None:
-        self.window.set_editing_locked(on, LOCK_REASON)
+        self.host.set_editing_locked(on, LOCK_REASON)
         if on:
             self.push_request()
 
@@ -199,12 +195,12 @@ class PanelDocks(QObject):
             self._show_arithmetic()
 
     def _summary_changed(self) -> None:
-        self.insight.set_summary(self.window.summary.summary)
+        self.insight.set_summary(self.workspace.summary.summary)
         self._show_arithmetic()
 
     def _follow_selection(self) -> None:
         self._lesson_numbers = False
-        index = self.window.selection.current_index()
+        index = self.workspace.selection.current_index()
         if index is not None:
             self.insight.set_layer(index)
         self._show_arithmetic()
@@ -220,7 +216,7 @@ class PanelDocks(QObject):
     def _show_arithmetic(self) -> None:
         if self._lesson_numbers:
             return
-        w = self.window
+        w = self.workspace
         index = w.selection.current_index()
         if index is None:
             self.arithmetic.show_hint()
@@ -230,16 +226,14 @@ class PanelDocks(QObject):
     # lessons and runs --------------------------------------------------------------------------
     def show_lesson(self, lesson: Lesson) -> None:
         """The lesson's steps across the top, and the view its steps are shown in raised: the
-        Arithmetic dock (which follows the steps), Training, Latent codes, or else the Summary (when
-        shown: presentation mode hides it) beside the Inspector."""
+        Arithmetic dock (which follows the steps), Training, Latent codes, or else the Summary."""
         self.player.set_lesson(lesson)
         self.raise_dock("lesson")
         view = LESSON_VIEWS.get(lesson.view)
         if view is not None:
             self.raise_dock(view)
         else:
-            self.window.inspector_dock.raise_()
-            self.window.summary_dock.raise_()
+            self.host.show_summary()
 
     def _lesson_step(self, index: int) -> None:
         lesson = self.player.lesson()
@@ -249,32 +243,32 @@ class PanelDocks(QObject):
         self.arithmetic.show_lesson(lesson.title, lesson.arithmetic, step.pooling, step.windows)
         self._lesson_numbers = True  # until another layer is picked or a probe brings real numbers
 
-    def open_run(self, path: str | Path) -> bool:
+    def show_run(self, path: str | Path) -> bool:
         """A saved run: its network in the builder (one undoable step when it differs), its curves in
         the training panel, and its probes in the insight panels and the arithmetic dock."""
-        w = self.window
+        w = self.workspace
         if self.training.is_training:  # the curves and panels belong to the run in progress
-            w.statusBar().showMessage("Stop training to open another run", 5000)
+            self.host.show_message("Stop training to open another run", 5000)
             return False
         try:
             run = open_run(path)
         except RunError as exc:
-            QMessageBox.warning(w, "Cannot open run", str(exc))
+            self.host.warn("Cannot open run", str(exc))
             return False
         if not _same_network(run.project, w.project.to_dict()):
             if w.editor.push(lambda p: ReplaceProject(p, run.project, f"Open run {Path(path).name}")) is None:
                 return False
             w.files.path = None
-        self.training.open_run(path)
+        self.training.show_run(path)
         try:
             self.insight.show_run(run)
             assert self.insight.run is not None
             self.probe = self.insight.run.capture(ProbeRequest(filters=True, activations=True))
         except (ValueError, OSError) as exc:  # a run without weights, a dataset that is gone
-            QMessageBox.warning(w, "Cannot show the run's insides", f"{path}: {exc}")
+            self.host.warn("Cannot show the run's insides", f"{path}: {exc}")
             return False
         self._show_arithmetic()
-        w.statusBar().showMessage(f"Opened run {path}", 5000)
+        self.host.show_message(f"Opened run {path}", 5000)
         return True
 
     # closing -----------------------------------------------------------------------------------
@@ -287,15 +281,13 @@ class PanelDocks(QObject):
         return ""
 
     def stop_all(self) -> None:
-        """Stop training and lab experiments and join their threads before the window goes."""
+        """Stop training or a lab experiment and end the training process before the window goes."""
         self.training.stop_and_wait()
-        if self.lab is not None and self.lab.busy():
-            self.lab.stop()
-            QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
 
     def set_scale(self, factor: float) -> None:
         """Presentation mode: the arithmetic's numbers and every plot's text `factor` times larger,
         the training settings folded away."""
         self.arithmetic.set_scale(factor)
         self.training.set_scale(factor)
-        scale_plot_text(self.window, factor)
+        for dock in self.docks.values():
+            scale_plot_text(dock, factor)

@@ -2,8 +2,8 @@
 Start / Pause / Stop, progress with ETA and samples/s, and live loss and accuracy curves, with the
 stages of a staged run (layer-wise pretraining) marked.
 
-Training runs in a separate process driven by a `TrainingRunner` (workbench.ui.training.runner) on a
-frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays,
+Training runs in the training process, driven by the window's `JobRunner` (workbench.ui.training.runner),
+on a frozen copy of the project; the panel only receives throttled updates of numbers and numpy arrays,
 and passes the run's start/batch/epoch/done events on as `events_received(list)` (<= 10 lists a
 second) for other views' curves. The process is spawned in the background `PREPARE_DELAY_MS` after
 the panel is first shown (its torch import would compete with the window's own startup; Qt counts
@@ -14,6 +14,7 @@ visible: a hidden panel keeps the data and draws it when shown.
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -27,15 +28,16 @@ from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialo
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
-from workbench.data import DATASETS
+from workbench.data import DATA_OPTIONS, DATASETS
 from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
 from workbench.training.devices import available_devices
 from workbench.training.events import DoneEvent, EpochEvent
+from workbench.training.placement import data_placement
 from workbench.training.run_folder import RunError, default_runs_root, open_run
 from workbench.training.updates import RunUpdate
 from workbench.ui.insight.base import StageMarks, outside_legend, styled_plot
 from workbench.ui.shell.flow import FlowLayout
-from workbench.ui.training.runner import TrainingRunner
+from workbench.ui.training.runner import JobRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
 # The progress text (samples/s, ETA) cannot be read at the curves' 10 updates/s, and QProgressBar
@@ -112,13 +114,14 @@ class TrainingPanel(QWidget):
     events_received = Signal(list)  # the run's start/batch/epoch/done events (plain numbers), coalesced
 
     def __init__(self, project: Project, parent: QWidget | None = None, runs_root: str | Path | None = None,
-                 editor: Any = None):
-        """editor: a workbench.ui.editing.undo.Editor; when given, setting changes are undoable commands."""
+                 editor: Any = None, runner: JobRunner | None = None):
+        """editor: a workbench.ui.editing.undo.Editor; when given, setting changes are undoable commands.
+        runner: the window's, shared with the lab (one training process); by default the panel's own."""
         super().__init__(parent)
         self.project = project
         self.editor = editor
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
-        self.runner = TrainingRunner(self)
+        self.runner = runner or JobRunner(self)
         self.runner.updated.connect(self._on_update)
         self.runner.finished.connect(self._on_finished)
         self._active = False
@@ -228,6 +231,13 @@ class TrainingPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # where the data will live while training (on the GPU, streamed to it, in memory): see training.placement
+        self.placement = QLabel("")
+        self.placement.setWordWrap(True)
+        self.placement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
+        self.placement.setToolTip("The dataset's size from the input's size per sample: kept whole on the GPU when it "
+                                  "takes at most half its memory, else streamed batch by batch from host memory")
+        self._placement_key = ""
         # one click per fix a failed start suggests (a dataset that fits another input)
         self.fix_input = QPushButton()
         self.fix_input.setToolTip("Change the project's input to the dataset's image size (undoable)")
@@ -281,6 +291,7 @@ class TrainingPanel(QWidget):
         heading.addWidget(self.settings_summary, 1)
         controls.addLayout(heading)
         controls.addWidget(self.settings)
+        controls.addWidget(self.placement)
         controls.addLayout(buttons)
         controls.addWidget(self.progress)
         self.report = QWidget()
@@ -374,6 +385,8 @@ class TrainingPanel(QWidget):
             self._sync_from_project()
         if what == "all" and not self._active:  # another project: its runs are not this one's
             self.clear_run()
+        if what in ("input", "all"):
+            self._show_placement()
 
     def clear_run(self) -> None:
         """No run shown: empty curves, idle progress, no message (runs stay in File > Open Run)."""
@@ -391,9 +404,9 @@ class TrainingPanel(QWidget):
         data, training = self.project.section("data"), self.project.section("training")
         self._syncing = True
         try:
-            for combo, value in ((self.dataset, data.get("dataset", "digits")),
-                                 (self.task, training.get("task", "classify")),
-                                 (self.optimizer, training.get("optimizer", "adam"))):
+            for combo, value in ((self.dataset, data.get("dataset", DATA_OPTIONS["dataset"].default)),
+                                 (self.task, training.get("task", TRAINING_OPTIONS["task"].default)),
+                                 (self.optimizer, training.get("optimizer", TRAINING_OPTIONS["optimizer"].default))):
                 if combo.findText(str(value)) >= 0:
                     combo.setCurrentText(str(value))
             for spin, key in ((self.lr, "lr"), (self.batch_size, "batch_size"), (self.epochs_box, "epochs"),
@@ -402,13 +415,29 @@ class TrainingPanel(QWidget):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     spin.setValue(value)
             self.noise.setText(str(training.get("noise", TRAINING_OPTIONS["noise"].default)))
-            index = self.device.findData(training.get("device", "auto"))
+            index = self.device.findData(training.get("device", TRAINING_OPTIONS["device"].default))
             self.device.setCurrentIndex(max(index, 0))
-            self.schedule.setCurrentIndex(max(self.schedule.findData(training.get("schedule", "plain")), 0))
+            schedule = training.get("schedule", TRAINING_OPTIONS["schedule"].default)
+            self.schedule.setCurrentIndex(max(self.schedule.findData(schedule), 0))
             self.noise.setEnabled(self.task.currentText() == "denoise")
         finally:
             self._syncing = False
         self._summarize_settings()
+        self._show_placement()
+
+    def _show_placement(self) -> None:
+        """The data's size and where it will live; counted again only when the data, the input or the
+        device changes (an image folder's files are counted)."""
+        doc = self.project.to_dict()
+        key = json.dumps([doc["input"], doc.get("data", {}), self.device.currentData()], sort_keys=True)
+        if key == self._placement_key:
+            return
+        self._placement_key = key
+        try:
+            text = "Data: " + data_placement(doc, self.device.currentData() or "auto").text
+        except ValueError:  # a data section the run would refuse: the run says why
+            text = ""
+        self.placement.setText(text)
 
     def _write(self, section: str, key: str, value: Any) -> None:
         """One field's edit into its section (None removes the key: an emptied Noise field)."""
@@ -462,6 +491,9 @@ class TrainingPanel(QWidget):
     def start(self) -> None:
         if self._active:
             return
+        if self.runner.running:  # the lab's experiment has the training process
+            self.status.setText("The autoencoder lab is running an experiment: stop it, then start training")
+            return
         doc = self.project.to_dict()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = self.runs_root / f"{doc.get('name') or 'run'}-{stamp}"
@@ -477,7 +509,7 @@ class TrainingPanel(QWidget):
         # never waits: the run is queued in the process, which starts it once torch is loaded
         self.status.setText(f"Preparing {doc.get('data', {}).get('dataset', 'digits')}…" if self.runner.ready
                             else STARTING)
-        self.runner.start(doc, self.run_dir)
+        self.runner.start(doc, self.run_dir, owner=self)
         self.run_started.emit(self.run_dir)
         self.training_changed.emit(True)
 
@@ -508,7 +540,7 @@ class TrainingPanel(QWidget):
         """A workbench.training.probes.ProbeRequest for the visible insight panels (kept for later runs)."""
         self.runner.set_probe_request(request)
 
-    def open_run(self, path: str | Path) -> bool:
+    def show_run(self, path: str | Path) -> bool:
         """Show a saved run's curves; a bad folder becomes a message in the panel."""
         try:
             run = open_run(path)
@@ -525,7 +557,9 @@ class TrainingPanel(QWidget):
         self.stage_marks.add(run.metrics)
         done = [e for e in run.metrics if e["event"] == "done"]
         self.run_dir = str(path)
-        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}")
+        processes = run.config.get("processes", 1)  # several under torchrun
+        by = f" (trained by {processes} processes)" if isinstance(processes, int) and processes > 1 else ""
+        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}{by}")
         epochs_done = int(run.state.get("epoch", 0))
         self.progress.setValue(int(1000 * epochs_done / max(self.epochs, 1)))
         self._progress_text = f"epoch {epochs_done}/{self.epochs}"
@@ -537,10 +571,12 @@ class TrainingPanel(QWidget):
     def _choose_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.runs_root))
         if path:
-            self.open_run(path)
+            self.show_run(path)
 
     # updates from the worker ------------------------------------------------------------------------
     def _on_update(self, update: RunUpdate) -> None:
+        if self.runner.owner is not self:
+            return
         start = update.start
         if start is not None:
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)

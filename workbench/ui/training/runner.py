@@ -1,25 +1,26 @@
-"""Training off the GUI: the window's side of the training process (workbench.training.remote).
+"""Work off the window: the window's side of the training process (workbench.training.remote).
 
-The engine runs in a separate process, so neither the window's Python nor its painting holds the
-trainer's GIL. `TrainingRunner` starts runs there and polls its events from a QTimer on the GUI
-thread (never blocking: a poll reads only what has arrived). It coalesces them
-(workbench.training.updates) and emits at most `MAX_UPDATES_PER_S` `updated(RunUpdate)` signals,
-each carrying plain numbers and numpy arrays, and one `finished(DoneEvent)` per run. Only the newest probe's arrays are passed on; once its `updated`
-slots have drawn it, the runner lets the process capture the next one, so probes are made only as
-fast as the visible panels draw them. The process lives across runs (one torch import) and is
-shut down by `shutdown()` (the window closing); a process that dies is reported as a failed run and
-replaced at the next start.
+Every job the window runs, a training run of the Training dock or an experiment of the autoencoder
+lab, runs in one separate process, so neither the window's Python nor its painting holds the
+trainer's GIL, and the window never holds a tensor. `JobRunner` starts jobs there, one at a time,
+and polls their events from a QTimer on the GUI thread (never blocking: a poll reads only what has
+arrived). It coalesces them (workbench.training.updates) and emits at most `MAX_UPDATES_PER_S`
+`updated(RunUpdate)` signals, each carrying plain numbers and numpy arrays, and one
+`finished(DoneEvent)` per job; `owner` says whose job it is. Only the newest probe's arrays are
+passed on; once its `updated` slots have drawn it, the runner lets the process capture the next
+one, so probes are made only as fast as the visible panels draw them. The process lives across
+jobs (one torch import) and is shut down by `shutdown()` (the window closing); a process that dies
+is reported as a failed job and replaced at the next start.
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workbench.training.events import DoneEvent
-from workbench.training.remote import TrainingProcess
+from workbench.training.remote import Job, Question, RunSpec, TrainingProcess
 from workbench.training.updates import Coalescer
 
 # 10 a second: smooth enough for curves and progress, and probes (~5.5 a second) still find a poll
@@ -28,13 +29,8 @@ MAX_UPDATES_PER_S = 10
 POLL_BUDGET_S = 0.01  # at most this long reading events per tick: the event loop stays responsive
 
 
-def gui_torch_threads() -> int:
-    """Torch threads for work done inside the window's process (the lab panel's experiments)."""
-    return os.cpu_count() or 1
-
-
-class TrainingRunner(QObject):
-    """Runs one training at a time in the training process; safe to stop or shut down at any time."""
+class JobRunner(QObject):
+    """Runs one job at a time in the training process; safe to stop or shut down at any time."""
 
     updated = Signal(object)
     finished = Signal(object)
@@ -43,6 +39,7 @@ class TrainingRunner(QObject):
         super().__init__(parent)
         self.process = process or TrainingProcess()
         self.run_dir: str | None = None
+        self.owner: object = None  # who started the current (or last) job: its views take its updates
         self._pause_requested = False
         self._batch = Coalescer()
         self._timer = QTimer(self)
@@ -54,13 +51,21 @@ class TrainingRunner(QObject):
         self.process.start()
 
     def start(self, project: dict | None, run_dir: str | None, overrides: dict[str, Any] | None = None,
-              resume: bool = False) -> None:
+              resume: bool = False, owner: object = None) -> None:
         """Train a frozen copy of `project` into run_dir (or resume run_dir when resume is set)."""
-        self.run_dir = run_dir
+        self.submit(RunSpec(project, run_dir, dict(overrides or {}), resume), owner, run_dir)
+
+    def submit(self, job: Job, owner: object = None, run_dir: str | None = None) -> None:
+        """Run any job (a training run, a lab experiment) once the last one is done."""
+        self.run_dir, self.owner = run_dir, owner
         self._pause_requested = False
         self._batch = Coalescer()
-        self.process.run(project, run_dir, overrides, resume)
+        self.process.submit(job)
         self._timer.start()
+
+    def ask(self, question: Question) -> Any:
+        """The training process's answer to a quick question (see TrainingProcess.ask)."""
+        return self.process.ask(question)
 
     @property
     def running(self) -> bool:
@@ -92,8 +97,8 @@ class TrainingRunner(QObject):
     def set_probe_request(self, request: Any) -> None:
         self.process.set_probe_request(request)
 
-    def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
-        """Stop between steps and wait for the run's end (emitting `finished`); False on timeout."""
+    def stop_job(self, timeout_ms: int = 30_000) -> bool:
+        """Stop between steps and wait for the job's end (emitting `finished`); False on timeout."""
         if not self.running:
             return True
         self.process.stop()
@@ -104,8 +109,8 @@ class TrainingRunner(QObject):
         return True
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop any run and end the training process (killed if it does not exit in time)."""
-        self.stop_and_wait(timeout_ms)
+        """Stop any job and end the training process (killed if it does not exit in time)."""
+        self.stop_job(timeout_ms)
         self._timer.stop()
         self.process.shutdown(timeout_ms / 1000)
 

@@ -67,25 +67,26 @@ class InsightHub(QObject):
         if not visible:  # nothing to capture for a hidden panel (nor for one being torn down)
             self.request_changed.emit()
             return
-        if self.run is None and self._finished is not None:
-            self._show_finished_run()
         self._request_changed()
 
     def run_finished(self, run_dir: str | None) -> None:
-        """A live run ended: a panel shown from now on (its tab brought to the front) shows the run's
-        last state, probed from its checkpoint; the panels on screen keep their last live probe."""
+        """A live run ended: a panel brought to the front from now on shows the run's last state,
+        probed from its checkpoint (see panel_shown); panels not in front during the run were not
+        probed, so they would stay empty."""
         self._finished = run_dir
 
-    def _show_finished_run(self) -> None:
-        run_dir, self._finished = self._finished, None
-        if run_dir is None:
+    def panel_shown(self) -> None:
+        """A panel's dock came to the front (its tab raised): after a live run, the panels show the
+        run's last state (the first time, the run's model and batch are loaded)."""
+        if self.run is not None or self._finished is None:
             return
+        run_dir, self._finished = self._finished, None
         try:
-            run = open_run(run_dir)
-            self.run = RunProbe(run)
+            self.run = RunProbe(open_run(run_dir))
         except (RunError, ValueError, OSError):  # a run that never saved weights: nothing to show
             return
         self.set_classes(self.run.classes)
+        self._capture()
 
     def clear(self) -> None:
         """Another project: no earlier run's curves or insides (File > Open Run shows them again)."""

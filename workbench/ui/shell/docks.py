@@ -210,6 +210,8 @@ class WorkingDocks(QObject):
             return
         self._shown[name] = shown
         self.push_request()
+        if shown and name in INSIGHT_ORDER:
+            self.insight.panel_shown()
         if shown and name == "arithmetic":
             self._show_arithmetic()
 

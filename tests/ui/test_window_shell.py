@@ -17,7 +17,7 @@ def test_panels_menus_and_selection_for_other_helpers(qtbot, monkeypatch):
     lessons = window.menu("Lessons")
     assert window.menu("Lessons") is lessons
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles.index("Lessons") == titles.index("&Help") - 1
+    assert titles.index("&Lessons") == titles.index("&Help") - 1
     with qtbot.waitSignal(window.selection.changed):
         window.summary_panel.table.selectRow(3)
         window.summary_panel._clicked(window.summary_panel.model.index(3, 0))

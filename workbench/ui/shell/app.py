@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.summary_dock.raise_()
         hide_stale_tab_bars(self)
         self.training_panel, self.insight = self.docks.training, self.docks.insight
-        build_lessons_menu(self.menu("Lessons"), self.load_lesson)
+        build_lessons_menu(self.menu("&Lessons"), self.load_lesson)  # Alt+L, as the other menus
         self.welcome = Welcome()
         self.welcome_dock = self._welcome_dock()
         self.arrangement = WindowLayout(

@@ -20,6 +20,7 @@ COURSE = {
     "fc-400x400": ([1], 480_000, None),  # 400×400×3 = 480,000 weights
     "alexnet-conv1": ([96, 55, 55], 34_944, 105_705_600),  # 96·364 with sharing, 55·55·96·364 without
     "alexnet": ([96, 55, 55], 34_944, 105_705_600),
+    "residual-block": ([128, 28, 28], 8_192, None),  # ResNet-18's 1×1 projection: 1·1·64·128 weights, no bias
     "autoencoder": ([16], None, None),
     "deep-autoencoder": ([2], None, None),
     "denoising-autoencoder": ([1, 8, 8], None, None),
@@ -133,3 +134,15 @@ def test_an_unknown_lesson_names_the_lessons():
     with pytest.raises(ValueError, match="no lesson 'nope'; lessons: stride-1, stride-2"):
         get_lesson("nope")
     assert get_lesson("alexnet") is LESSONS["alexnet"]
+
+
+def test_the_residual_lesson_says_what_the_app_says_without_the_projection():
+    from workbench.core.commands import RemoveLayers
+    from workbench.core.project import Project
+
+    lesson = LESSONS["residual-block"]
+    project = Project(lesson.project)
+    RemoveLayers(project, [12, 13]).apply(project)  # the 1×1 projection and its BatchNorm
+    row = summarize(project)["layers"][12]
+    assert row["type"] == "Add" and row["message"] in lesson.steps[-1].caption
+    assert row["message"].endswith("insert a 1×1 Conv2d with 128 filters and stride 2 after #6")

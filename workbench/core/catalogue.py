@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from workbench.core.layers import Corruption
+from workbench.core.layers import Add, Concat, Corruption
 
 Shape = tuple[int, ...]
 
@@ -34,6 +34,7 @@ CATEGORIES = (
     "Activation",
     "Normalization & regularization",
     "Reshape & autoencoder",
+    "Merge",
 )
 
 
@@ -45,7 +46,8 @@ class LayerError(Exception):
 class Param:
     """One constructor argument: what it accepts, its default and its range.
 
-    kind: "int", "float", "bool", "choice", "pair" (an int or [h, w]) or "ints" (a list of ints).
+    kind: "int", "float", "bool", "choice", "pair" (an int or [h, w]), "ints" (a list of ints) or "text"
+    (a short string: what an opaque imported part is and where it came from).
     required: torch has no default for it; `default` is then only what a new layer starts with.
     optional: None is allowed (e.g. a pooling stride of None means "= kernel_size").
     """
@@ -64,7 +66,8 @@ class Param:
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
         noun = {"int": "an integer", "float": "a number", "bool": "true or false",
-                "pair": "an integer or a pair [h, w] of integers", "ints": "a list of integers"}[self.kind]
+                "pair": "an integer or a pair [h, w] of integers", "ints": "a list of integers",
+                "text": "a text of up to 200 characters"}[self.kind]
         if self.low is not None and self.high is not None:
             noun += f" in {self.low:g}…{self.high:g}"
         return noun + (" or null" if self.optional else "")
@@ -94,6 +97,9 @@ class Param:
         elif self.kind == "ints":
             if isinstance(value, (list, tuple)) and 0 < len(value) <= 3 and all(_is_int(v) for v in value):
                 return [self._in_range(v) for v in value]
+        elif self.kind == "text":
+            if isinstance(value, str) and 0 < len(value) <= 200:
+                return value
         raise ValueError(f"must be {self.describe()}, got {brief(value)}")
 
     def _in_range(self, value: float) -> Any:
@@ -147,6 +153,11 @@ class LayerKind:
     label: Callable[[dict], str]  # short card text on the resolved parameters
     sized: bool = False  # the first argument is the incoming size (in_channels, in_features, num_features)
     fixed: tuple[tuple[str, Any], ...] = ()  # arguments the app fixes, e.g. Softmax over channels (dim=1)
+    # Merge kinds only (Add, Concat): the rule for two or more inputs, given their shapes and how a
+    # message names each input's source ("#7", "the input"). `infer` is then the one-input case.
+    combine: Callable[[list[Shape], list[str]], LayerResult] | None = None
+    # An imported part with no catalogue kind (Opaque): shown and counted as measured, never built.
+    opaque: bool = False
 
     def arguments(self, shape: Shape, params: dict) -> tuple[list[Any], dict[str, Any]]:
         """The constructor call for an input of `shape`: building and export both use it."""
@@ -439,6 +450,109 @@ def _lrn_infer(shape: Shape, p: dict) -> LayerResult:
     return LayerResult(output=shape, formula=f"each value divided by its {p['size']} depth neighbours' energy")
 
 
+# ---------------------------------------------------------------------------------------------
+# Merges: several inputs, one output, no parameters
+
+
+def _one_input(name: str) -> Callable[[Shape, dict], LayerResult]:
+    def infer(shape: Shape, p: dict) -> LayerResult:
+        raise LayerError(f"{name} merges two or more inputs but has one: connect another layer's output to it "
+                         "(a skip connection from an earlier layer)")
+    return infer
+
+
+def projection(shape: Shape, target: Shape) -> dict | None:
+    """The layer that turns `shape` into `target` for an Add: a 1×1 Conv2d with target's depth and the
+    stride that shrinks to target's height and width (ResNet's projection shortcut), a Linear for
+    vectors; None when no such layer exists (it would have to enlarge)."""
+    if len(shape) == 1 and len(target) == 1:
+        return {"type": "Linear", "out_features": target[0]}
+    if len(shape) != 3 or len(target) != 3:
+        return None
+    (_, h, w), (c, th, tw) = shape, target
+    stride = next((s for s in range((h - 1) // th + 1, min(h, MAX_KERNEL) + 1)
+                   if (h - 1) // s + 1 == th and (w - 1) // s + 1 == tw), None)
+    if stride is None:
+        return None
+    layer = {"type": "Conv2d", "out_channels": c, "kernel_size": 1}
+    return {**layer, "stride": stride} if stride > 1 else layer
+
+
+def _projection_text(layer: dict | None, source: str, target: Shape) -> str:
+    if layer is None:
+        return f"change the layers before {source} so that it gives {fmt_shape(target)}"
+    if layer["type"] == "Linear":
+        return f"insert a Linear with {layer['out_features']} outputs after {source}"
+    stride = f" and stride {layer['stride']}" if layer.get("stride", 1) > 1 else ""
+    return f"insert a 1×1 Conv2d with {layer['out_channels']} filters{stride} after {source}"
+
+
+def _add_combine(shapes: list[Shape], sources: list[str]) -> LayerResult:
+    ref = shapes[0]
+    for shape, source in zip(shapes[1:], sources[1:]):
+        if shape != ref:
+            what = "volume" if len(ref) == 3 else "shape"
+            raise LayerError(f"Add needs one {what}: {fmt_shape(ref)} from {sources[0]} and {fmt_shape(shape)} from "
+                             f"{source} — {_projection_text(projection(shape, ref), source, ref)}")
+    return LayerResult(output=ref, formula=" + ".join(fmt_shape(s) for s in shapes) + ", value by value")
+
+
+def _concat_combine(shapes: list[Shape], sources: list[str]) -> LayerResult:
+    ref = shapes[0]
+    for shape, source in zip(shapes[1:], sources[1:]):
+        if len(shape) != len(ref):
+            volume = sources[0] if len(ref) == 3 else source
+            raise LayerError(f"Concat joins volumes or vectors, not both: {fmt_shape(ref)} from {sources[0]} and "
+                             f"{fmt_shape(shape)} from {source} — insert a Flatten after {volume}")
+        if len(ref) == 3 and shape[1:] != ref[1:]:
+            raise LayerError(f"Concat needs equal H×W: {fmt_pair(list(ref[1:]))} from {sources[0]} and "
+                             f"{fmt_pair(list(shape[1:]))} from {source} — "
+                             f"{_resize_text(shape[1:], ref[1:], source, sources[0])}")
+    total = sum(s[0] for s in shapes)
+    depths = " + ".join(str(s[0]) for s in shapes)
+    return LayerResult(output=(total, *ref[1:]),
+                       formula=f"depth {depths} = {total}" if len(ref) == 3 else f"{depths} = {total}")
+
+
+def _resize_text(size: tuple[int, ...], ref: tuple[int, ...], source: str, ref_source: str) -> str:
+    """How to bring two heights and widths together: pool the larger, or upsample the smaller."""
+    (h, w), (rh, rw) = size, ref
+    for big, small, big_src, small_src in (((h, w), (rh, rw), source, ref_source), ((rh, rw), (h, w), ref_source, source)):
+        if big[0] % small[0] == 0 and big[1] % small[1] == 0 and big[0] // small[0] == big[1] // small[1] > 1:
+            r = big[0] // small[0]
+            return f"insert a MaxPool2d with kernel {r} after {big_src}, or an Upsample ×{r} after {small_src}"
+    return "change the layers before them (stride, padding) so that their sizes agree"
+
+
+# ---------------------------------------------------------------------------------------------
+# Opaque: an imported part with no catalogue kind (workbench.core.importing)
+
+OPAQUE_CATEGORY = "Imported"  # not in CATEGORIES: the palette offers no opaque card
+
+
+def _opaque_result(shape: Shape, p: dict) -> LayerResult:
+    """What a forward pass measured at import: valid only while its (first) input has the shape it had.
+    An opaque part may take several inputs; inference then passes the first one's shape."""
+    measured = tuple(p["in_shape"])
+    if tuple(shape) != measured:
+        raise LayerError(f"{p['module']} was measured at import on a {fmt_shape(measured)} input but now gets "
+                         f"{fmt_shape(shape)}: an opaque part's output is known only for the input it was "
+                         "imported with; set the network's input back, or import again with that input")
+    return LayerResult(output=tuple(p["output"]), params=p["parameters"],
+                       formula="measured by a forward pass at import; receptive field taken as the whole input",
+                       warnings=[f"{p['module']} is not in the catalogue: its output and parameters are as measured "
+                                 "at import, and the network cannot be built, trained or exported until this part "
+                                 "is replaced by catalogue layers"],
+                       field="all")
+
+
+class _Unbuildable(nn.Module):
+    """The module an opaque kind names: never constructed, as build_model refuses opaque parts first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise LayerError("an opaque imported part has no module to build")
+
+
 def _fixed(label: str) -> Callable[[dict], str]:
     return lambda p: label
 
@@ -464,7 +578,9 @@ _BIAS = Param("bias", "bool", True, help="add a learned bias per output")
 _POOL_STRIDE = Param("stride", "pair", None, 1, MAX_KERNEL, optional=True,
                      help="stride S (empty: equal to the kernel size)")
 _CEIL = Param("ceil_mode", "bool", False, help="round the output size up instead of down")
-_BATCHNORM = (Param("eps", "float", 1e-5, 0.0, 1.0, help="added to the variance"),
+# eps > 0: torch refuses eps = 0 only when the layer runs (2.14 while training, 2.11 always), so the
+# catalogue's range says it up front; 1e-7 is the smallest value the inspector's 7 decimals can show.
+_BATCHNORM = (Param("eps", "float", 1e-5, 1e-7, 1.0, help="added to the variance (must be above 0)"),
               Param("momentum", "float", 0.1, 0.0, 1.0, help="running statistics update rate"),
               Param("affine", "bool", True, help="learn a scale γ and shift β"))
 
@@ -528,6 +644,11 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
     _kind("LeakyReLU", "Activation", "x for x > 0, a·x otherwise.",
           (Param("negative_slope", "float", 0.01, 0.0, 1.0, help="slope a for negative inputs"),),
           _same_shape, nn.LeakyReLU, lambda p: f"LeakyReLU {p['negative_slope']:g}"),
+    _kind("ReLU6", "Activation", "min(max(0, x), 6): a ReLU capped at 6 (MobileNet).", (), _same_shape, nn.ReLU6,
+          _fixed("ReLU6")),
+    _kind("Hardswish", "Activation", "x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3).", (), _same_shape, nn.Hardswish,
+          _fixed("Hardswish")),
+    _kind("SiLU", "Activation", "x·σ(x), the swish (EfficientNet).", (), _same_shape, nn.SiLU, _fixed("SiLU")),
     _kind("Sigmoid", "Activation", "1 / (1 + e^−x): squashes to (0, 1).", (), _same_shape, nn.Sigmoid,
           _fixed("Sigmoid")),
     _kind("Tanh", "Activation", "tanh(x): squashes to (−1, 1).", (), _same_shape, nn.Tanh, _fixed("Tanh")),
@@ -554,6 +675,21 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
            Param("alpha", "float", 1e-4, 0.0, 100.0), Param("beta", "float", 0.75, 0.0, 100.0),
            Param("k", "float", 1.0, 0.0, 100.0)),
           _lrn_infer, nn.LocalResponseNorm, _fixed("LRN")),
+    LayerKind("Add", "Merge", "Adds its inputs value by value (a residual or skip connection): all of one volume.",
+              (), _one_input("Add"), Add, _fixed("Add"), combine=_add_combine),
+    LayerKind("Concat", "Merge", "Stacks its inputs along the depth (U-Net and Inception skips): equal H×W.",
+              (), _one_input("Concat"), Concat, _fixed("Concat"), combine=_concat_combine),
+    LayerKind("Opaque", OPAQUE_CATEGORY,
+              "An imported part with no catalogue kind: its output and parameters as a forward pass measured them. "
+              "Replace it with catalogue layers to train or export the network.",
+              (Param("module", "text", "unknown", required=True, help="what the part is in its source"),
+               Param("source", "text", "?", optional=True, help="where the part sits in its source"),
+               Param("in_shape", "ints", [1], 1, MAX_SIZE, required=True,
+                     help="the shape of its (first) input at import, one sample"),
+               Param("output", "ints", [1], 1, MAX_SIZE, required=True, help="its output shape at import, one sample"),
+               Param("parameters", "int", 0, 0, 10**12, required=True, help="its parameters, counted at import")),
+              _opaque_result, _Unbuildable,
+              lambda p: f"{p['module'].rsplit('.', 1)[-1]} (opaque)", opaque=True),
 )}
 
 # In-size arguments: derived from the previous layer, never written in a project file.

@@ -7,15 +7,20 @@ recover from an exception half-way. `History` is a tiny undo stack for headless 
 window wraps the same commands in QUndoCommand (workbench/ui/editing/undo.py).
 
 Commands find layers by id, not index, wherever a later edit could have shifted the indices.
+Commands that change connections (`Connect`, `Disconnect`, `AddSkip`, `InsertOnEdge`,
+`InsertProjection`, and `RemoveLayers`, which closes a branch over the gap) hold the whole layer
+list before and after, so undo gives back exactly what was there.
 """
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from workbench.core.catalogue import CATALOGUE
-from workbench.core.project import (SECTIONS, Project, ProjectError, validate_input, validate_layer, validate_project,
-                                    with_param)
+from workbench.core import graph
+from workbench.core.catalogue import CATALOGUE, projection
+from workbench.core.inference import summarize
+from workbench.core.project import (SECTIONS, Project, ProjectError, new_id, validate_input, validate_layer,
+                                    validate_layers, validate_project, with_param)
 
 NO_MERGE = -1
 _MERGE_PARAM, _MERGE_INPUT, _MERGE_SECTION = 1, 2, 3
@@ -43,6 +48,22 @@ class Command:
             (self.undo if undo else self.redo)(project)
 
 
+def _check(layers: list[dict]) -> list[dict]:
+    """The layers validated as a graph (ProjectError naming the layer when not), normalized."""
+    return validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
+
+
+def _find(project: Project, layer_id: str) -> int:
+    try:
+        return project.index_of(layer_id)
+    except KeyError:
+        raise ProjectError(f"no layer with id {layer_id!r}") from None
+
+
+def _name(project: Project, index: int) -> str:
+    return f"layer {index} ({project.layer(index)['type']})"
+
+
 def _reorder(project: Project, ids: list[str]) -> None:
     """Move layers until their ids read `ids` (a permutation of the current ids)."""
     for target, layer_id in enumerate(ids):
@@ -60,12 +81,23 @@ class InsertLayers(Command):
             raise ProjectError("nothing to insert")
         self.index = max(0, min(index, len(project)))
         self.layers = [validate_layer(self.index + i, copy.deepcopy(layer)) for i, layer in enumerate(layers)]
-        taken = {layer["id"] for layer in project.layers}
+        current = project.layers
+        taken = {layer["id"] for layer in current}
+        if self.layers[0]["id"] in taken:
+            # A duplicate follows its originals: where the first original took its input (a residual
+            # block's shortcut too), the copies take the output of the layer they are inserted after.
+            entry = graph.declared_inputs(current, project.index_of(self.layers[0]["id"]))[0]
+            renamed = {entry: current[self.index - 1]["id"] if self.index else graph.INPUT}
+        else:
+            renamed = {}
         for layer in self.layers:  # a duplicate keeps no id of its original
             if layer["id"] in taken:
-                layer.pop("id")
-                layer["id"] = validate_layer(0, layer)["id"]
+                renamed[layer["id"]] = layer["id"] = new_id()
             taken.add(layer["id"])
+        for layer in self.layers:  # copies take the copies' outputs, not the originals'
+            if "inputs" in layer:
+                layer["inputs"] = [renamed.get(s, s) for s in layer["inputs"]]
+        _check(current[:self.index] + self.layers + current[self.index:])
         self.text = text or f"Add {', '.join(layer['type'] for layer in self.layers)}"
 
     @property
@@ -81,21 +113,33 @@ class InsertLayers(Command):
             project.remove_layer(project.index_of(layer_id))
 
 
-class RemoveLayers(Command):
+class Rewire(Command):
+    """Replace the whole layer list (a change of connections): undo puts the old list back."""
+
+    def __init__(self, project: Project, after: list[dict], text: str):
+        self.before = project.layers
+        self.after = _check(after)
+        self.text = text
+
+    def redo(self, project: Project) -> None:
+        project.set_layers(self.after)
+
+    def undo(self, project: Project) -> None:
+        project.set_layers(self.before)
+
+
+class RemoveLayers(Rewire):
+    """Remove layers; a layer that took a removed layer's output takes what that one took instead,
+    so deleting a layer on a branch keeps the branch connected around the gap."""
+
     def __init__(self, project: Project, indices: list[int]):
         indices = sorted(set(indices))
         if not indices or indices[0] < 0 or indices[-1] >= len(project):
             raise ProjectError(f"no layer {indices} to remove" if indices else "no layer selected")
-        self.removed = [(i, project.layer(i)) for i in indices]
-        self.text = f"Remove {', '.join(layer['type'] for _, layer in self.removed)}"
-
-    def redo(self, project: Project) -> None:
-        for _, layer in reversed(self.removed):
-            project.remove_layer(project.index_of(layer["id"]))
-
-    def undo(self, project: Project) -> None:
-        for index, layer in self.removed:
-            project.insert_layer(index, layer)
+        layers = project.layers
+        removed = [layers[i] for i in indices]
+        super().__init__(project, graph.without(layers, [layer["id"] for layer in removed]),
+                         f"Remove {', '.join(layer['type'] for layer in removed)}")
 
 
 class MoveLayers(Command):
@@ -111,6 +155,8 @@ class MoveLayers(Command):
         rest = [x for x in ids if x not in moving]
         at = gap - sum(1 for i in indices if i < gap)
         self.before, self.after = ids, rest[:at] + moving + rest[at:]
+        by_id = {layer["id"]: layer for layer in project.layers}
+        _check([by_id[i] for i in self.after])
         self.text = "Move " + ", ".join(project.layer(i)["type"] for i in indices)
 
     @property
@@ -235,6 +281,124 @@ class ReplaceProject(Command):
 
     def undo(self, project: Project) -> None:
         project.replace(self.old)
+
+
+class Connect(Rewire):
+    """Connect `source`'s output (a layer id, or "input") to the merge layer `target` (drag from a
+    card's output onto an Add or Concat)."""
+
+    def __init__(self, project: Project, source: str, target: str):
+        t = _find(project, target)
+        s = -1 if source == graph.INPUT else _find(project, source)
+        layers = project.layers
+        inputs = graph.declared_inputs(layers, t)
+        kind = layers[t]["type"]
+        if kind not in graph.MERGES:
+            raise ProjectError(f"{_name(project, t)} takes one input: connect into an Add or a Concat "
+                               f"(or add a skip connection, which inserts one)")
+        if s >= t:
+            raise ProjectError(f"{_name(project, t)} can only take an earlier layer's output, and layer {s} "
+                               f"comes {'after it' if s > t else 'is this layer'}")
+        if source in inputs:
+            raise ProjectError(f"{_name(project, t)} already takes {'the input' if s < 0 else f'layer {s}'}'s output")
+        super().__init__(project, graph.with_inputs(layers, t, [*inputs, source]), f"Connect to {kind}")
+
+
+class Disconnect(Rewire):
+    """Take `source`'s output away from the merge layer `target` (which keeps at least one input)."""
+
+    def __init__(self, project: Project, source: str, target: str):
+        t = _find(project, target)
+        layers = project.layers
+        inputs = graph.declared_inputs(layers, t)
+        if source not in inputs:
+            raise ProjectError(f"{_name(project, t)} does not take {source!r}")
+        if len(inputs) == 1:
+            raise ProjectError(f"{_name(project, t)}: its only input cannot be disconnected; delete the layer instead")
+        rest = [i for i in inputs if i != source]
+        super().__init__(project, graph.with_inputs(layers, t, rest), f"Disconnect from {layers[t]['type']}")
+
+
+class AddSkip(Rewire):
+    """A skip connection from `source` (a layer id or "input") to just after layer `after`: a new
+    merge (Add or Concat) takes both outputs, and whatever took `after`'s output takes the merge's."""
+
+    def __init__(self, project: Project, source: str, after: str, merge: str = "Add"):
+        if merge not in graph.MERGES:
+            raise ProjectError(f"a skip connection merges with {' or '.join(graph.MERGES)}, not {merge!r}")
+        a = _find(project, after)
+        s = -1 if source == graph.INPUT else _find(project, source)
+        if s >= a:
+            raise ProjectError(f"a skip connection runs forward: from an earlier layer to {_name(project, a)}, "
+                               f"but layer {s} {'comes after it' if s > a else 'is that layer'}")
+        layers = graph.pinned(project.layers)
+        self.merge_layer = new_id()  # the new merge's id
+        for layer in layers[a + 1:]:
+            layer["inputs"] = [self.merge_layer if i == after else i for i in layer["inputs"]]
+        layers.insert(a + 1, {"type": merge, "id": self.merge_layer, "inputs": [after, source]})
+        super().__init__(project, layers, f"Add a skip connection ({merge})")
+
+
+class InsertOnEdge(Rewire):
+    """Insert a chain of new layers on the connection `source` → `target`: placed just above
+    `target`, the first takes `source`'s output and `target` takes the last one's instead."""
+
+    def __init__(self, project: Project, source: str, target: str, layers: list[dict], text: str | None = None):
+        if not layers:
+            raise ProjectError("nothing to insert")
+        t = _find(project, target)
+        current = graph.pinned(project.layers)
+        if source not in current[t]["inputs"]:
+            raise ProjectError(f"{_name(project, t)} does not take {source!r}: no such connection")
+        taken = {layer["id"] for layer in current}
+        chain: list[dict] = []
+        for layer in layers:
+            new = {k: v for k, v in layer.items() if k not in ("id", "inputs")}
+            new["id"] = new_id()
+            while new["id"] in taken:
+                new["id"] = new_id()
+            new["inputs"] = [chain[-1]["id"] if chain else source]
+            chain.append(new)
+        current[t]["inputs"] = [chain[-1]["id"] if i == source else i for i in current[t]["inputs"]]
+        self.ids = [layer["id"] for layer in chain]
+        super().__init__(project, current[:t] + chain + current[t:],
+                         text or f"Insert {', '.join(layer['type'] for layer in chain)}")
+
+
+def projection_fix(project: Project, merge: str) -> tuple[str, dict] | None:
+    """For an Add whose inputs differ in volume: the input to project and the layer that fixes it
+    (a 1×1 Conv2d with the first input's depth and the stride that matches its size, as ResNet's
+    projection shortcut; a Linear for vectors). None when the layer is no such Add."""
+    m = _find(project, merge)
+    rows = summarize(project)["layers"]
+    row = rows[m]
+    if row["type"] != "Add" or row["status"] != "error":
+        return None
+    shape_of = {r["id"]: r["output"] for r in rows}
+    shape_of[graph.INPUT] = project.input
+    shapes = [shape_of.get(i) for i in row["inputs"]]
+    ref = shapes[0]
+    if ref is None:
+        return None
+    for source, shape in zip(row["inputs"][1:], shapes[1:]):
+        if shape is None:
+            return None
+        if shape != ref:
+            layer = projection(tuple(shape), tuple(ref))
+            return (source, layer) if layer is not None else None
+    return None
+
+
+class InsertProjection(InsertOnEdge):
+    """The one-click fix for an Add whose inputs differ in volume (see `projection_fix`)."""
+
+    def __init__(self, project: Project, merge: str):
+        fix = projection_fix(project, merge)
+        if fix is None:
+            raise ProjectError(f"{_name(project, _find(project, merge))}: no 1×1 projection makes its inputs agree")
+        source, layer = fix
+        super().__init__(project, source, merge, [layer], "Insert 1×1 projection" if layer["type"] == "Conv2d"
+                         else "Insert projection")
 
 
 class History:

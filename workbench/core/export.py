@@ -2,6 +2,9 @@
 
 Each call is written from the same constructor arguments `build_model` uses (`LayerKind.arguments`),
 leaving out those equal to torch's defaults, so the export can never drift from the built network.
+A chain becomes an nn.Sequential; a network with branches a module with one attribute per layer and
+a forward() of one line per layer, each output a named tensor (`add1 = bn4 + relu2`), the names
+and so the weights' names those of the built GraphNet.
 """
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ import torch
 
 from workbench import __version__
 from workbench.core import layers as custom_layers
-from workbench.core.build import build_model
+from workbench.core.build import GraphNet, build_model, check_buildable
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
+from workbench.core.graph import INPUT, MERGES, is_branched
 from workbench.core.inference import summarize
 from workbench.core.project import write_atomic
 from workbench.core.spec import ProjectSpec, load_spec
-from workbench.core.summary import Summary, output_shapes
+from workbench.core.summary import LayerRow, Summary, input_shapes
+from workbench.core.weights import load_initial_weights
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -41,43 +46,29 @@ def constructor_call(kind: LayerKind, shape: Shape, layer: dict) -> str:
 
 def custom_layer_source(names: set[str] | list[str]) -> list[str]:
     """The source of the layer classes torch.nn lacks (workbench.core.layers) among `names`,
-    copied verbatim: they import only torch."""
+    copied verbatim: they import only torch. Merges are written as `+` and `torch.cat` instead."""
     lines: list[str] = []
-    for name in sorted(set(names) & CUSTOM):
+    for name in sorted(set(names) & CUSTOM - set(MERGES)):
         lines += ["", inspect.getsource(getattr(custom_layers, name)).rstrip(), ""]
     return lines
 
 
 def network_class_source(doc: dict, summary: Summary, class_name: str = "Net") -> list[str]:
-    """`class Net(nn.Module)`: one constructor call per layer, each with its output and parameters."""
+    """`class Net(nn.Module)`: one constructor call per layer, each with its output and parameters;
+    a chain as an nn.Sequential, a network with branches with a forward() of one line per layer."""
     lines = [
         f"class {class_name}(nn.Module):",
         "    def __init__(self) -> None:",
         "        super().__init__()",
-        "        self.layers = nn.Sequential(",
     ]
-    shape = tuple(doc["input"])
-    for layer, row, output in zip(doc["layers"], summary["layers"], output_shapes(summary)):
-        kind = CATALOGUE[layer["type"]]
-        call = constructor_call(kind, shape, layer)
-        shape = tuple(output)
-        params = f", {row['params']:,} parameters" if row["params"] else ""
-        lines.append(f"            {call},  # {row['index']}: → {fmt_shape(shape)}{params}")
-    example = ", ".join(str(s) for s in doc["input"])
-    return lines + [
-        "        )",
-        "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
-        f"        # x: (batch, {example})",
-        "        return self.layers(x)",
-    ]
+    return lines + (_graph_body(doc, summary) if is_branched(doc["layers"]) else _chain_body(doc, summary))
 
 
 def checked_summary(doc: dict) -> Summary:
-    """The project's summary; a network with an error raises the ProjectError naming the layer."""
+    """The project's summary; a network with an error or an opaque part raises the ProjectError
+    naming the layer."""
     summary = summarize(doc)
-    if summary["first_error"] is not None:
-        build_model(doc)  # raises the ProjectError naming the layer
+    check_buildable(doc, summary)
     return summary
 
 
@@ -111,6 +102,53 @@ def to_pytorch_source(project: ProjectSpec, class_name: str = "Net") -> str:
     return "\n".join(lines)
 
 
+def _calls(doc: dict, summary: Summary) -> list[str]:
+    """Each layer's constructor call, on the shape of its (first) input."""
+    return [constructor_call(CATALOGUE[layer["type"]], shape, layer)
+            for layer, shape in zip(doc["layers"], input_shapes(summary))]
+
+
+def _note(row: LayerRow) -> str:
+    params = f", {row['params']:,} parameters" if row["params"] else ""
+    return f"# {row['index']}: → {fmt_shape(tuple(row['output'] or ()))}{params}"
+
+
+def _chain_body(doc: dict, summary: Summary) -> list[str]:
+    example = ", ".join(str(s) for s in doc["input"])
+    lines = ["        self.layers = nn.Sequential("]
+    for call, row in zip(_calls(doc, summary), summary["layers"]):
+        lines.append(f"            {call},  {_note(row)}")
+    return lines + [
+        "        )",
+        "",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"        # x: (batch, {example})",
+        "        return self.layers(x)",
+    ]
+
+
+def _graph_body(doc: dict, summary: Summary) -> list[str]:
+    names = GraphNet.names_for(doc["layers"])
+    variable = dict(zip((layer["id"] for layer in doc["layers"]), names))
+    variable[INPUT] = "x"
+    lines = []
+    for layer, call, name, row in zip(doc["layers"], _calls(doc, summary), names, summary["layers"]):
+        if layer["type"] not in MERGES:
+            lines.append(f"        self.{name} = {call}  {_note(row)}")
+    example = ", ".join(str(s) for s in doc["input"])
+    lines += ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:", f"        # x: (batch, {example})"]
+    for layer, name, row in zip(doc["layers"], names, summary["layers"]):
+        args = [variable[s] for s in row["inputs"]]
+        if layer["type"] == "Add":
+            value = " + ".join(args)
+        elif layer["type"] == "Concat":
+            value = f"torch.cat([{', '.join(args)}], dim=1)"
+        else:
+            value = f"self.{name}({args[0]})"
+        lines.append(f"        {name} = {value}  # {fmt_shape(tuple(row['output'] or ()))}")
+    return lines + [f"        return {names[-1]}"]
+
+
 def to_onnx_bytes(project: ProjectSpec) -> bytes:
     """The model (eval mode, batch dimension dynamic) as an ONNX file's bytes. Needs the onnx extra."""
     try:
@@ -119,6 +157,7 @@ def to_onnx_bytes(project: ProjectSpec) -> bytes:
         raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
     doc = load_spec(project)
     model = build_model(doc).eval()
+    load_initial_weights(model, doc)  # an imported network's weights travel in the ONNX file
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice

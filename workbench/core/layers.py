@@ -28,3 +28,20 @@ class Corruption(nn.Module):
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, level={self.level}"
+
+
+class Add(nn.Module):
+    """The element-wise sum of its inputs (a residual connection); all of one shape."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        total = inputs[0]
+        for x in inputs[1:]:
+            total = total + x
+        return total
+
+
+class Concat(nn.Module):
+    """Its inputs joined along the channels (dim 1): volumes of equal height and width, or vectors."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(inputs, dim=1)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.arithmetic import StepThrough, step_through
+from workbench.core.branched_templates import basic_block
+from workbench.core.graph import INPUT, renew_ids
 from workbench.core.project import validate_project
 from workbench.core.templates import template
 
@@ -69,8 +71,8 @@ class Lesson:
         """A full, validated workbench project (a fresh copy with new layer ids each time)."""
         doc = template(self.spec) if isinstance(self.spec, str) else copy.deepcopy(self.spec)
         doc["name"] = self.title
-        for layer in doc["layers"]:
-            layer.pop("id", None)  # validation gives new ids: two loads never share a layer id
+        doc = validate_project(doc)
+        doc["layers"] = renew_ids(doc["layers"])  # two loads never share a layer id
         return validate_project(doc)
 
 
@@ -86,6 +88,13 @@ def _conv_project(input_shape: list[int], k: int, f: int, s: int = 1, p: int = 0
 def _neuron_project(input_shape: list[int]) -> dict:
     # bias off: the slide counts the weights of one fully connected neuron (3,072), not its bias
     return {"input": input_shape, "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 1, "bias": False}]}
+
+
+def _residual_project() -> dict:
+    """ResNet-18's first two blocks on their real numbers: one that keeps 56×56×64, one that halves
+    the size and doubles the depth (28×28×128), its shortcut a 1×1 Conv2d with stride 2."""
+    return {"input": [64, 56, 56],
+            "layers": basic_block("keep", INPUT, 64) + basic_block("down", "keep_out", 128, 2, projection=True)}
 
 
 def _with_training(name: str, **training: Any) -> dict:
@@ -220,6 +229,26 @@ _LESSONS: tuple[Lesson, ...] = (
                               [384, 13, 13], [256, 13, 13], [256, 6, 6]],
                   "output": [96, 55, 55], "params": 34_944, "params_unshared": 105_705_600,
                   "total_params": 62_378_344},
+    ),
+    Lesson(
+        "residual-block", "Why a residual block keeps its volume", "Networks",
+        "A residual block adds its input to what its layers make of it: F(x) + x. Add sums value by value, "
+        "so both must be one volume. Where a block changes the volume, the shortcut gets a 1×1 convolution "
+        "that makes x the same size and depth: ResNet-18's projection, 8,192 weights.",
+        _residual_project(), 12, "summary",
+        (LessonStep("3×3 filters with padding 1 keep 56×56: 1 + (56 − 3 + 2·1)/1 = 56; 64 filters keep the "
+                    "depth 64. So F(x) is 56×56×64, like x.", layer=3),
+         LessonStep("Add: 56×56×64 + 56×56×64, value by value. No parameters; the volume is kept.", layer=5),
+         LessonStep("The next block halves the size with stride 2 and doubles the depth: "
+                    "1 + (56 − 3 + 2·1)/2 = 28.5 → 28, so 28×28×128. Now x (56×56×64) no longer fits.", layer=7),
+         LessonStep("The shortcut's 1×1 Conv2d, 128 filters, stride 2: 1 + (56 − 1)/2 = 28.5 → 28, so "
+                    "28×28×128, and the Add fits again.", layer=12),
+         LessonStep("Its parameters: 1·1·64·128 = 8,192 weights (no bias: BatchNorm follows), against "
+                    "3·3·64·128 = 73,728 for the block's first 3×3 conv.", layer=12),
+         LessonStep("Try it: delete the 1×1 conv and its BatchNorm. The Add then says: Add needs one volume: "
+                    "28×28×128 from #11 and 56×56×64 from #6 — insert a 1×1 Conv2d with 128 filters and "
+                    "stride 2 after #6.", layer=14)),
+        expected={"output": [128, 28, 28], "params": 8_192, "formula": "1 + (56 − 1 + 2·0)/2 = 28.5 → 28 (floor)"},
     ),
     Lesson(
         "autoencoder", "A shallow autoencoder: 64 → 16 → 64", "Autoencoders",

@@ -2,6 +2,11 @@
 
 On disk one JSON object: {"format": "workbench-project", "version": 1, "input": [C, H, W],
 "layers": [{"type": "Conv2d", "out_channels": 96, ...}, ...], "data": {...}, "training": {...}}.
+An optional "weights" names a safetensors file of initial weights by layer id (an imported
+network's; workbench.core.weights), relative to the project file. Version 2 adds branches (workbench.core.graph): a layer may name its inputs by id
+(`"inputs": ["b1_bn2", "stem_relu"]`; "input" is the network's input) and the merge kinds Add and
+Concat exist. A project without branches is still written as version 1, so an older workbench keeps
+reading it; one with branches as version 2, which an older workbench refuses with a clear message.
 Every problem in a file raises `ProjectError` (a ValueError) whose message names the layer index and
 key; nothing here lets a traceback-worthy exception escape for any input.
 
@@ -13,23 +18,28 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import glob
 import json
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
 from psygnal import Signal
 
+from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, DERIVED_KEYS, MAX_CHANNELS, MAX_SIZE, brief
+from workbench.core.regular_file import FileTooLarge, read_regular
 
 FORMAT = "workbench-project"
-VERSION = 1
+VERSION = 2  # the newest format this workbench reads; it writes 1 whenever the project has no branches
 MAX_LAYERS = 10_000
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SECTIONS = ("data", "training")
-TOP_KEYS = ("format", "version", "name", "input", "layers", *SECTIONS)
+WEIGHTS = "weights"  # initial weights: a safetensors file (workbench.core.weights), beside the file or absolute
+TOP_KEYS = ("format", "version", "name", "input", "layers", WEIGHTS, *SECTIONS)
 
 
 class ProjectError(ValueError):
@@ -74,13 +84,15 @@ def validate_layer(index: int, layer: Any) -> dict:
         raise ProjectError(f"{where}: 'id' must be a short string, got {brief(layer_id)}")
     names = [p.name for p in kind.params]
     for key in layer:
-        if key in ("type", "id") or key in names:
+        if key in ("type", "id", "inputs") or key in names:
             continue
         if key in DERIVED_KEYS:
             raise ProjectError(f"{where}: '{key}' follows from the previous layer and is never written; remove it")
         raise ProjectError(f"{where}: unknown key '{key}'{_suggest(key, names)}; "
                            f"{kind_name} takes: {', '.join(names) or 'no parameters'}")
     out: dict[str, Any] = {"type": kind_name, "id": layer_id or new_id()}
+    if "inputs" in layer:
+        out["inputs"] = _validate_inputs(where, layer["inputs"])
     for param in kind.params:
         if param.name not in layer:
             if param.required:
@@ -91,6 +103,33 @@ def validate_layer(index: int, layer: Any) -> dict:
         except ValueError as exc:
             raise ProjectError(f"{where}: '{param.name}' {exc}") from None
     return out
+
+
+def _validate_inputs(where: str, value: Any) -> list[str]:
+    ok = (isinstance(value, list) and 0 < len(value) <= graph.MAX_INPUTS
+          and all(isinstance(v, str) and 0 < len(v) <= 64 for v in value))
+    if not ok:
+        raise ProjectError(f"{where}: 'inputs' must be a list of 1 to {graph.MAX_INPUTS} layer ids "
+                           f"(\"{graph.INPUT}\" for the network's input), got {brief(value)}")
+    return list(value)
+
+
+def validate_layers(layers: list[dict]) -> list[dict]:
+    """Check that validated layers form a graph (unique ids, inputs that exist and come earlier);
+    return them normalized (no "inputs" that only name the previous layer)."""
+    seen: set[str] = set()
+    for i, layer in enumerate(layers):
+        if layer["id"] in seen:
+            raise ProjectError(f"layer {i} ({layer['type']}): id {layer['id']!r} is used twice")
+        seen.add(layer["id"])
+    problem = graph.structure_error(layers)
+    if problem is not None:
+        raise ProjectError(problem)
+    return graph.normalized(layers)
+
+
+def file_version(layers: list[dict]) -> int:
+    return 2 if graph.is_branched(layers) else 1
 
 
 def with_param(index: int, layer: dict, key: str, value: Any) -> dict:
@@ -122,7 +161,7 @@ def validate_project(doc: Any) -> dict:
         raise ProjectError(f"'version' must be a positive integer, got {brief(version)}")
     if version > VERSION:
         raise ProjectError(f"this file was written by a newer workbench (format version {version}); "
-                           f"this one reads version {VERSION}")
+                           f"this one reads versions up to {VERSION}: update workbench to open it")
     for key in doc:
         if key not in TOP_KEYS:
             raise ProjectError(f"unknown top-level key '{key}'{_suggest(key, list(TOP_KEYS))}")
@@ -136,17 +175,23 @@ def validate_project(doc: Any) -> dict:
     name = doc.get("name", "")
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be a string, got {brief(name)}")
-    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": name, "input": validate_input(doc["input"]),
-           "layers": [validate_layer(i, layer) for i, layer in enumerate(layers)]}
-    seen: set[str] = set()
-    for i, layer in enumerate(out["layers"]):
-        if layer["id"] in seen:
-            raise ProjectError(f"layer {i} ({layer['type']}): id {layer['id']!r} is used twice")
-        seen.add(layer["id"])
+    checked = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
+    out: dict[str, Any] = {"format": FORMAT, "version": file_version(checked), "name": name,
+                           "input": validate_input(doc["input"]), "layers": checked}
+    if WEIGHTS in doc:
+        out[WEIGHTS] = validate_weights_path(doc[WEIGHTS])
     for section in SECTIONS:
         if section in doc:
             out[section] = validate_section(section, doc[section])
     return out
+
+
+def validate_weights_path(value: Any) -> str:
+    """The initial-weights file a project names; whether it exists is checked when it is loaded."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise ProjectError(f"'{WEIGHTS}' must name a .safetensors file (its path, relative to the project file), "
+                           f"got {brief(value)}")
+    return value
 
 
 def parse_project(text: str | bytes, source: str = "project") -> dict:
@@ -170,14 +215,18 @@ def parse_project(text: str | bytes, source: str = "project") -> dict:
 
 
 def read_project(path: str | os.PathLike) -> dict:
+    """A project file: a regular file of at most MAX_FILE_BYTES (a FIFO or /dev/zero is refused)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ProjectError(f"{path}: {path.stat().st_size:,} bytes is too large for a project file")
-        data = path.read_bytes()
+        data = read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
+        raise ProjectError(f"{path}: {exc.size:,} bytes is too large for a project file") from None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return parse_project(data, str(path))
+    doc = parse_project(data, str(path))
+    if WEIGHTS in doc:  # relative to the project file, wherever it is opened from
+        doc[WEIGHTS] = str((path.parent / doc[WEIGHTS]).absolute())
+    return doc
 
 
 def dumps_project(doc: dict) -> str:
@@ -188,7 +237,10 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename: the old file survives any failure."""
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:  # a read-only or missing folder: name the file the user asked for, not our temp
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
@@ -196,9 +248,27 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    remove_stale_temps(path)
+
+
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_S = 600  # a save in progress writes its temporary file within seconds
+
+
+def remove_stale_temps(path: Path, older_than_s: float = STALE_TEMP_S) -> None:
+    """Temporary files beside `path` left by saves that were killed before their rename: removed
+    once they are old enough not to belong to a save still in progress."""
+    cutoff = time.time() - older_than_s
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if stale.lstat().st_mtime < cutoff:
+                stale.unlink()
 
 
 def _read_umask() -> int:
@@ -256,8 +326,21 @@ class Project:
     def section(self, name: str) -> dict:
         return copy.deepcopy(self._doc.get(name, {}))
 
+    def peek(self) -> dict:
+        """The live document, not a copy: for readers that never change it and run on every edit
+        (inference); anything else takes `to_dict()`."""
+        return self._doc
+
     def to_dict(self) -> dict:
-        return copy.deepcopy(self._doc)
+        """The project as its file holds it (version 1 unless it has branches)."""
+        doc = copy.deepcopy(self._doc)
+        doc["layers"] = graph.normalized(doc["layers"])
+        doc["version"] = file_version(doc["layers"])
+        return doc
+
+    def ids(self) -> list[str]:
+        """The layers' ids in order."""
+        return [layer["id"] for layer in self._doc["layers"]]
 
     # mutating --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -289,6 +372,11 @@ class Project:
     def set_param(self, index: int, key: str, value: Any) -> None:
         """Set (or, with value None for a non-optional key, reset to default) one parameter."""
         self._doc["layers"][index] = with_param(index, self._doc["layers"][index], key, value)
+        self.changed.emit("layers")
+
+    def set_layers(self, layers: list[dict]) -> None:
+        """Swap in a whole layer list (a change of connections); it must form a valid graph."""
+        self._doc["layers"] = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
         self.changed.emit("layers")
 
     def set_input(self, shape: list[int]) -> None:

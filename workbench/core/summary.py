@@ -7,16 +7,18 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 from workbench.core.catalogue import fmt_shape
+from workbench.core.graph import INPUT
 
 Status = Literal["ok", "warning", "error", "unknown"]
 
 
 class LayerRow(TypedDict):
-    """One layer. After the first error, later layers' numbers are None and their status "unknown"."""
+    """One layer. A layer downstream of an error has numbers None and status "unknown"."""
 
     index: int
     id: str
     type: str
+    inputs: list[str]       # the ids of the layers it takes ("input": the network's input), in order
     label: str              # "Conv 3×3, 16" : the catalogue's short description
     output: list[int] | None  # [C, H, W] or [N]
     params: int | None
@@ -49,6 +51,32 @@ def output_shapes(summary: Summary) -> list[list[int]]:
             raise ValueError(f"layer {row['index']} ({row['type']}): output shape unknown: {row['message']}")
         shapes.append(row["output"])
     return shapes
+
+
+def input_index(summary: Summary, index: int) -> int:
+    """The layer whose output layer `index` takes (a merge's first input); -1: the network's input."""
+    first = summary["layers"][index]["inputs"][0]
+    return -1 if first == INPUT else next(r["index"] for r in summary["layers"] if r["id"] == first)
+
+
+def input_shape(summary: Summary, index: int) -> list[int] | None:
+    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
+    source = input_index(summary, index)
+    return list(summary["input"]) if source < 0 else summary["layers"][source]["output"]
+
+
+def input_shapes(summary: Summary) -> list[tuple[int, ...]]:
+    """The shape each layer takes (a merge: its first input's), for a network without errors."""
+    outputs = dict(zip((r["id"] for r in summary["layers"]), output_shapes(summary)))
+    outputs[INPUT] = summary["input"]
+    return [tuple(outputs[r["inputs"][0]]) for r in summary["layers"]]
+
+
+def row_sources(summary: Summary) -> list[list[int]]:
+    """Each layer's inputs as layer indices (-1: the network's input), as graph.source_indices."""
+    where = {row["id"]: row["index"] for row in summary["layers"]}
+    where[INPUT] = -1
+    return [[where.get(s, -1) for s in row["inputs"]] for row in summary["layers"]]
 
 
 def fmt_count(n: int | None) -> str:

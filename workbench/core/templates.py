@@ -1,8 +1,10 @@
-"""Built-in projects: the lecture's AlexNet, classic CNNs, and the autoencoders of the course."""
+"""Built-in projects: the lecture's AlexNet, classic CNNs, the autoencoders of the course, and networks
+with branches (workbench.core.branched_templates)."""
 from __future__ import annotations
 
 import copy
 
+from workbench.core.branched_templates import BRANCHED
 from workbench.core.project import validate_project
 
 DEFAULT_TEMPLATE = "digits-cnn"
@@ -127,6 +129,8 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
         **_reconstruct("shapes", epochs=15),
     }),
 }
+
+_TEMPLATES.update(BRANCHED)
 
 TEMPLATES: dict[str, str] = {name: description for name, (description, _) in _TEMPLATES.items()}
 

@@ -17,6 +17,7 @@ from typing import Callable, TypedDict
 import torch
 from torch import nn
 
+from workbench.core.build import GraphNet
 from workbench.core.inference import summarize
 from workbench.core.summary import output_shapes
 from workbench.training.probes import bottleneck
@@ -50,18 +51,35 @@ def code_info(project: dict) -> CodeInfo:
     return CodeInfo(math.prod(summary["input"]), sizes[layer], layer)
 
 
+def encoder(model: nn.Module, layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The network up to and with `layer` (a chain's first layers, or a graph run up to it)."""
+    if isinstance(model, GraphNet):
+        return lambda x: model.forward_to(x, layer)
+    return model[:layer + 1]
+
+
+def decoder(model: nn.Module, layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The network after `layer`, fed `layer`'s output. ValueError for a graph whose later layers
+    also read earlier ones (a U-Net's skip connections): its code alone does not decode."""
+    if isinstance(model, GraphNet):
+        model.check_decodable(layer)
+        return lambda code: model.forward_from(code, layer)
+    return model[layer + 1:]
+
+
 @torch.no_grad()
-def encode(model: nn.Sequential, x: torch.Tensor, layer: int) -> torch.Tensor:
+def encode(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
     """Codes (n, k) at `layer`, in batches, with the model in eval mode."""
     model.eval()
-    return torch.cat([model[:layer + 1](x[i:i + EVAL_BATCH]).flatten(1) for i in range(0, len(x), EVAL_BATCH)])
+    run = encoder(model, layer)
+    return torch.cat([run(x[i:i + EVAL_BATCH]).flatten(1) for i in range(0, len(x), EVAL_BATCH)])
 
 
 @torch.no_grad()
-def decode(model: nn.Sequential, codes: torch.Tensor, layer: int, code_shape: torch.Size) -> torch.Tensor:
+def decode(model: nn.Module, codes: torch.Tensor, layer: int, code_shape: torch.Size) -> torch.Tensor:
     model.eval()
-    decoder = model[layer + 1:]
-    return torch.cat([decoder(codes[i:i + EVAL_BATCH].reshape(-1, *code_shape))
+    run = decoder(model, layer)
+    return torch.cat([run(codes[i:i + EVAL_BATCH].reshape(-1, *code_shape))
                       for i in range(0, len(codes), EVAL_BATCH)])
 
 
@@ -88,13 +106,13 @@ class CompressionRow(TypedDict):
     val_mse: float       # validation reconstruction error from the quantized code
 
 
-def compression_table(model: nn.Sequential, info: CodeInfo, train_x: torch.Tensor, val_x: torch.Tensor,
+def compression_table(model: nn.Module, info: CodeInfo, train_x: torch.Tensor, val_x: torch.Tensor,
                       bits: tuple[int, ...] = QUANTIZED_BITS,
                       output: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[CompressionRow]:
     """One row per precision. `output` maps the network's output to [0, 1] images (see pca_compare.image_output)."""
     with torch.no_grad():
         model.eval()
-        code_shape = model[:info.layer + 1](val_x[:1]).shape[1:]
+        code_shape = encoder(model, info.layer)(val_x[:1]).shape[1:]
     train_codes = encode(model, train_x, info.layer)
     val_codes = encode(model, val_x, info.layer)
     low, high = train_codes.min(0).values, train_codes.max(0).values

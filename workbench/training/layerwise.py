@@ -27,9 +27,10 @@ from typing import Any, Generator, Iterator
 import torch
 from torch import nn
 
+from workbench.core.graph import INPUT, is_branched
 from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
-from workbench.core.summary import output_shapes
+from workbench.core.summary import Summary, output_shapes
 from workbench.data import Dataset, load_dataset
 from workbench.training.engine import Stage, Trainer, make_optimizer
 from workbench.training.events import ComparisonEvent, Curve, Event
@@ -66,6 +67,14 @@ def pretrain_blocks(project: dict, task: str) -> tuple[Block, ...]:
     summary = summarize(project)
     if summary["first_error"] is not None:
         raise ValueError("layer-wise pretraining: the network has an error (see `workbench summary`)")
+    if is_branched(project["layers"]):
+        merge = next((r for r in summary["layers"] if len(r["inputs"]) > 1), None)
+        where = (f" (layer {merge['index']}, {merge['type']}, merges "
+                 f"{' and '.join('the input' if s == INPUT else '#' + str(_index(summary, s)) for s in merge['inputs'])})"
+                 if merge else "")
+        raise ValueError(f"layer-wise pretraining trains a chain of layers one after another, each mirrored by its "
+                         f"own decoder; this network has branches{where}, so no layer alone feeds the next: "
+                         f"train it end to end (schedule plain)")
     types = [layer["type"] for layer in project["layers"]]
     weights = [i for i, kind in enumerate(types) if kind in WEIGHT_LAYERS]
     if task == "classify":
@@ -79,6 +88,10 @@ def pretrain_blocks(project: dict, task: str) -> tuple[Block, ...]:
     ends = encoder[1:] + [last_end]
     starts = [0] + ends[:-1]
     return tuple(Block(s, e, w) for s, e, w in zip(starts, ends, encoder))
+
+
+def _index(summary: Summary, layer_id: str) -> int:
+    return next(r["index"] for r in summary["layers"] if r["id"] == layer_id)
 
 
 def plan_schedule(project: dict, task: str, epochs: int, pretrain_epochs: int | None = None) -> Plan:
@@ -207,7 +220,8 @@ class LayerwiseTrainer(Trainer):
             task = CodeTask("autoencoder", "mse", self.task.corruption, source=model)
             trained = [*self.model[block.start:block.end].parameters(), *decoder.parameters()]
             stages.append(Stage(f"pretrain-{j}", self.plan.pretrain_epochs, model, task,
-                                make_optimizer(self.config, trained), scaffold=decoder))
+                                make_optimizer(self.config, trained, self.acceleration.fused_optimizer),
+                                scaffold=decoder))
         stages.append(Stage("finetune", self.plan.finetune_epochs, self.model, self.task, self.optimizer))
         return stages
 

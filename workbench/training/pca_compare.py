@@ -90,7 +90,7 @@ def reconstruct(model: nn.Module, x: torch.Tensor, output: Callable[[torch.Tenso
     return torch.cat([output(model(x[i:i + 1024])) for i in range(0, len(x), 1024)])
 
 
-def compare(project: dict, model: nn.Sequential, data: Dataset, name: str = "") -> PcaComparison:
+def compare(project: dict, model: nn.Module, data: Dataset, name: str = "") -> PcaComparison:
     """PCA with k = the autoencoder's code size, beside the trained autoencoder `model` of `project`."""
     info: CodeInfo = code_info(project)
     output_shape = summarize(project)["output"]

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from workbench.core.build import layers_into_output
 from workbench.core.catalogue import fmt_shape
 from workbench.core.layers import Corruption
 from workbench.training.config import ConfigError, TrainingConfig
@@ -49,8 +50,7 @@ class Task:
 
 
 def _last_activation(model: nn.Module) -> type | None:
-    layers = list(model.children()) if isinstance(model, nn.Sequential) else []
-    for layer in reversed(layers):
+    for layer in layers_into_output(model):
         if isinstance(layer, (nn.Softmax, nn.Sigmoid)):
             return type(layer)
         if not isinstance(layer, (nn.Unflatten, nn.Flatten, nn.Dropout)):

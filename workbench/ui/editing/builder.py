@@ -104,11 +104,12 @@ class Builder(QAbstractScrollArea):
 
     def _relayout(self) -> None:
         size, gap, margin = self.card_size(), self._gap(), round(14 * self.unit)
+        sizes = {False: size, True: self.card_size(narrow=True)}
         width = max(self.viewport().width(), size.width() + 2 * margin)
         ids = [(INPUT_ID, -1, None)] + [(r["id"], r["index"], r["type"]) for r in self.summary.summary["layers"]]
         self.cards, x, y = [], margin, margin + (round(30 * self.unit) if self.locked_reason else 0)
         for card_id, index, card_type in ids:
-            this = self.card_size(self.is_narrow(card_type))
+            this = sizes[self.is_narrow(card_type)]
             if x + this.width() > width - margin and x > margin:
                 x, y = margin, y + size.height() + gap
             self.cards.append(Card(card_id, index, QRect(QPoint(x, y), this)))
@@ -184,7 +185,11 @@ class Builder(QAbstractScrollArea):
             self._paint_banner(painter)
         painter.translate(-self._offset())
         selected = set(self.selection.ids)
+        # only the cards in the region to repaint: a 1,000-layer network has a screenful on view
+        exposed = event.rect().translated(self._offset()).adjusted(-self._gap(), 0, self._gap(), 0)
         for i, card in enumerate(self.cards):
+            if not card.rect.intersects(exposed):
+                continue
             if i and self.cards[i - 1].rect.top() == card.rect.top():
                 self._paint_arrow(painter, self.cards[i - 1].rect, card.rect)
             self._paint_card(painter, card, card.id in selected)
@@ -301,7 +306,8 @@ class Builder(QAbstractScrollArea):
         # a summary of the message (all of it in the card's tooltip, the inspector and the summary's notes)
         text = fm.elidedText(f"{symbol} {message}", Qt.TextElideMode.ElideRight, int(strip.width() - 8))
         self.painted.draw(painter, strip.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, text)
-        dot = QRectF(rect.right() - 24, rect.top() + 10, 16, 16)
+        side = max(16.0, fm.height())  # the mark fits its dot in presentation mode too
+        dot = QRectF(rect.right() - 8 - side, rect.top() + 10, side, side)
         painter.setBrush(color)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawEllipse(dot)

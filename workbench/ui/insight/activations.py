@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, side_by_side, tile, vector_map
+from workbench.core.summary import input_index
 from workbench.ui.insight.base import (GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name,
                                       matches_summary)
 
@@ -128,8 +129,9 @@ class ActivationsPanel(InsightPanel):
         parts: list[tuple[str, Mosaic | None, np.ndarray]] = [(source, None, self.probe["input"])]
         rows = self.summary["layers"] if self.summary else []
         pooling = index < len(rows) and rows[index]["type"] in POOLING
-        if pooling and index - 1 in acts:
-            parts.append((f"layer {index - 1} (pooled →)", *self._maps(index - 1, acts[index - 1])))
+        fed = input_index(self.summary, index) if pooling and self.summary else -1
+        if fed in acts:
+            parts.append((f"layer {fed} (pooled →)", *self._maps(fed, acts[fed])))
         parts.append((f"layer {index}", *self._maps(index, acts[index])))
         maps_height = max(m.image.shape[0] for _, m, _ in parts[1:] if m is not None)
         self.zoom = max(1, maps_height // 3 // self.probe["input"].shape[-2]) if self.probe["input"].ndim == 3 else 1

@@ -8,18 +8,18 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
-from workbench.core.summary import LayerRow, Summary
+from workbench.core.summary import Summary, input_shape
 from workbench.ui.insight.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name
 
 SCALES = ("per filter", "shared")
 
 
-def _kernel_fits(rows: list[LayerRow], input_shape: list[int] | None, index: int, weights: np.ndarray) -> bool:
+def _kernel_fits(summary: Summary, index: int, weights: np.ndarray) -> bool:
     """Whether (K, C, Fh, Fw) weights fit conv row `index`: K its output channels, C its input's (or a
     divisor of them, for grouped convolutions), and K·C·Fh·Fw its parameter count (less a bias of K):
     a kernel of another size, 3×3 under a layer now 5×5, has another count."""
-    row = rows[index]
-    before = rows[index - 1]["output"] if index else input_shape
+    row = summary["layers"][index]
+    before = input_shape(summary, index)
     k, c = weights.shape[:2]
     if row["output"] is None or row["output"][0] != k or not before or len(before) != 3 or before[0] % c:
         return False
@@ -33,7 +33,7 @@ def filter_layers(summary: Summary | None, filters: dict[int, np.ndarray]) -> di
     rows = summary["layers"]
     return {index: weights for index, weights in filters.items()
             if index < len(rows) and rows[index]["type"] == "Conv2d" and weights.ndim == 4
-            and _kernel_fits(rows, summary["input"], index, weights)}
+            and _kernel_fits(summary, index, weights)}
 
 
 class FiltersPanel(InsightPanel):

@@ -9,23 +9,27 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
+from workbench.core.graph import bypass
 from workbench.core.mosaic import Mosaic, tile
 from workbench.training.probes import LIVE_RECONSTRUCTIONS, bottleneck
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import INK, ImagePlot, InsightPanel
-from workbench.core.summary import Summary
+from workbench.core.summary import Summary, row_sources
 
 MAX_SHOWN = LIVE_RECONSTRUCTIONS  # a live probe sends this many
 
 
 def compression(summary: Summary | None) -> tuple[int, int, int] | None:
-    """(input size, code size, code layer) from the current network, None without a bottleneck."""
+    """(input size, code size, code layer) from the current network, None without a bottleneck or
+    when skip connections jump over it (a U-Net's decoder reads more than the code)."""
     outputs = [r["output"] for r in summary["layers"]] if summary else []
     if not summary or any(output is None for output in outputs):
         return None
     sizes = [math.prod(output or ()) for output in outputs]
     index = bottleneck(sizes)
-    return (math.prod(summary["input"]), sizes[index], index) if index is not None else None
+    if index is None or bypass(row_sources(summary), index) is not None:
+        return None
+    return math.prod(summary["input"]), sizes[index], index
 
 
 class ReconstructionsPanel(InsightPanel):

@@ -13,16 +13,11 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from workbench.core.arithmetic import MAX_GRID
 from workbench.core.lessons import ArithmeticSetup
 from workbench.ui.lessons.arithmetic_view import ArithmeticView
-from workbench.core.summary import Summary
+from workbench.core.summary import Summary, input_index, input_shape
 from workbench.training.events import Probe
 
 HINT = ("Select a convolution or pooling layer: its window slides over real numbers here, one output at a "
         "time, with the size formula written out.")
-
-
-def input_shape(summary: Summary, index: int) -> list[int] | None:
-    """The shape that flows into layer `index` (None when an error upstream leaves it unknown)."""
-    return summary["input"] if index == 0 else summary["layers"][index - 1]["output"]
 
 
 def layer_numbers(probe: Probe, summary: Summary, index: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -31,7 +26,8 @@ def layer_numbers(probe: Probe, summary: Summary, index: int) -> tuple[np.ndarra
     shape = input_shape(summary, index)
     if shape is None:
         return None, None
-    acts = probe.get("input") if index == 0 else probe.get("activations", {}).get(index - 1)
+    source = input_index(summary, index)
+    acts = probe.get("input") if source < 0 else probe.get("activations", {}).get(source)
     if acts is None or tuple(np.shape(acts)) != tuple(shape):
         acts = None
     weights = probe.get("filters", {}).get(index)

@@ -32,6 +32,7 @@ from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
 from workbench.ui.shell.docks import INSIGHT_ORDER, WorkingDocks
 from workbench.ui.shell.icons import category_icon
+from workbench.ui.shell.import_dialog import import_network
 from workbench.ui.shell.layout import WindowLayout, hide_stale_tab_bars, never_elide
 from workbench.ui.shell.welcome import Welcome, first_start
 from workbench.ui.shell.workspace import Workspace
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.insert_requested.connect(self._insert_after_selection)
         self.editor.refused.connect(lambda text: self.statusBar().showMessage("✖ " + text, 8000))
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.summary.slow.connect(self._too_large_to_edit_live)
         self.files.title_changed.connect(self._update_title)
         self.editor.stack.cleanChanged.connect(self._update_title)
         self.resize(*SCREENSHOT_SIZE)
@@ -220,6 +222,8 @@ class MainWindow(QMainWindow):
                                          sp.SP_DialogOpenButton))
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self._action("import", "&Import…", lambda: import_network(self.files, self), None,
+                                         "Bring in a torchvision model, a PyTorch class or an ONNX file as cards"))
         file_menu.addAction(self._action("open_run", "Open R&un…", self._choose_run, "Ctrl+Shift+O",
                                          "Show a saved training run: its curves, filters and activations"))
         file_menu.addSeparator()
@@ -375,6 +379,11 @@ class MainWindow(QMainWindow):
         rows = [f"<tr><td>{a.text().replace('&', '')}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
                 for a in self.actions_by_name.values() if not a.shortcut().isEmpty()]
         QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>")
+
+    def _too_large_to_edit_live(self, seconds: float) -> None:
+        self.statusBar().showMessage(
+            f"{len(self.project):,} layers: too large to edit live (each edit takes {seconds:.1f} s to show). "
+            f"Edits still apply and undo one by one", 15_000)
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.files.display_name()}[*]")

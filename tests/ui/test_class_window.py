@@ -60,6 +60,19 @@ def test_axes_read_accuracy_as_a_fraction_and_epochs_whole(qtbot, tmp_path, monk
     assert epochs and all(t.isdigit() for t in epochs)
 
 
+@pytest.mark.parametrize("presenting", [False, True])
+def test_the_last_epoch_is_written_on_the_axis(qtbot, tmp_path, monkeypatch, tiny_run, presenting):
+    """A finished run's last epoch has its number: the label at the axis's end was hidden."""
+    window = sized(qtbot, tmp_path, monkeypatch, (1280, 720), presenting=presenting)
+    window.training_panel.epochs = 8  # as after an 8-epoch run
+    window.training_panel._frame_epochs()
+    window.docks.raise_dock("training")
+    settle(qtbot)
+    for name, plot in window.training_panel.plots.items():
+        epochs = [text for _, text in tick_texts(plot.getAxis("bottom"))]
+        assert "8" in epochs, (name, epochs)
+
+
 # 2. presentation mode ----------------------------------------------------------------------------
 
 def test_presentation_mode_makes_room_for_what_a_class_reads(qtbot, tmp_path, monkeypatch):
@@ -330,3 +343,19 @@ def test_a_first_start_offers_three_ways_in_and_then_gets_out_of_the_way(qtbot, 
     qtbot.waitExposed(again)
     assert again.welcome_dock.isHidden()
     again.close()
+
+
+def test_the_guidance_makes_way_for_presentation_mode_and_a_lesson(qtbot, tmp_path, monkeypatch):
+    """Seen in the walk: a first start's strip left up, presentation mode and a lesson squeezed the
+    builder off the screen."""
+    window = sized(qtbot, tmp_path, monkeypatch, (1280, 720))
+    window.show_welcome()
+    window.load_lesson(LESSONS["max-pooling"])
+    settle(qtbot)
+    assert window.welcome_dock.isHidden() and fully_visible_cards(window) >= 2  # a row of cards
+    window.show_welcome()
+    window.action("presentation").setChecked(True)
+    qtbot.waitUntil(lambda: window.welcome_dock.isHidden())
+    settle(qtbot)
+    assert fully_visible_cards(window) >= 2 and window.docks.player.next_button.isVisible()
+    window.action("presentation").setChecked(False)

@@ -81,7 +81,16 @@ class ReadableAxis(pg.AxisItem):
 
 
 class EpochAxis(ReadableAxis):
-    """An epoch axis: ticks on whole epochs only (a per-step curve has points in between)."""
+    """An epoch axis: ticks on whole epochs only (a per-step curve has points in between). The run's
+    last epoch sits at the axis's end, where pyqtgraph hid its number (half of it past the axis):
+    a number may reach past the end by half its width, and the plot keeps that much room to its right."""
+
+    def make_room_at_the_end(self, plot: pg.PlotItem) -> None:
+        metrics = QFontMetricsF(self.style["tickFont"] or QFont())
+        room = int(np.ceil(metrics.horizontalAdvance("0000") / 2))
+        self.setStyle(hideOverlappingLabels=room)
+        left, top, _, bottom = plot.layout.getContentsMargins()
+        plot.layout.setContentsMargins(left, top, room, bottom)
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N803
         whole = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
@@ -113,6 +122,8 @@ def _style_text(plot: pg.PlotItem) -> None:
         axis.setStyle(tickFont=font)
         axis.labelStyle = {**axis.labelStyle, "color": INK, "font-size": _pt(LABEL_PT)}
         axis._updateLabel()
+        if isinstance(axis, EpochAxis):
+            axis.make_room_at_the_end(plot)
     shown = getattr(plot, "_shown_title", None)
     if shown is not None:
         plot._shown_title = None

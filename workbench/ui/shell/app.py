@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         if not self.files.replace(lesson.project, f"Load lesson {lesson.title}"):
             return
         self.selection.select_index(lesson.layer)
+        self.welcome_dock.hide()  # the lesson's strip takes the top: the guidance made the builder vanish
         self.docks.show_lesson(lesson)
         QTimer.singleShot(0, self, self.arrangement.fit_lesson)  # once the strip has its width
         self.statusBar().showMessage(f"Lesson: {lesson.title} · ◀ ▶ step through it", 8000)
@@ -412,6 +413,8 @@ class MainWindow(QMainWindow):
             self.show_welcome()
 
     def _presentation(self, on: bool) -> None:
+        if on:  # in front of a class the room goes to the network (Help > Getting Started brings it back)
+            self.welcome_dock.hide()
         style.set_presentation_mode(on, self._base_font)
         self.docks.set_scale(style.PRESENTATION_SCALE if on else 1.0)
         self.arrangement.present(on)

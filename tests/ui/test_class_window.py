@@ -68,9 +68,12 @@ def test_the_last_epoch_is_written_on_the_axis(qtbot, tmp_path, monkeypatch, tin
     window.training_panel._frame_epochs()
     window.docks.raise_dock("training")
     settle(qtbot)
-    for name, plot in window.training_panel.plots.items():
-        epochs = [text for _, text in tick_texts(plot.getAxis("bottom"))]
-        assert "8" in epochs, (name, epochs)
+    try:
+        for name, plot in window.training_panel.plots.items():
+            epochs = [text for _, text in tick_texts(plot.getAxis("bottom"))]
+            assert "8" in epochs, (name, epochs)
+    finally:
+        window.action("presentation").setChecked(False)  # (the mode's fonts are the application's)
 
 
 # 2. presentation mode ----------------------------------------------------------------------------

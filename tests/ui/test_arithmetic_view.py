@@ -176,3 +176,19 @@ def test_every_lesson_picture_is_rendered(qapp, name, tmp_path):
 def test_a_picture_step_out_of_range_is_refused(qapp):
     with pytest.raises(ValueError, match="has steps 1…4, not 9"):
         lesson_picture(LESSONS["stride-1"], step=8)
+
+
+def test_the_header_and_the_numbers_read_from_the_back_of_the_room(qtbot):
+    """The header was shrunk to fit one line ("Max pooling · F = 2, S = 2, P = 0 · output …" at 8 px
+    on a projector): the parts the controls above already say give way first, the formula stays."""
+    view = ArithmeticView()
+    qtbot.addWidget(view)
+    view.set_setup(np.arange(16).reshape(4, 4), pooling="max", size=2, stride=2)
+    view.set_scale(1.6)
+    view.resize(480, 420)
+    view.show()
+    view.canvas.grab()
+    header = next(item for item in view.canvas.painted.items if "(4 − 2)/2 = 2" in item.text)
+    assert header.font.pixelSize() >= 17 and header.fits(), (header.text, header.font.pixelSize())
+    digits = [item for item in view.canvas.painted.items if item.text.isdigit() and len(item.text) == 1]
+    assert digits and all(item.font.pixelSize() >= 0.45 * item.rect.height() and item.fits() for item in digits)

@@ -144,8 +144,13 @@ class ArithmeticCanvas(QWidget):
         fg = pal.color(QPalette.ColorRole.Text)
 
         # header: what, and the output size formula on these numbers
-        header = (f"{OPERATIONS[st.operation]}  ·  F = {st.size}, S = {st.stride}, P = {st.padding}  ·  "
-                  f"output {st.size_formula()}")
+        # (the controls above say the operation and F, S, P: in a narrow view those give way first, so
+        # the formula keeps a readable size instead of the whole line shrinking)
+        formula = f"output {st.size_formula()}"
+        settings = f"F = {st.size}, S = {st.stride}, P = {st.padding}  ·  {formula}"
+        metrics = QFontMetricsF(header_font)
+        header = next((text for text in (f"{OPERATIONS[st.operation]}  ·  {settings}", settings)
+                       if metrics.horizontalAdvance(text) <= text_rect.width()), formula)
         self._line(painter, header_font, fg, QRectF(text_rect.x(), text_rect.y(), text_rect.width(), line_h), header)
         current = st.windows[self._steps - 1] if self._steps > 0 else None
 
@@ -240,11 +245,12 @@ class ArithmeticCanvas(QWidget):
         self.painted.draw(painter, wide, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _number_font(self, cell: float, texts: list[str], share: float = 0.86, height: float = 0.8) -> QFont | None:
-        """The largest font (up to a third of the cell) in which every text fits `share` of the cell's
-        width and `height` of its height; None when that is too small to read: the cells then show
-        no numbers (the equation still gives those of the window)."""
+        """The largest font (up to a third of the cell, half in presentation mode: a class reads the
+        numbers from the back of the room) in which every text fits `share` of the cell's width and
+        `height` of its height; None when that is too small to read: the cells then show no numbers
+        (the equation still gives those of the window)."""
         font = QFont(self.font())
-        font.setPixelSize(max(1, round(cell * 0.36)))
+        font.setPixelSize(max(1, round(cell * min(0.36 * self._scale, 0.5))))
         metrics = QFontMetricsF(font)
         widest = max((metrics.horizontalAdvance(t) for t in texts), default=0.0)
         px = font.pixelSize() * min(1.0, cell * share / max(widest, 1.0), cell * height / metrics.height())

@@ -21,7 +21,7 @@ def train(run_dir: Path) -> Path:
     from workbench.training.engine import Trainer
 
     doc = template("digits-cnn")
-    doc["training"]["device"] = "cpu"
+    doc["training"]["device"] = "cpu"  # the same pictures on any machine
     events = list(Trainer(doc, run_dir=run_dir, epochs=EPOCHS).events())
     assert events[-1]["status"] == "finished", events[-1]
     return run_dir
@@ -53,9 +53,12 @@ def main(out: Path) -> int:
         grab("screenshot.png")
         window.action("presentation").setChecked(True)
         grab("builder.png")
-        window.files.replace(template("digits-cnn"), "digits-cnn")
+        trained = template("digits-cnn")
+        trained["training"]["epochs"] = EPOCHS  # the settings line says what the run did
+        window.files.replace(trained, "digits-cnn")
         window.open_run(run)
         window.docks.raise_dock("training")
+        window.statusBar().clearMessage()  # (it named the scratch folder)
         grab("training.png")
         window.load_lesson(LESSONS["max-pooling"])
         window.docks.player.set_step(1)  # "Stride 2: the next window (2, 4, 7, 8) gives 8."

@@ -160,6 +160,25 @@ def test_legends_sit_outside_the_data(qtbot, tmp_path, monkeypatch, tiny_run):
             assert all(not legend.sceneBoundingRect().intersects(box) for legend in legends for box in boxes), name
 
 
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])
+def test_latent_codes_in_presentation_mode_are_plots_not_slivers(qtbot, tmp_path, monkeypatch, tiny_run, size):
+    """In the side column the two scatters stacked under five-line titles had 70 px of points."""
+    window = sized(qtbot, tmp_path, monkeypatch, size, presenting=True)
+    try:
+        assert window.open_run(tiny_run("digits-cnn"))
+        window.docks.raise_dock("latent")
+        settle(qtbot)
+        latent = window.insight["latent"]
+        assert latent.points > 0
+        for plot in (latent.codes_plot, latent.inputs_plot):
+            assert plot.vb.height() >= 0.3 * latent.canvas.height() and plot.vb.width() >= 100
+        legend = latent.legend.sceneBoundingRect()
+        assert legend.top() >= latent.codes_plot.vb.sceneBoundingRect().bottom()  # under the points
+        assert legend.bottom() <= latent.canvas.height() and len(latent.legend.items) == 10
+    finally:
+        window.action("presentation").setChecked(False)
+
+
 # 6. and 7. after a run, and after another project ------------------------------------------------
 
 def test_a_panel_opened_after_a_run_shows_it_and_another_project_starts_clean(qtbot, tmp_path, monkeypatch):

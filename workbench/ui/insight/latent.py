@@ -18,20 +18,22 @@ from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChoose
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
 WIDE_RATIO = 1.6  # a panel this many times wider than high puts its plots in one row
+LEGEND_MARK = 20  # px: the box pyqtgraph's legend draws each class's marker in
 
 
-def project_2d(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """(n, 2) points for a scatter and how they were made: the units themselves up to 2-D, else
-    the first two principal components."""
+def project_2d(values: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """(n, 2) points for a scatter, how they were made and the same in short (a narrow title): the
+    units themselves up to 2-D, else the first two principal components."""
     n, d = values.shape
     if d == 2:
-        return values.astype(np.float32), "the 2 units"
+        return values.astype(np.float32), "the 2 units", "the 2 units"
     if d == 1:
-        return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit"
+        return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit", "the 1 unit"
     if n < 2:
-        return np.zeros((n, 2), np.float32), "PCA (too few points)"
+        return np.zeros((n, 2), np.float32), "PCA (too few points)", "PCA (too few points)"
     points, share = principal_components(values, 2)
-    return points.astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)"
+    return (points.astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)",
+            f"PCA, {share:.0%} of variance")
 
 
 @functools.cache
@@ -94,41 +96,56 @@ class LatentPanel(InsightPanel):
             plot.addItem(scatter)
             self.scatters.append(scatter)
         self._legend_for: list[str] = []
-        self._input_pca: tuple[Any, np.ndarray, str] | None = None  # (key, points, how)
+        self._input_pca: tuple[Any, np.ndarray, str, str] | None = None  # (key, points, how, in short)
         self.points = 0
         self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
         self.refresh()
 
-    def _arrange(self, wide: bool) -> None:
-        """Wide: codes, legend, raw inputs and the hovered sample in a row. Tall (a side dock): the
-        codes and their legend above, the raw inputs and the sample below, so neither plot is a sliver."""
+    def _arrange(self, wide: bool) -> bool:
+        """Wide: codes, legend, raw inputs and the hovered sample in a row. Tall (a side dock, as in
+        presentation mode): the codes and the raw inputs side by side under short titles, the legend
+        in rows under both, and no hovered sample (stacked, each plot under its wrapped title was a
+        70 px sliver). Whether the arrangement changed."""
         if wide == self._wide:
-            return
+            return False
         self._wide = wide
         layout = self.canvas.ci
         items = (self.codes_plot, self.legend, self.inputs_plot, self.preview.plot)
         for item in items:
-            layout.removeItem(item)
-        places = ((0, 0), (0, 1), (0, 2), (0, 3)) if wide else ((0, 0), (0, 1), (1, 0), (1, 1))
-        for item, (row, col) in zip(items, places):
-            layout.addItem(item, row=row, col=col)
-        for col, stretch in enumerate((3, 0, 3, 1) if wide else (3, 1, 0, 0)):
+            if item in layout.items:  # (tall left the sample out)
+                layout.removeItem(item)
+        # (row, column, columns spanned) of each; tall: no room for the sample (the hover line names it)
+        places = ((0, 0, 1), (0, 1, 1), (0, 2, 1), (0, 3, 1)) if wide else ((0, 0, 1), (1, 0, 2), (0, 1, 1))
+        for item, (row, col, span) in zip(items, places):
+            layout.addItem(item, row=row, col=col, colspan=span)
+        self.preview.plot.setVisible(wide)
+        for col, stretch in enumerate((3, 0, 3, 1) if wide else (1, 1, 0, 0)):
             layout.layout.setColumnStretchFactor(col, stretch)
+        layout.layout.setRowStretchFactor(0, 1)
+        layout.layout.setRowStretchFactor(1, 0)
         QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
+        return True
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
-        self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
+        if self._arrange(wide=self.width() >= WIDE_RATIO * self.height()):
+            self.refresh()  # the titles of the arrangement
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        """As many legend columns as its entries need to fit the plot's height (ten classes in a low
-        bottom dock: two columns of five)."""
+        """Beside the codes (wide): as many columns as its entries need to fit the plot's height (ten
+        classes in a low bottom dock: two columns of five). Under them (tall): as many columns as fit
+        the plots' width."""
         if not self.legend.items:
             return
-        entry = max(label.itemRect().height() for _, label in self.legend.items) + 4
-        rows = max(1, int(self.codes_plot.height() * 0.9 // entry))
-        self.legend.setColumnCount(math.ceil(len(self.legend.items) / rows))
+        if self._wide:
+            entry = max(label.itemRect().height() for _, label in self.legend.items) + 4
+            rows = max(1, int(self.codes_plot.height() * 0.9 // entry))
+            self.legend.setColumnCount(math.ceil(len(self.legend.items) / rows))
+        else:
+            entry = max(label.itemRect().width() for _, label in self.legend.items) + 2.5 * LEGEND_MARK
+            room = self.codes_plot.width() + self.inputs_plot.width()
+            self.legend.setColumnCount(max(1, min(len(self.legend.items), int(room // entry))))
 
     def set_classes(self, names: list[str]) -> None:
         self.classes = list(names)
@@ -152,13 +169,14 @@ class LatentPanel(InsightPanel):
         self._legend_for = names
         self._fit_legend()
 
-    def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str]:
+    def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str, str]:
         flat = inputs.reshape(len(inputs), -1)
         key = (flat.shape, float(flat.sum()))  # the probe batch is fixed: compute once
         if self._input_pca is None or self._input_pca[0] != key:
-            points, how = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values")
-            self._input_pca = (key, points, how.replace(" units", " input values"))
-        return self._input_pca[1], self._input_pca[2]
+            points, how, short = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values",
+                                                                             "the raw values")
+            self._input_pca = (key, points, how.replace(" units", " input values"), short)
+        return self._input_pca[1], self._input_pca[2], self._input_pca[3]
 
     def refresh(self) -> None:
         rows = self.summary["layers"] if self.summary else []
@@ -181,10 +199,12 @@ class LatentPanel(InsightPanel):
         if self._brushes[0] is not labels:  # the labels are fixed for a run: colour them once
             self._brushes = (labels, [class_colour(int(k)) for k in labels])
         brushes = self._brushes[1]
-        points, how = project_2d(codes)
+        points, how, short = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
         where = layer_name(self.summary, index) if index is not None else "the code layer"
-        set_title(self.codes_plot, f"Codes at {where}: {how}", 10.0)
+        # a side dock's plots are narrow: a long title wrapped to five lines and left the points a sliver
+        set_title(self.codes_plot, f"Codes at {where}: {how}" if self._wide else
+                  f"Codes at layer {index}: {short}" if index is not None else f"Codes: {short}", 10.0)
         axis = ("unit 0", "unit 1") if codes.shape[1] <= 2 else ("PC 1", "PC 2")
         set_label(self.codes_plot, "bottom", axis[0])
         set_label(self.codes_plot, "left", axis[1])
@@ -192,10 +212,10 @@ class LatentPanel(InsightPanel):
         self._update_legend(labels)
         if "inputs" in self.probe and len(self.probe["inputs"]) == len(codes):
             drawn = self._input_pca
-            raw, raw_how = self._raw_pca(self.probe["inputs"])
+            raw, raw_how, raw_short = self._raw_pca(self.probe["inputs"])
             if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
                 self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
-            set_title(self.inputs_plot, f"Raw inputs: {raw_how}", 10.0)
+            set_title(self.inputs_plot, f"Raw inputs: {raw_how if self._wide else raw_short}", 10.0)
             set_label(self.inputs_plot, "bottom", "PC 1")
             set_label(self.inputs_plot, "left", "PC 2")
 

@@ -107,6 +107,11 @@ def test_the_network_gets_the_largest_share_and_an_empty_inspector_none(qtbot, t
     assert window.builder.width() > builder
     window.selection.select_index(1)
     qtbot.waitUntil(lambda: window.inspector_dock.isVisible())
+    assert window.health.health_dock.isVisible()  # (tabbed with the Inspector, it folded away with it)
+    window.health.health_dock.raise_()
+    window.selection.set([])
+    settle(qtbot)
+    assert window.inspector_dock.isHidden() and window.health.health_dock.isVisible()  # in front: it stays
 
 
 # 4. lessons --------------------------------------------------------------------------------------
@@ -157,7 +162,8 @@ def test_legends_sit_outside_the_data(qtbot, tmp_path, monkeypatch, tiny_run):
         for view in (v for v in window.findChildren(pg.GraphicsView) if v.isVisible()):
             boxes = [item.sceneBoundingRect() for item in view.scene().items() if isinstance(item, pg.ViewBox)]
             legends = [item for item in view.scene().items() if isinstance(item, pg.LegendItem) and item.isVisible()]
-            assert all(not legend.sceneBoundingRect().intersects(box) for legend in legends for box in boxes), name
+            assert all(not legend.sceneBoundingRect().intersects(box) for legend in legends for box in boxes), (
+                name, type(view.parentWidget()).__name__)
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])

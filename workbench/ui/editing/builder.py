@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QToolTip, QWidg
 
 from workbench.core.catalogue import CATALOGUE, fmt_shape
 from workbench.core.commands import InsertLayers, MoveLayers
-from workbench.ui.editing import volumes
+from workbench.ui.editing import health_cards, volumes
+from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.shell.painted_text import PaintedTexts
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
@@ -66,6 +67,7 @@ class Builder(QAbstractScrollArea):
         self.cards: list[Card] = []
         self.drop_gap: int | None = None  # where a drop would insert (0…n), drawn as a bar
         self.locked_reason = ""
+        self.health: HealthModel | None = None  # a run's health on the cards (set_health)
         self._press: tuple[QPoint, Card] | None = None
         self._anchor: str | None = None
         self.viewport().setAcceptDrops(True)
@@ -173,6 +175,10 @@ class Builder(QAbstractScrollArea):
     def set_locked(self, reason: str) -> None:
         self.locked_reason = reason
         self._relayout()
+
+    def set_health(self, model: HealthModel) -> None:
+        self.health = model
+        model.changed.connect(self.viewport().update)
 
     # painting ---------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -292,6 +298,8 @@ class Builder(QAbstractScrollArea):
         self.painted.draw(painter, text_rect, Qt.AlignmentFlag.AlignLeft, text.params)
         if text.status in ("warning", "error"):  # "unknown" cards show their dashed "?" block only
             self._paint_badge(painter, rect, text.status, text.message, small)
+        if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
+            health_cards.paint_mark(painter, rect, area, mark, small, text.status in ("warning", "error"), text.narrow)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF, status: str, message: str, font: QFont) -> None:
         color = {"warning": WARNING, "error": ERROR}.get(status, self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -348,6 +356,8 @@ class Builder(QAbstractScrollArea):
             lines.append(f"<i>{row['formula']}</i>")
         if row["message"]:
             lines.append(f"<b>{row['status']}</b>: {row['message']}")
+        if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
+            lines += health_cards.tooltip_lines(mark)
         lines.append("Drag to reorder · Delete removes · Ctrl+D duplicates")
         return "<br>".join(lines)
 

@@ -72,6 +72,7 @@ class WindowLayout:
         self._plain_state = QByteArray()
         self._resize_pending = False
         self._inspector_hidden = False  # hidden by show_inspector (not by the user)
+        self._folded: list[QDockWidget] = []  # the docks tabbed with it that show_inspector hid too
         strip = lesson.widget()
         if hasattr(strip, "width_changed"):  # the strip's height follows its width and fonts
             strip.width_changed.connect(self._lesson_resized)
@@ -133,12 +134,21 @@ class WindowLayout:
 
     def show_inspector(self, needed: bool) -> None:
         """An empty inspector takes no room: hidden while no card is selected, back in front when one
-        is. One the user closed stays closed."""
+        is. One the user closed stays closed. In the plain layout the docks tabbed with it (Health)
+        fold away with it when it was the one in front, or the column would stay as wide for them;
+        one of them in front stays."""
         if not needed and self.inspector.isVisible():
             self._inspector_hidden = True
+            if not self.presenting and front_dock(self.window, [self.inspector]) is not None:
+                self._folded = [dock for dock in self.window.tabifiedDockWidgets(self.inspector) if dock.isVisible()]
+            for dock in self._folded:
+                dock.hide()
             self.inspector.hide()
         elif needed and self._inspector_hidden:
             self._inspector_hidden = False
+            for dock in self._folded:
+                dock.show()
+            self._folded = []
             self.inspector.show()
             self.inspector.raise_()
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF
 from PySide6.QtGui import QFontMetrics, QImage, QPainter
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractScrollArea, QCheckBox, QComboBox, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractScrollArea, QCheckBox, QComboBox, QDockWidget,
+                               QHeaderView, QLabel, QLineEdit,
                                QStyle, QStyleOptionComboBox, QStyleOptionFrame, QStyleOptionViewItem, QTabBar,
                                QTreeView, QWidget)
 
@@ -315,6 +316,18 @@ def crowded_plot_texts(window: QWidget) -> list[str]:
     return problems
 
 
+def stray_tab_bars(window: QWidget) -> list[str]:
+    """Dock tab bars shown away from their docks (Qt's stale copies sat over the Layers dock)."""
+    docks = window.findChildren(QDockWidget)
+    problems = []
+    for bar in (b for b in window.findChildren(QTabBar) if b.parent() is window and b.isVisible()):
+        titles = {bar.tabText(i) for i in range(bar.count())}
+        if not any(dock.windowTitle() in titles and dock.isVisible()
+                   and dock.geometry().adjusted(-4, -4, 4, 4).intersects(bar.geometry()) for dock in docks):
+            problems.append(f"a tab bar {sorted(titles)} away from its docks at {bar.geometry().getRect()}")
+    return problems
+
+
 def problems_on_screen(window: QWidget) -> list[str]:
     return (clipped_widget_texts(window) + clipped_painted_texts(window) + si_factor_axes(window)
-            + crowded_plot_texts(window) + plots_past_their_view(window))
+            + crowded_plot_texts(window) + plots_past_their_view(window) + stray_tab_bars(window))

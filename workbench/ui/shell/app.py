@@ -420,6 +420,7 @@ class MainWindow(QMainWindow):
             self.arrangement.fit()
         if self._restore_layout and first_start():
             self.show_welcome()
+        QTimer.singleShot(0, self, lambda: hide_stale_tab_bars(self))  # (Qt's copies appear as the window shows)
 
     def _presentation(self, on: bool) -> None:
         if on:  # in front of a class the room goes to the network (Help > Getting Started brings it back)

@@ -40,12 +40,24 @@ def never_elide(bar: QTabBar) -> None:
 def hide_stale_tab_bars(window: QMainWindow) -> None:
     """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified
     (and when docks move to another area): shown with the window, it sits over the docks below. Keep
-    only the fullest bar per group."""
+    only the fullest bar per group, and of two alike the one that sits against its docks (the copy
+    was seen over the Layers dock, "Ins…" of Inspector | Health)."""
     bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
+    docks = window.findChildren(QDockWidget)
+
+    def tabs(bar: QTabBar, count: int | None = None) -> list[str]:
+        return [bar.tabText(i) for i in range(bar.count() if count is None else count)]
+
+    def against_its_docks(bar: QTabBar) -> bool:
+        titles = set(tabs(bar))
+        return any(dock.windowTitle() in titles and dock.isVisible()
+                   and dock.geometry().adjusted(-4, -4, 4, 4).intersects(bar.geometry()) for dock in docks)
+
     for bar in bars:
-        tabs = [bar.tabText(i) for i in range(bar.count())]
-        if any(other is not bar and other.count() > bar.count()
-               and [other.tabText(i) for i in range(bar.count())] == tabs for other in bars):
+        if any(other is not bar and other.count() > bar.count() and tabs(other, bar.count()) == tabs(bar)
+               for other in bars):
+            bar.hide()
+        elif any(other is not bar and tabs(other) == tabs(bar) for other in bars) and not against_its_docks(bar):
             bar.hide()
 
 

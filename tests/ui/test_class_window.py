@@ -387,3 +387,16 @@ def test_the_guidance_makes_way_for_presentation_mode_and_a_lesson(qtbot, tmp_pa
     settle(qtbot)
     assert fully_visible_cards(window) >= 2 and window.docks.player.next_button.isVisible()
     window.action("presentation").setChecked(False)
+
+
+def test_presentation_mode_enlarges_the_health_plots_too(qtbot, tmp_path, monkeypatch):
+    window = sized(qtbot, tmp_path, monkeypatch, (1280, 720))
+    plot = window.health.panel.plots["gradient"]
+    plain = plot.getAxis("bottom").style["tickFont"].pointSizeF(), plot.getAxis("left").width()
+    window.action("presentation").setChecked(True)
+    try:
+        settle(qtbot)
+        assert plot.getAxis("bottom").style["tickFont"].pointSizeF() > 1.4 * plain[0]
+        assert plot.getAxis("left").width() > 1.3 * plain[1]  # its numbers still fit
+    finally:
+        window.action("presentation").setChecked(False)

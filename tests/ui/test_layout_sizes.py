@@ -34,7 +34,7 @@ def look(window, qtbot, what: str, found: dict[str, str]) -> None:
 
 def look_at_every_dock(window, qtbot, mode: str, found: dict[str, str], names=None) -> None:
     docks = {"layers": window.palette_dock, "inspector": window.inspector_dock, "summary": window.summary_dock,
-             **window.docks.docks}
+             **window.docks.docks, "health": window.health.health_dock, "filters forming": window.health.scrubber_dock}
     for name, dock in docks.items():
         if names is not None and name not in names:
             continue

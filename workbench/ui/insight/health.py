@@ -96,10 +96,7 @@ class HealthPanel(InsightPanel):
         for row, (name, title, log) in enumerate(specs):
             axes = {"left": PowerAxis("left")} if log else {}
             plot = styled_plot(self.canvas.addPlot(row=row, col=0, axisItems=axes), title, "", "")
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            # one width for every left axis: the layers line up, and the widest factor fits on the
-            # first paint (pyqtgraph widens an axis for its labels only on the next one)
-            plot.getAxis("left").setWidth(QFontMetrics(plot.getAxis("left").font()).horizontalAdvance("1/100,000") + 14)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # (its width: fit_text)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.showGrid(y=True, alpha=0.15)
             plot.setMouseEnabled(x=False, y=False)
@@ -132,7 +129,16 @@ class HealthPanel(InsightPanel):
         self.findings.setTextFormat(Qt.TextFormat.RichText)
         self.findings.setStyleSheet(f"color: {INK}; background: white; padding: 4px;")
         self.layout().insertWidget(1, self.findings)  # the words first: in a low dock the plots scroll below
+        self.fit_text()
         self.refresh()
+
+    def fit_text(self) -> None:
+        """Each left axis as wide as its longest number in the plots' text size now (presentation mode
+        makes it larger): one width for every left axis, so the layers line up, and the widest factor
+        fits on the first paint (pyqtgraph widens an axis for its labels only on the next one)."""
+        for plot in self.plots.values():
+            axis = plot.getAxis("left")
+            axis.setWidth(QFontMetrics(axis.style["tickFont"] or axis.font()).horizontalAdvance("1/100,000") + 14)
 
     def _thresholds(self) -> None:
         """Dashed lines where findings begin: amber, then red."""

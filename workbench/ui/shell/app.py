@@ -427,6 +427,7 @@ class MainWindow(QMainWindow):
             self.welcome_dock.hide()
         style.set_presentation_mode(on, self._base_font)
         self.docks.set_scale(style.PRESENTATION_SCALE if on else 1.0)
+        self.health.set_scale(style.PRESENTATION_SCALE if on else 1.0)
         self.arrangement.present(on)
 
     def _reset_layout(self) -> None:

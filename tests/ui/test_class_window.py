@@ -400,3 +400,16 @@ def test_presentation_mode_enlarges_the_health_plots_too(qtbot, tmp_path, monkey
         assert plot.getAxis("left").width() > 1.3 * plain[1]  # its numbers still fit
     finally:
         window.action("presentation").setChecked(False)
+
+
+def test_coloured_text_grows_with_presentation_mode(qtbot, tmp_path, monkeypatch):
+    """Labels coloured by a style sheet kept their plain font (the health findings, error lines)."""
+    window = sized(qtbot, tmp_path, monkeypatch, (1280, 720))
+    labels = [window.health.panel.findings, window.inspector.message, window.docks.arithmetic.view.message]
+    plain = [label.font().pointSizeF() for label in labels]
+    window.action("presentation").setChecked(True)
+    try:
+        settle(qtbot)
+        assert all(label.font().pointSizeF() > 1.4 * size for label, size in zip(labels, plain))
+    finally:
+        window.action("presentation").setChecked(False)

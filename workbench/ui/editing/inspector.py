@@ -18,7 +18,7 @@ from workbench.core.commands import SetInput, SetParam
 from workbench.core.project import MAX_CHANNELS, MAX_SIZE
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.editing.undo import Editor
-from workbench.ui.shell.style import ERROR, WARNING
+from workbench.ui.shell.style import ERROR, WARNING, colour_text
 from workbench.core.summary import LayerRow, fmt_count
 
 SPIN_MAX = 2**31 - 1
@@ -148,7 +148,7 @@ class Inspector(QWidget):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet(f"color: {ERROR.name()};")
+        colour_text(self.message, ERROR)
         self.results_box = QGroupBox("What it computes")
         self.results = QFormLayout(self.results_box)
         self.result_labels: dict[str, QLabel] = {}

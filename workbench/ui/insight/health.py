@@ -14,13 +14,13 @@ from typing import Any, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.training import findings as rules
 from workbench.training.events import Finding, HealthEvent, HealthRecord, LayerTiming
 from workbench.ui.insight.base import INK, InsightPanel, legend_size, styled_plot
-from workbench.ui.shell.style import ERROR, WARNING
+from workbench.ui.shell.style import ERROR, WARNING, colour_text
 
 LEVEL_COLOURS = {"amber": WARNING, "red": ERROR}
 HEALTHY = (70, 130, 180)
@@ -127,7 +127,8 @@ class HealthPanel(InsightPanel):
         self.findings = QLabel()
         self.findings.setWordWrap(True)
         self.findings.setTextFormat(Qt.TextFormat.RichText)
-        self.findings.setStyleSheet(f"color: {INK}; background: white; padding: 4px;")
+        colour_text(self.findings, QColor(INK), QColor("white"))
+        self.findings.setMargin(4)
         self.layout().insertWidget(1, self.findings)  # the words first: in a low dock the plots scroll below
         self.fit_text()
         self.refresh()

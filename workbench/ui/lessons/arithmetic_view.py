@@ -24,7 +24,7 @@ from workbench.core.catalogue import CATALOGUE, pair
 from workbench.core.lessons import ArithmeticSetup
 from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.shell.painted_text import PaintedTexts
-from workbench.ui.shell.style import ERROR
+from workbench.ui.shell.style import ERROR, colour_text
 
 OPERATIONS = {"conv": "Convolution", "max": "Max pooling", "average": "Average pooling", "l2": "L2-norm pooling"}
 POOLING_TYPES = {"MaxPool2d": "max", "AvgPool2d": "average", "LPPool2d": "l2"}
@@ -383,7 +383,7 @@ class ArithmeticView(QWidget):
             edit.setToolTip(tip)
             edit.setMaximumHeight(130)
         self.message = QLabel()
-        self.message.setStyleSheet(f"color: {ERROR.name()}")
+        colour_text(self.message, ERROR)
         self.message.setWordWrap(True)
 
         self.first_button, self.back_button, self.play_button, self.next_button, self.last_button = (

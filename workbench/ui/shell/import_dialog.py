@@ -18,6 +18,7 @@ from workbench.core.importing import Imported, import_source, save_imported
 from workbench.core.importing.sources import classification_models, parse_shape
 from workbench.core.project import ProjectError, read_project
 from workbench.ui.shell.files import FileController
+from workbench.ui.shell.style import ERROR, colour_text
 
 SHAPE_HINT = "optional: one sample's C,H,W, e.g. 3,32,32"
 
@@ -68,7 +69,7 @@ class ImportDialog(QDialog):
         form.addRow("Save project as", _file_row(self.output, "Save imported project", "Projects (*.json)", save=True))
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #cd2d2d;")
+        colour_text(self.message, ERROR)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)

@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QMenu
 
 from workbench.core.lessons import LESSONS
 from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticView
-from workbench.ui.lessons.player import LessonPlayer, build_lessons_menu, lesson_picture
+from workbench.ui.lessons.picture import lesson_picture
+from workbench.ui.lessons.player import LessonPlayer, build_lessons_menu
 
 from .test_window_support import WAIT_MS
 
@@ -112,26 +113,44 @@ def test_presentation_scale_grows_the_text(view):
     assert first_line_height(view.canvas.grab().toImage()) > 1.25 * small > 0  # shrunk only to fit the width
 
 
-def test_lesson_player_steps_through_captions_and_the_view(qtbot):
+def test_lesson_player_steps_through_captions(qtbot):
     player = LessonPlayer()
     qtbot.addWidget(player)
+    steps, selected = [], []
+    player.step_changed.connect(steps.append)
+    player.layer_selected.connect(selected.append)
     lesson = LESSONS["max-pooling"]
     player.set_lesson(lesson)
-    assert player.caption.text() == lesson.steps[0].caption and not player.back_button.isEnabled()
-    assert player.arithmetic.step() == lesson.steps[0].windows
+    assert player.caption.text().endswith(lesson.steps[0].caption) and not player.back_button.isEnabled()
     for _ in range(3):
         player.next_button.click()
-    assert player.step() == 3 and player.arithmetic.current().pooling == "average"
+    assert player.step() == 3 and steps == [0, 1, 2, 3]
     assert player.counter.text() == f"step 4 / {len(lesson.steps)}"
     player.back_button.click()
-    assert player.arithmetic.current().pooling == "max"
-    selected = []
-    player.layer_selected.connect(selected.append)
+    assert steps[-1] == 2 and player.caption.text().endswith(lesson.steps[2].caption)
+    selected.clear()
     player.set_lesson(LESSONS["alexnet"])
     player.set_step(1)
     assert selected == [0, 3]
-    player.set_scale(1.6)
-    assert player.title.font().pointSizeF() > player.caption.font().pointSizeF() > 0
+
+
+def test_the_lesson_strip_is_as_tall_as_its_longest_step_needs(qtbot):
+    """Its text and Back / Next stay on screen together, and the buttons do not move from step to step."""
+    player = LessonPlayer()
+    qtbot.addWidget(player)
+    player.set_lesson(LESSONS["alexnet-conv1"])
+    player.resize(500, player.heightForWidth(500))
+    player.show()
+    qtbot.waitExposed(player)
+    places = []
+    for step in range(len(LESSONS["alexnet-conv1"].steps)):
+        player.set_step(step)
+        qtbot.wait(1)
+        for label in (player.title, player.about, player.caption):
+            assert label.heightForWidth(label.width()) <= label.height(), label.text()
+        places.append(player.next_button.mapTo(player, player.next_button.rect().topLeft()))
+    assert len(set((p.x(), p.y()) for p in places)) == 1
+    assert player.heightForWidth(300) > player.heightForWidth(900)  # narrower: more lines
 
 
 def test_lessons_menu_loads_the_chosen_lesson(qtbot):
@@ -157,3 +176,19 @@ def test_every_lesson_picture_is_rendered(qapp, name, tmp_path):
 def test_a_picture_step_out_of_range_is_refused(qapp):
     with pytest.raises(ValueError, match="has steps 1…4, not 9"):
         lesson_picture(LESSONS["stride-1"], step=8)
+
+
+def test_the_header_and_the_numbers_read_from_the_back_of_the_room(qtbot):
+    """The header was shrunk to fit one line ("Max pooling · F = 2, S = 2, P = 0 · output …" at 8 px
+    on a projector): the parts the controls above already say give way first, the formula stays."""
+    view = ArithmeticView()
+    qtbot.addWidget(view)
+    view.set_setup(np.arange(16).reshape(4, 4), pooling="max", size=2, stride=2)
+    view.set_scale(1.6)
+    view.resize(480, 420)
+    view.show()
+    view.canvas.grab()
+    header = next(item for item in view.canvas.painted.items if "(4 − 2)/2 = 2" in item.text)
+    assert header.font.pixelSize() >= 17 and header.fits(), (header.text, header.font.pixelSize())
+    digits = [item for item in view.canvas.painted.items if item.text.isdigit() and len(item.text) == 1]
+    assert digits and all(item.font.pixelSize() >= 0.45 * item.rect.height() and item.fits() for item in digits)

@@ -251,6 +251,27 @@ def test_a_dataset_that_fits_another_input_offers_the_fix(panel, qtbot):
     assert not panel.fix_input.isVisible()
 
 
+def test_both_fixes_of_an_input_mismatch_are_one_click(panel, qtbot):
+    """28×28 input, 8×8 digits: "set the input to 8×8×1" and "data.resize = 28" are both a button."""
+    from workbench.ui.editing.undo import Editor
+
+    panel.editor = Editor(panel.project)
+    panel.project.set_input([1, 28, 28])
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000) as finished:
+        panel.start()
+    assert "data.resize = 28" in finished.args[0]["message"]
+    assert panel.fix_resize.isVisible() and panel.fix_resize.text() == "Resize digits to 28×28"
+    assert panel.progress.format().count("failed") == 1
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000):
+        panel.start()  # failing again says so once, not "failed · failed · …"
+    assert panel.progress.format().count("failed") == 1
+    panel.fix_resize.click()
+    assert panel.project.section("data")["resize"] == 28 and not panel.fix_resize.isVisible()
+    assert not panel.fix_input.isVisible()
+    panel.editor.stack.undo()  # one undoable edit
+    assert "resize" not in panel.project.section("data")
+
+
 def test_compiling_shows_in_the_progress_and_how_it_went_in_the_status(panel):
     from workbench.training.updates import Coalescer
 

@@ -127,7 +127,15 @@ def test_autosave_and_recovery_after_a_crash(window, qtbot, tmp_path, monkeypatc
     assert fresh.project.layer(0)["out_channels"] == 16
 
 
-def test_new_project_starts_empty(window):
+def test_new_project_trains_as_it_stands(window, tmp_path):
+    """New: the default dataset's 8×8×1 input and the smallest network that trains on it."""
     assert window.files.new()
-    assert len(window.project) == 0 and [window.builder.card_text(c).title for c in window.builder.cards] == ["Input"]
-    assert window.windowTitle().startswith("Untitled")
+    assert [window.builder.card_text(c).title for c in window.builder.cards] == ["Input", "Flatten", "FC 10"]
+    assert window.project.input == [1, 8, 8] and window.project.section("data")["dataset"] == "digits"
+    assert window.windowTitle().startswith("Untitled") and window.selection.current_index() == 0
+    from workbench.training.engine import Trainer
+
+    doc = window.project.to_dict()
+    doc["data"]["count"] = 120
+    events = list(Trainer(doc, run_dir=tmp_path / "run", epochs=1, device="cpu").events())
+    assert events[-1]["status"] == "finished", events[-1]

@@ -57,10 +57,10 @@ def test_training_from_the_window_feeds_the_docks_and_locks_the_builder(qtbot, t
     window = open_window(qtbot, tmp_path, monkeypatch, "digits-cnn")
     window.training_panel.runs_root = tmp_path / "runs"
     tiny_training(window)
-    window.docks.raise_dock("filters")
     window.docks.raise_dock("training")
     with qtbot.waitSignal(window.training_panel.training_changed, timeout=WAIT_MS):
         window.training_panel.start()
+    window.docks.raise_dock("filters")  # a tab beside Training: shown, it is probed
     assert window.builder.locked_reason == LOCK_REASON
     before = window.project.to_dict()
     assert not window.open_run(saved_run)  # the panels belong to the run in progress

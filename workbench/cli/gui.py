@@ -10,6 +10,7 @@ import ctypes.util
 import gc
 import os
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from workbench.cli.errors import EXIT_BAD_INPUT
@@ -96,6 +97,8 @@ def main(argv: list[str]) -> int:
     shell = import_window()
     app = shell.create_app()
     window = shell.MainWindow(doc, restore_layout=not args.screenshot)
+    if args.project and Path(args.project).is_file():
+        window.files.adopt(args.project)  # the file's name in the title; Save writes back to it
     if args.screenshot:
         return _screenshot(app, window, args.screenshot)
     window.show()

@@ -48,7 +48,7 @@ def _render(lesson: Lesson, output: str, step: int | None, size: tuple[int, int]
     from PySide6.QtWidgets import QApplication
 
     from workbench.core.project import write_atomic
-    from workbench.ui.lessons.player import lesson_picture
+    from workbench.ui.lessons.picture import lesson_picture
     from workbench.ui.shell.pictures import encode_png
 
     app = QApplication.instance() or QApplication(["workbench lesson"])  # noqa: F841 (kept alive while painting)

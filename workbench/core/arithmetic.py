@@ -117,8 +117,15 @@ class StepThrough:
         ho, wo = self.output.shape
         # written as the catalogue writes it: pooling without padding leaves out the "+ 2·0"
         pad = f" + 2·{self.padding}" if self.padding or not self.pooling else ""
-        texts = [f"1 + ({n} − {self.size}{pad})/{self.stride} = {out}" for n, out in ((h, ho), (w, wo))]
+        texts = [f"1 + ({n} − {self.size}{pad})/{self.stride} = " + _rounded(n - self.size + 2 * self.padding,
+                                                                            self.stride, out)
+                 for n, out in ((h, ho), (w, wo))]
         return texts[0] if texts[0] == texts[1] else f"H: {texts[0]}; W: {texts[1]}"
+
+
+def _rounded(num: int, stride: int, out: int) -> str:
+    """The result as the inspector writes it: "3", or "3.5 → 3 (floor)" when torch floors a fraction."""
+    return f"{out}" if num % stride == 0 else f"{1 + num / stride:.4g} → {out} (floor)"
 
 
 def as_grid(values: GridLike, what: str = "input") -> np.ndarray:

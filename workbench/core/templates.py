@@ -75,7 +75,7 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
         "layers": [FLAT, _fc(256), RELU, _fc(128), RELU, _fc(10)],
         **_classify("shapes", 15),
     }),
-    "digits-cnn": ("The default: a small CNN for the embedded 8×8 handwritten digits", {
+    "digits-cnn": ("A small CNN for the embedded 8×8 handwritten digits (the default project)", {
         "input": [1, 8, 8],
         "layers": [_conv(16, 3, p=1), RELU, _conv(32, 3, p=1), RELU, _pool(2), FLAT, _fc(64), RELU,
                    {"type": "Dropout", "p": 0.25}, _fc(10)],
@@ -134,6 +134,18 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
 _TEMPLATES.update(BRANCHED)
 
 TEMPLATES: dict[str, str] = {name: description for name, (description, _) in _TEMPLATES.items()}
+
+
+def short_description(name: str) -> str:
+    """What a template is, in a few words: its description up to the first ": " or " (" (a menu's width)."""
+    return TEMPLATES[name].split(": ")[0].split(" (")[0]
+
+
+def blank() -> dict:
+    """File > New: the default dataset's 8×8×1 input and the smallest network that trains on it
+    (Flatten, Linear 10), so Start works at once; layers go in between."""
+    return validate_project({"input": [1, 8, 8], "layers": [FLAT, _fc(10)],
+                             **_classify("digits", 20)})
 
 
 def template(name: str) -> dict:

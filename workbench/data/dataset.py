@@ -19,12 +19,15 @@ class DataError(ValueError):
 
 
 class InputMismatch(DataError):
-    """The dataset's images don't fit the project's input; `suggested_input` is the input that fits,
-    which the window offers to apply in one click."""
+    """The dataset's images don't fit the project's input. The fixes the message names, which the
+    window offers as one click each: `suggested_input`, the input that fits the images, and
+    `suggested_resize`, the `data.resize` that fits the images to the input (None when resizing
+    can't: another number of channels)."""
 
-    def __init__(self, message: str, suggested_input: list[int]):
+    def __init__(self, message: str, suggested_input: list[int], suggested_resize: int | list[int] | None = None):
         super().__init__(message)
         self.suggested_input = suggested_input
+        self.suggested_resize = suggested_resize
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,13 @@ def fit_to_input(data: Dataset, input_shape: list[int]) -> Dataset:
     want = fmt_shape(tuple(input_shape))
     got = fmt_shape(tuple(have))
     fixes = [f"set the input to {have} ({got})"]
+    resize = None
     if len(input_shape) == 3 and input_shape[0] == have[0]:
-        fixes.append(f"resize {data.name} to {input_shape[1]}×{input_shape[2]} with data.resize = "
-                     f"{input_shape[1] if input_shape[1] == input_shape[2] else input_shape[1:]}")
+        resize = input_shape[1] if input_shape[1] == input_shape[2] else list(input_shape[1:])
+        fixes.append(f"resize {data.name} to {input_shape[1]}×{input_shape[2]} with data.resize = {resize}")
     elif len(input_shape) == 3:
         fixes.append(f"use a dataset with {input_shape[0]} channel{'s' if input_shape[0] > 1 else ''}")
     elif len(input_shape) == 1:
         fixes.append(f"make the input [{numel}] (the images flattened)")
     raise InputMismatch(f"{data.name} images are {got} but the project's input is {want}: "
-                        + ", or ".join(fixes), list(have))
+                        + ", or ".join(fixes), list(have), resize)

@@ -195,6 +195,7 @@ class DoneEvent(_Staged):
     global_step: NotRequired[int]
     best_val_loss: NotRequired[float | None]
     suggested_input: NotRequired[list[int]]  # a dataset that fits another input: the input that fits
+    suggested_resize: NotRequired[int | list[int]]  # ... or the data.resize that fits it to the input
     failed_process: NotRequired[int]  # under torchrun: which process (1-based) failed first
 
 

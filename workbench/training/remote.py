@@ -492,10 +492,10 @@ def run_events(spec: RunSpec, controls: _Controls) -> Iterator[Event]:
             assert spec.project is not None, "a new run needs a project"
             trainer = make_trainer(spec.project, spec.schedule, run_dir=spec.run_dir, **kwargs, **spec.overrides)
     except (ValueError, OSError) as exc:  # bad settings, missing data: the engine's message
-        fix = getattr(exc, "suggested_input", None)  # a dataset that fits another input: offer it
         done = failure(str(exc), spec.run_dir)
-        if fix:
-            done["suggested_input"] = fix
+        for key in ("suggested_input", "suggested_resize"):  # fixes the window offers as buttons
+            if getattr(exc, key, None):
+                done[key] = getattr(exc, key)  # type: ignore[literal-required]
         yield done
         return
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - a bug in a layer must not kill the process

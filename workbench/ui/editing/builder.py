@@ -19,12 +19,14 @@ from workbench.core.commands import InsertLayers, MoveLayers
 from workbench.ui.editing import health_cards, volumes
 from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.shell.icons import category_icon
+from workbench.ui.shell.painted_text import PaintedTexts
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.editing.palette import MIME_LAYER
 from workbench.ui.shell.style import ERROR, WARNING, category_color, is_dark
 from workbench.ui.editing.undo import Editor
 
 MIME_CARDS = "application/x-workbench-cards"
+NARROW_WIDTH = 116  # a narrow card's width at scale 1: "Noise gaussian 0.3" fits
 NARROW = frozenset(name for name, kind in CATALOGUE.items()
                    if kind.category in ("Activation", "Normalization & regularization") or name == "Corruption")
 
@@ -49,11 +51,12 @@ class CardText:
 
 
 def count_text(n: int | None, short: bool = False) -> str:
+    """Every digit, as the inspector and the summary write counts: "37,752,832 params"."""
     if n is None:
         return "params ?"
     if n == 0:
         return "no params" if short else "no parameters"
-    return f"{n:,} params" if n < 10_000_000 else f"{n / 1e6:.1f} M params"
+    return f"{n:,} params"
 
 
 class Builder(QAbstractScrollArea):
@@ -72,6 +75,7 @@ class Builder(QAbstractScrollArea):
         self.viewport().setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("")
+        self.painted = PaintedTexts()  # the text of the last paint and its room (the layout tests check it)
         summary.updated.connect(self._relayout)
         selection.changed.connect(self._on_selection)
         self._relayout()
@@ -85,7 +89,13 @@ class Builder(QAbstractScrollArea):
     def card_size(self, narrow: bool = False) -> QSize:
         u = self.unit
         line = QFontMetrics(self.font()).height()
-        return QSize(round((100 if narrow else 184) * u), round((volumes.AREA_H + 16) * u + 4.4 * line + 14))
+        return QSize(round((NARROW_WIDTH if narrow else 184) * u), round((volumes.AREA_H + 16) * u + 4.4 * line + 14))
+
+    def row_width(self, cards: int) -> int:
+        """The width the builder needs to show `cards` full-size cards side by side (scroll bar included)."""
+        margin = round(14 * self.unit)
+        scroll = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        return 2 * margin + cards * self.card_size().width() + (cards - 1) * self._gap() + scroll + 2 * self.frameWidth()
 
     def is_narrow(self, card_type: str | None) -> bool:
         """Element-wise layers keep the volume they get: a narrow card, so the network fits."""
@@ -174,6 +184,7 @@ class Builder(QAbstractScrollArea):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.painted.begin()
         pal = self.palette()
         painter.fillRect(self.viewport().rect(), pal.color(QPalette.ColorRole.Base).darker(104 if not is_dark(pal) else 90))
         if self.locked_reason:
@@ -196,7 +207,7 @@ class Builder(QAbstractScrollArea):
         rect = QRectF(0, 0, self.viewport().width(), 26 * self.unit)
         painter.fillRect(rect, QColor(WARNING.red(), WARNING.green(), WARNING.blue(), 60))
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
-        painter.drawText(rect.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter, self.locked_reason)
+        self.painted.draw_elided(painter, rect.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter, self.locked_reason)
 
     def _paint_arrow(self, painter: QPainter, left: QRect, right: QRect) -> None:
         y = left.top() + (volumes.AREA_H / 2 + 8) * self.unit
@@ -221,9 +232,9 @@ class Builder(QAbstractScrollArea):
                         count_text(row["params"], short=narrow), row["status"], row["message"], narrow)
 
     def _fit(self, font: QFont, text: str, width: float) -> QFont:
-        """Shrink a label's font (down to 80 %) before eliding it, so "Conv 96 @ 11×11, s4, p0" fits."""
+        """Shrink a label's font (down to 70 %) before eliding it, so "Conv 96 @ 11×11, s4, p0" fits."""
         fitted = QFont(font)
-        for _ in range(4):
+        for _ in range(6):
             if QFontMetrics(fitted).horizontalAdvance(text) <= width:
                 break
             fitted.setPointSizeF(fitted.pointSizeF() * 0.94)
@@ -247,8 +258,8 @@ class Builder(QAbstractScrollArea):
         small.setPointSizeF(max(6.0, self.font().pointSizeF() * 0.85))
         painter.setFont(small)
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(area.adjusted(5, 2, -5, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                         "input" if card.index < 0 else f"#{card.index}")
+        self.painted.draw(painter, area.adjusted(5, 2, -5, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                          "input" if card.index < 0 else f"#{card.index}")
         if text.narrow:  # the volume is the one before: show what the layer does instead
             icon = QRectF(0, 0, 30 * u, 30 * u)
             icon.moveCenter(area.center())
@@ -262,7 +273,7 @@ class Builder(QAbstractScrollArea):
             box = QRectF(0, 0, 34 * u, 34 * u)
             box.moveCenter(area.center())
             painter.drawRect(box)
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "?")
+            self.painted.draw(painter, box, Qt.AlignmentFlag.AlignCenter, "?")
         text_rect = QRectF(rect.left() + 8, area.bottom() + 4, rect.width() - 16, line)
         bold = QFont(small)
         bold.setPointSizeF(self.font().pointSizeF() * (0.85 if text.narrow else 0.95))
@@ -270,8 +281,7 @@ class Builder(QAbstractScrollArea):
         bold = self._fit(bold, text.title, text_rect.width())
         painter.setFont(bold)
         painter.setPen(pal.color(QPalette.ColorRole.Text))
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         QFontMetrics(bold).elidedText(text.title, Qt.TextElideMode.ElideRight, int(text_rect.width())))
+        self.painted.draw_elided(painter, text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text.title)
         big = QFont(self.font())
         big.setBold(True)
         big.setPointSizeF(self.font().pointSizeF() * (0.85 if text.narrow else 1.12))
@@ -280,12 +290,12 @@ class Builder(QAbstractScrollArea):
         painter.setPen(edge)
         text_rect.translate(0, line + 1)
         text_rect.setHeight(QFontMetrics(big).height())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, text.volume)
-        painter.setFont(small if text.narrow else self.font())
+        self.painted.draw(painter, text_rect, Qt.AlignmentFlag.AlignLeft, text.volume)
+        painter.setFont(self._fit(small if text.narrow else self.font(), text.params, text_rect.width()))
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
         text_rect.translate(0, text_rect.height())
         text_rect.setHeight(line)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, text.params)
+        self.painted.draw(painter, text_rect, Qt.AlignmentFlag.AlignLeft, text.params)
         if text.status in ("warning", "error"):  # "unknown" cards show their dashed "?" block only
             self._paint_badge(painter, rect, text.status, text.message, small)
         if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
@@ -301,14 +311,16 @@ class Builder(QAbstractScrollArea):
         painter.setFont(font)
         painter.setPen(color if status != "unknown" else self.palette().color(QPalette.ColorRole.Text))
         symbol = {"warning": "⚠", "error": "✖"}.get(status, "?")
+        # a summary of the message (all of it in the card's tooltip, the inspector and the summary's notes)
         text = fm.elidedText(f"{symbol} {message}", Qt.TextElideMode.ElideRight, int(strip.width() - 8))
-        painter.drawText(strip.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, text)
-        dot = QRectF(rect.right() - 24, rect.top() + 10, 16, 16)
+        self.painted.draw(painter, strip.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        side = max(16.0, fm.height())  # the mark fits its dot in presentation mode too
+        dot = QRectF(rect.right() - 8 - side, rect.top() + 10, side, side)
         painter.setBrush(color)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawEllipse(dot)
         painter.setPen(QColor("white"))
-        painter.drawText(dot, Qt.AlignmentFlag.AlignCenter, "!" if status == "warning" else symbol)
+        self.painted.draw(painter, dot, Qt.AlignmentFlag.AlignCenter, "!" if status == "warning" else symbol)
 
     def _paint_drop_bar(self, painter: QPainter, gap: int) -> None:
         before = self.cards[min(gap, len(self.cards) - 1)].rect  # the Input card is cards[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
@@ -18,7 +18,7 @@ from workbench.core.commands import SetInput, SetParam
 from workbench.core.project import MAX_CHANNELS, MAX_SIZE
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.editing.undo import Editor
-from workbench.ui.shell.style import ERROR, WARNING
+from workbench.ui.shell.style import ERROR, WARNING, colour_text
 from workbench.core.summary import LayerRow, fmt_count
 
 SPIN_MAX = 2**31 - 1
@@ -141,15 +141,14 @@ class Inspector(QWidget):
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
-        self.description = QLabel()
+        self.description = QLabel()  # in the text's own colour: greyed out, it was too faint to read
         self.description.setWordWrap(True)
-        self.description.setEnabled(False)
         self.form_box = QGroupBox("Parameters")
         self.form = QFormLayout(self.form_box)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet(f"color: {ERROR.name()};")
+        colour_text(self.message, ERROR)
         self.results_box = QGroupBox("What it computes")
         self.results = QFormLayout(self.results_box)
         self.result_labels: dict[str, QLabel] = {}
@@ -177,14 +176,22 @@ class Inspector(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # it scrolls down a long form, never sideways: the dock is never narrower than the form
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll, self._body = scroll, body
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         editor.refused.connect(self.show_refusal)
-        editor.stack.indexChanged.connect(lambda *_: self.show_refusal(""))  # an accepted edit clears it
+        # methods, not lambdas: Qt drops a method's connection when the inspector goes, so a signal the
+        # undo stack sends while the window is torn down (on quit) never reaches deleted labels
+        editor.stack.indexChanged.connect(self._edit_accepted)
         summary.updated.connect(self.refresh)
         selection.changed.connect(self.refresh)
         self.refresh()
+
+    def _edit_accepted(self, *_: Any) -> None:
+        self.show_refusal("")  # an accepted edit clears the last refusal
 
     def show_refusal(self, text: str) -> None:
         self.message.setText("✖ " + text if text else "")
@@ -206,6 +213,17 @@ class Inspector(QWidget):
             self.show_refusal("")
             self._rebuild(index)
         self._update_values(index)
+        QTimer.singleShot(0, self, self._hold_width)  # once the new form is laid out
+
+    def _hold_width(self) -> None:
+        """The form's width is the inspector's minimum (the body's labels wrap; fields do not shrink)."""
+        bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: a wider form
+            QTimer.singleShot(0, self, self._hold_width)
 
     def _clear_form(self) -> None:
         while self.form.rowCount():

@@ -6,7 +6,8 @@ Enter) asks to insert the layer after the current selection, for keyboard users.
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from workbench.core.catalogue import CATALOGUE, CATEGORIES
 from workbench.ui.shell.icons import category_icon
@@ -95,4 +96,10 @@ class Palette(QWidget):
             self.insert_requested.emit(kind)
 
     def sizeHint(self) -> QSize:
-        return QSize(220, 600)
+        """As wide as its longest entry ("Normalization & regularization" in bold), so none is cut."""
+        tree = self.tree
+        scroll = tree.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        margins = self.layout().contentsMargins()
+        width = (tree.sizeHintForColumn(0) + tree.indentation() + 2 * tree.frameWidth() + scroll
+                 + margins.left() + margins.right())
+        return QSize(max(width, self.search.sizeHint().width()), 600)

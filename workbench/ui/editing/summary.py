@@ -188,13 +188,13 @@ class SummaryPanel(QWidget):
 
     def _refresh(self) -> None:
         s = self.summary.summary
-        out = fmt_output(s["output"])
-        text = (f"<b>Total: {s['total_params']:,} parameters</b> ({s['total_params_unshared']:,} without sharing) · "
-                f"{s['total_macs']:,} MACs · {memory_text(s['total_memory'])} activations per sample · output "
-                f"<b>{out}</b>")
-        if s["first_error"] is not None:
-            text += (f" · <span style='color:{ERROR.name()}'><b>✖ layer {s['first_error']}:</b> "
-                     f"{s['layers'][s['first_error']]['message']}</span>")
+        if s["first_error"] is not None:  # totals of a network that cannot be built would be made up
+            text = (f"<span style='color:{ERROR.name()}'><b>✖ layer {s['first_error']}:</b> "
+                    f"{s['layers'][s['first_error']]['message']}</span> · no totals until it is fixed")
+        else:
+            text = (f"<b>Total: {s['total_params']:,} parameters</b> ({s['total_params_unshared']:,} without "
+                    f"sharing) · {s['total_macs']:,} MACs · {memory_text(s['total_memory'])} activations per sample"
+                    f" · output <b>{fmt_output(s['output'])}</b>")
         self.totals.setText(text)
         self._fit_columns()
         self._select_row()

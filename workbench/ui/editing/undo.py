@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QWidget
 
 from workbench.core.commands import NO_MERGE, Command
 from workbench.core.project import Project, ProjectError
@@ -52,3 +53,28 @@ class Editor(QObject):
             return None
         self.stack.push(QtCommand(self.project, command))
         return command
+
+
+UNDO_KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
+
+
+class UndoKeysEverywhere(QObject):
+    """Ctrl+Z / Ctrl+Shift+Z undo and redo the project's edits wherever the focus is in `window`.
+
+    A focused text field (a spin box of the inspector, the palette's filter) claims those keys for
+    its own text undo, so the window's Undo never fired while an inspector field had focus. An
+    inspector field's edits are already project edits (each change is an undoable command), so the
+    project's stack is the undo a user means. Installed on the application (key events reach the
+    focused widget, not the window)."""
+
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(watched, QWidget) \
+                and isinstance(event, QKeyEvent) and any(event.matches(key) for key in UNDO_KEYS) \
+                and watched.window() is self.window:
+            event.ignore()  # not the field's: the window's Undo / Redo shortcut fires
+            return True
+        return False

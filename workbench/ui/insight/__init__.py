@@ -60,14 +60,45 @@ class InsightHub(QObject):
         super().__init__(parent)
         self.panels: dict[str, InsightPanel] = {name: cls() for name, cls in PANEL_TYPES.items()}
         self.run: RunProbe | None = None  # a saved run being shown (probed here), or None when live
+        self._finished: str | None = None  # the folder of the live run that ended last (see run_finished)
         for panel in self.panels.values():
             panel.request_changed.connect(self._request_changed)
             panel.visibility_changed.connect(self._visibility_changed)  # a method: Qt disconnects it with us
             if hasattr(panel, "layer_selected"):
                 panel.layer_selected.connect(self._layer_picked)
 
-    def _visibility_changed(self, _visible: bool) -> None:
+    def _visibility_changed(self, visible: bool) -> None:
+        if not visible:  # nothing to capture for a hidden panel (nor for one being torn down)
+            self.request_changed.emit()
+            return
         self._request_changed()
+
+    def run_finished(self, run_dir: str | None) -> None:
+        """A live run ended: a panel brought to the front from now on shows the run's last state,
+        probed from its checkpoint (see panel_shown); panels not in front during the run were not
+        probed, so they would stay empty."""
+        self._finished = run_dir
+
+    def panel_shown(self) -> None:
+        """A panel's dock came to the front (its tab raised): after a live run, the panels show the
+        run's last state (the first time, the run's model and batch are loaded)."""
+        if self.run is not None or self._finished is None:
+            return
+        run_dir, self._finished = self._finished, None
+        from workbench.training.probes import RunProbe  # torch: loaded behind the window
+        from workbench.training.run_folder import RunError, open_run
+        try:
+            self.run = RunProbe(open_run(run_dir))
+        except (RunError, ValueError, OSError):  # a run that never saved weights: nothing to show
+            return
+        self.set_classes(self.run.classes)
+        self._capture()
+
+    def clear(self) -> None:
+        """Another project: no earlier run's curves or insides (File > Open Run shows them again)."""
+        self.run, self._finished = None, None
+        for panel in self.panels.values():
+            panel.clear()
 
     def __getitem__(self, name: str) -> InsightPanel:
         return self.panels[name]
@@ -89,7 +120,7 @@ class InsightHub(QObject):
         """A live run's events (the training panel's events_received); probes among them are shown."""
         for event in events:
             if event["event"] == "start":
-                self.run = None  # live training takes over from a saved run
+                self.run, self._finished = None, None  # live training takes over from a saved run
                 if event.get("classes"):  # (a start event made by hand may leave them out)
                     self.set_classes(event["classes"])
             if event["event"] == "probe":

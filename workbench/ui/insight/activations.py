@@ -12,10 +12,12 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpin
 
 from workbench.core.mosaic import Mosaic, colorize, side_by_side, tile, vector_map
 from workbench.core.summary import input_index
-from workbench.ui.insight.base import GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_name, matches_summary
+from workbench.ui.insight.base import (GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name,
+                                      matches_summary)
 
 POOLING = ("MaxPool2d", "AvgPool2d", "LPPool2d", "AdaptiveAvgPool2d")
 SCALES = ("per map", "shared")
+HEADROOM = 0.15  # of the picture's height, above it, for the captions
 
 
 def input_picture(image: np.ndarray) -> np.ndarray:
@@ -66,6 +68,8 @@ class ActivationsPanel(InsightPanel):
                 self.bar.addWidget(QLabel(label))
             self.bar.addWidget(widget)
         self.view = ImagePlot(self.canvas)
+        for side in ("left", "bottom"):  # pixel numbers of a mosaic mean nothing; the room goes to the maps
+            self.view.plot.hideAxis(side)
         self.captions = [pg.TextItem(color=INK, anchor=(0, 1)) for _ in range(3)]
         for caption in self.captions:
             self.view.plot.addItem(caption)
@@ -114,7 +118,7 @@ class ActivationsPanel(InsightPanel):
                 if matches_summary(self.summary, i, tuple(a.shape))}
         if "inputs" in self.probe:
             self.sample.setMaximum(max(0, len(self.probe["inputs"]) - 1))
-        index = self.layers.set_choices([(i, layer_name(self.summary, i)) for i in sorted(acts)])
+        index = self.layers.set_choices([(i, layer_choice(self.summary, i)) for i in sorted(acts)])
         for caption in self.captions:
             caption.setText("")
         if index is None or "input" not in self.probe:
@@ -141,7 +145,10 @@ class ActivationsPanel(InsightPanel):
             caption.setPos(left, 0)
         act = acts[index]
         depth = f"{act.shape[0]} depth slices" if act.ndim == 3 else f"{act.shape[0]} units"
-        self.view.show(image, f"{layer_name(self.summary, index)}: {depth}", headroom=0.08)
+        self.view.show(image, f"{layer_name(self.summary, index)}: {depth}", headroom=HEADROOM)
+        rights = [left for left, *_ in self.sections[1:]] + [image.shape[1]]
+        self.view.set_captions([(caption, right - left, HEADROOM * image.shape[0]) for caption, (left, *_), right
+                                in zip(self.captions, self.sections, rights)])
 
     def describe_at(self, scene_pos: Any) -> str:
         pixel = self.view.pixel_at(scene_pos) if self.sections else None

@@ -5,10 +5,12 @@ outputs on 10 classes shows 10×10); above `NUMBERED_UP_TO` classes cells are co
 count is on hover): thousands of text items would take seconds to draw."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
@@ -16,6 +18,7 @@ from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel
 
 WRONG_SHOWN = 12
+CELL_ROOM = 0.9  # of a cell, for its count
 NUMBERED_UP_TO = 20
 
 
@@ -45,6 +48,7 @@ class ConfusionPanel(InsightPanel):
         self.matrix_view = ImagePlot(self.canvas, row=0, col=0)
         self.matrix_view.plot.setLabel("bottom", "predicted class", color=INK)
         self.matrix_view.plot.setLabel("left", "true class", color=INK)
+        self.matrix_view.plot.vb.sigResized.connect(self._fit_ticks)
         self.wrong_view = ImagePlot(self.canvas, row=0, col=1)
         self.wrong_view.plot.hideAxis("left")
         self.wrong_view.plot.hideAxis("bottom")
@@ -78,9 +82,24 @@ class ConfusionPanel(InsightPanel):
         for i, text in enumerate(self.cell_texts):
             text.setPos(i % k + 0.5, i // k + 0.5)
             self.matrix_view.plot.addItem(text)
-        ticks = [[(j + 0.5, self._name(j)) for j in range(k)]] if k <= NUMBERED_UP_TO else None
-        self.matrix_view.plot.getAxis("bottom").setTicks(ticks)
-        self.matrix_view.plot.getAxis("left").setTicks(ticks)
+        self._fit_ticks()
+
+    def _fit_ticks(self, *_: Any) -> None:
+        """Class names on the axes: every one when the cells are large enough, else every second,
+        third… (names on top of each other are read by no one; hover names every cell)."""
+        k = getattr(self, "_cells_for", None) or 0  # (resized while being made)
+        unit = self.matrix_view.plot.vb.viewPixelSize()[0]  # classes per screen pixel
+        plot = self.matrix_view.plot
+        for side in ("bottom", "left"):
+            axis = plot.getAxis(side)
+            if not k or k > NUMBERED_UP_TO or unit <= 0:
+                axis.setTicks(None)
+                continue
+            metrics = QFontMetricsF(axis.style.get("tickFont") or axis.font())
+            room = (max(metrics.horizontalAdvance(self._name(j)) for j in range(k)) if side == "bottom"
+                    else metrics.height()) + 4
+            every = max(1, math.ceil(room * unit))
+            axis.setTicks([[(j + 0.5, self._name(j)) for j in range(0, k, every)]])
 
     def refresh(self) -> None:
         matrix = self.probe.get("confusion")
@@ -104,6 +123,7 @@ class ConfusionPanel(InsightPanel):
         for i, text in enumerate(self.cell_texts):
             count = int(matrix[i // k, i % k])
             _set_text(text, str(count) if count else "", "w" if count < peak * 0.6 else "k")  # readable on any cell
+        self.matrix_view.set_captions([(text, CELL_ROOM, CELL_ROOM) for text in self.cell_texts])
         accuracy = np.trace(matrix) / max(full.sum(), 1)
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
                               f"Confusion on {int(full.sum())} validation samples: accuracy {accuracy:.1%}")
@@ -134,7 +154,8 @@ class ConfusionPanel(InsightPanel):
             # the same samples are wrong from one live probe to the next, most of the time: tile them once
             pictures = np.stack([input_picture(inputs[i]) for i in wrong])
             h = pictures.shape[1]
-            self.wrong_mosaic = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h // 2), normalized=True)
+            # a gap as tall as a picture: room under each for its two-line caption
+            self.wrong_mosaic = tile(pictures, columns=min(4, len(pictures)), gap=max(2, h), normalized=True)
             self.wrong_view.show(self.wrong_mosaic.image, "Most confidently wrong (true→predicted)")
             self.wrong_view.plot.setRange(yRange=(0, self.wrong_mosaic.image.shape[0] + self.wrong_mosaic.gap),
                                           padding=0.02)
@@ -142,8 +163,9 @@ class ConfusionPanel(InsightPanel):
         self.wrong, m = wrong, self.wrong_mosaic
         for text, i, index in zip(self.wrong_texts, self.wrong, range(len(self.wrong))):
             x, y = m.origin(index)
-            _set_text(text, f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))} {confidence[i]:.0%}")
+            _set_text(text, f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))}\n{confidence[i]:.0%}")
             text.setPos(x + m.tile_w / 2, y + m.tile_h)
+        self.wrong_view.set_captions([(text, m.tile_w + m.gap * 0.8, m.gap) for text in self.wrong_texts[:len(self.wrong)]])
 
     def describe_at(self, scene_pos: Any) -> str:
         matrix = self.matrix

@@ -10,11 +10,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from workbench.training.events import Event, Probe
-from workbench.ui.insight.base import INK, InsightPanel, StageMarks, styled_plot
+from workbench.ui.insight.base import InsightPanel, StageMarks, fit_canvas, outside_legend, set_title, styled_plot
 
+STACK_RATIO = 1.4  # a panel narrower than this (width / height) stacks its two plots
 LIVE_REDRAW_MS = 250  # live curves repaint a few times a second: each repaint takes CPU from training
 
-SERIES = (("loss", "train_loss", "batch", "train (per step)", (150, 150, 150)),
+SERIES = (("loss", "train_loss", "batch", "per step", (150, 150, 150)),
           ("loss", "train_loss", "epoch", "train (epoch)", (31, 119, 180)),
           ("loss", "val_loss", "epoch", "validation", (214, 39, 40)),
           ("accuracy", "train_accuracy", "epoch", "train", (31, 119, 180)),
@@ -36,12 +37,13 @@ class CurvesPanel(InsightPanel):
         self.lines = []
         for plot_name, key, event, label, colour in SERIES:
             plot = self.plots[plot_name]
-            if plot.legend is None:
-                plot.addLegend(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
             symbol = "o" if event == "epoch" else None
             line = plot.plot([], [], pen=pg.mkPen(colour, width=2 if event == "epoch" else 1), symbol=symbol,
                              symbolSize=5, symbolBrush=colour, symbolPen=None, name=label)
             self.lines.append((line, key, event))
+        # one legend, under the loss: the accuracy's curves have the same colours
+        self.legend = outside_legend(self.canvas, self.plots["loss"], row=1, col=0)
+        self._side_by_side = True
         self.refresh()
 
     def set_metrics(self, events: Sequence[Event]) -> None:
@@ -65,6 +67,26 @@ class CurvesPanel(InsightPanel):
             self.events.append(event)
         if kept and not self._refresh_timer.isActive():
             self._refresh_timer.start()  # live events arrive up to 10 times a second: draw a few
+
+    def clear(self) -> None:
+        self.events = []
+        self.refresh()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        """Loss and accuracy side by side, or one above the other in a narrow column."""
+        super().resizeEvent(event)
+        side_by_side = self.width() >= STACK_RATIO * self.height()
+        if side_by_side == self._side_by_side:
+            return
+        self._side_by_side = side_by_side
+        layout = self.canvas.ci
+        items = (self.plots["loss"], self.legend, self.plots["accuracy"])
+        for item in items:
+            layout.removeItem(item)
+        places = ((0, 0), (1, 0), (0, 1)) if side_by_side else ((0, 0), (1, 0), (2, 0))
+        for item, (row, col) in zip(items, places):
+            layout.addItem(item, row=row, col=col)
+        QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
 
     def update_probe(self, result: Probe) -> None:
         """Curves come from metrics, not probes."""
@@ -96,4 +118,4 @@ class CurvesPanel(InsightPanel):
         self.plots["accuracy"].setVisible(has_accuracy)
         last = next((e for e in reversed(self.events) if e["event"] == "epoch"), None)
         title = "Loss" if last is None else f"Loss (epoch {last['epoch']}: validation {last['val_loss']:.4g})"
-        self.plots["loss"].setTitle(title, color=INK, size="11pt")
+        set_title(self.plots["loss"], title)

@@ -46,7 +46,7 @@ class FilterScrubber(InsightPanel):
         self.slider.valueChanged.connect(lambda _: self.refresh())
         self.epoch_label = QLabel()
         self.bar.addWidget(QLabel("Epoch"))
-        self.bar.addWidget(self.slider, 1)
+        self.bar.addWidget(self.slider)  # the bar wraps (a FlowLayout): the slider keeps its 200 px
         self.bar.addWidget(self.epoch_label)
         self.view = ImagePlot(self.canvas)
         for side in ("left", "bottom"):

@@ -8,8 +8,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
-from workbench.ui.insight.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_name
 from workbench.core.summary import Summary, input_shape
+from workbench.ui.insight.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name
 
 SCALES = ("per filter", "shared")
 
@@ -73,7 +73,7 @@ class FiltersPanel(InsightPanel):
 
     def refresh(self) -> None:
         filters = filter_layers(self.summary, self.probe.get("filters", {}))
-        index = self.layers.set_choices([(i, layer_name(self.summary, i)) for i in sorted(filters)])
+        index = self.layers.set_choices([(i, layer_choice(self.summary, i)) for i in sorted(filters)])
         if index is None:
             self.mosaic = self.weights = None
             self.channel.setVisible(False)

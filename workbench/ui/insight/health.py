@@ -14,13 +14,13 @@ from typing import Any, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.training import findings as rules
 from workbench.training.events import Finding, HealthEvent, HealthRecord, LayerTiming
-from workbench.ui.insight.base import INK, InsightPanel, styled_plot
-from workbench.ui.shell.style import ERROR, WARNING
+from workbench.ui.insight.base import INK, InsightPanel, legend_size, styled_plot
+from workbench.ui.shell.style import ERROR, WARNING, colour_text
 
 LEVEL_COLOURS = {"amber": WARNING, "red": ERROR}
 HEALTHY = (70, 130, 180)
@@ -96,10 +96,7 @@ class HealthPanel(InsightPanel):
         for row, (name, title, log) in enumerate(specs):
             axes = {"left": PowerAxis("left")} if log else {}
             plot = styled_plot(self.canvas.addPlot(row=row, col=0, axisItems=axes), title, "", "")
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            # one width for every left axis: the layers line up, and the widest factor fits on the
-            # first paint (pyqtgraph widens an axis for its labels only on the next one)
-            plot.getAxis("left").setWidth(QFontMetrics(plot.getAxis("left").font()).horizontalAdvance("1/100,000") + 14)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # (its width: fit_text)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.showGrid(y=True, alpha=0.15)
             plot.setMouseEnabled(x=False, y=False)
@@ -122,15 +119,27 @@ class HealthPanel(InsightPanel):
         self.mac_bars = pg.BarGraphItem(x=[], height=[], width=0.38, brush=(190, 190, 190))
         self.plots["time"].addItem(self.mac_bars)
         self.plots["time"].addItem(self.time_bars)
-        legend = self.plots["time"].addLegend(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
+        # under the plot, not over its bars (a legend never covers data)
+        legend = pg.LegendItem(labelTextColor=INK, colCount=2, labelTextSize=legend_size())
+        self.canvas.addItem(legend, row=len(specs), col=0)
         legend.addItem(self.time_bars, "time")
         legend.addItem(self.mac_bars, "MACs")
         self.findings = QLabel()
         self.findings.setWordWrap(True)
         self.findings.setTextFormat(Qt.TextFormat.RichText)
-        self.findings.setStyleSheet(f"color: {INK}; background: white; padding: 4px;")
+        colour_text(self.findings, QColor(INK), QColor("white"))
+        self.findings.setMargin(4)
         self.layout().insertWidget(1, self.findings)  # the words first: in a low dock the plots scroll below
+        self.fit_text()
         self.refresh()
+
+    def fit_text(self) -> None:
+        """Each left axis as wide as its longest number in the plots' text size now (presentation mode
+        makes it larger): one width for every left axis, so the layers line up, and the widest factor
+        fits on the first paint (pyqtgraph widens an axis for its labels only on the next one)."""
+        for plot in self.plots.values():
+            axis = plot.getAxis("left")
+            axis.setWidth(QFontMetrics(axis.style["tickFont"] or axis.font()).horizontalAdvance("1/100,000") + 14)
 
     def _thresholds(self) -> None:
         """Dashed lines where findings begin: amber, then red."""

@@ -8,27 +8,32 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_name, set_label,
-                                      set_title, styled_plot)
+from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
+                                      fit_canvas, legend_size, set_label, set_title,
+                                      styled_plot)
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
+WIDE_RATIO = 1.6  # a panel this many times wider than high puts its plots in one row
+LEGEND_MARK = 20  # px: the box pyqtgraph's legend draws each class's marker in
 
 
-def project_2d(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """(n, 2) points for a scatter and how they were made: the units themselves up to 2-D, else
-    the first two principal components."""
+def project_2d(values: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """(n, 2) points for a scatter, how they were made and the same in short (a narrow title): the
+    units themselves up to 2-D, else the first two principal components."""
     n, d = values.shape
     if d == 2:
-        return values.astype(np.float32), "the 2 units"
+        return values.astype(np.float32), "the 2 units", "the 2 units"
     if d == 1:
-        return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit"
+        return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit", "the 1 unit"
     if n < 2:
-        return np.zeros((n, 2), np.float32), "PCA (too few points)"
+        return np.zeros((n, 2), np.float32), "PCA (too few points)", "PCA (too few points)"
     points, share = principal_components(values, 2)
-    return points.astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)"
+    return (points.astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)",
+            f"PCA, {share:.0%} of variance")
 
 
 @functools.cache
@@ -75,27 +80,72 @@ class LatentPanel(InsightPanel):
         self.bar.addWidget(self.layers)
         self.classes: list[str] = []
         self.codes_plot = styled_plot(self.canvas.addPlot(row=0, col=0))
-        self.inputs_plot = styled_plot(self.canvas.addPlot(row=0, col=1))
-        self.preview = ImagePlot(self.canvas, row=0, col=2)
+        # beside the codes, not over them: inside the plot it covered points
+        self.legend = pg.LegendItem(labelTextColor=INK, labelTextSize=legend_size())
+        self.canvas.addItem(self.legend, row=0, col=1)
+        self.inputs_plot = styled_plot(self.canvas.addPlot(row=0, col=2))
+        self.preview = ImagePlot(self.canvas, row=0, col=3)
         self.preview.plot.hideAxis("left")
         self.preview.plot.hideAxis("bottom")
-        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(1, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(2, 1)
+        self._wide: bool | None = None
+        self._arrange(wide=True)
         self.scatters = []
         for plot in (self.codes_plot, self.inputs_plot):
             scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None), hoverable=True, tip=None)
             scatter.sigHovered.connect(self._hovered)
             plot.addItem(scatter)
             self.scatters.append(scatter)
-        # opaque: a translucent legend was blended over the scatter on every live refresh
-        self.legend = pg.LegendItem(offset=(-5, 5), labelTextColor=INK, brush=pg.mkBrush("w"))
-        self.legend.setParentItem(self.codes_plot.vb)
         self._legend_for: list[str] = []
-        self._input_pca: tuple[Any, np.ndarray, str] | None = None  # (key, points, how)
+        self._input_pca: tuple[Any, np.ndarray, str, str] | None = None  # (key, points, how, in short)
         self.points = 0
         self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
         self.refresh()
+
+    def _arrange(self, wide: bool) -> bool:
+        """Wide: codes, legend, raw inputs and the hovered sample in a row. Tall (a side dock, as in
+        presentation mode): the codes and the raw inputs side by side under short titles, the legend
+        in rows under both, and no hovered sample (stacked, each plot under its wrapped title was a
+        70 px sliver). Whether the arrangement changed."""
+        if wide == self._wide:
+            return False
+        self._wide = wide
+        layout = self.canvas.ci
+        items = (self.codes_plot, self.legend, self.inputs_plot, self.preview.plot)
+        for item in items:
+            if item in layout.items:  # (tall left the sample out)
+                layout.removeItem(item)
+        # (row, column, columns spanned) of each; tall: no room for the sample (the hover line names it)
+        places = ((0, 0, 1), (0, 1, 1), (0, 2, 1), (0, 3, 1)) if wide else ((0, 0, 1), (1, 0, 2), (0, 1, 1))
+        for item, (row, col, span) in zip(items, places):
+            layout.addItem(item, row=row, col=col, colspan=span)
+        self.preview.plot.setVisible(wide)
+        for col, stretch in enumerate((3, 0, 3, 1) if wide else (1, 1, 0, 0)):
+            layout.layout.setColumnStretchFactor(col, stretch)
+        layout.layout.setRowStretchFactor(0, 1)
+        layout.layout.setRowStretchFactor(1, 0)
+        QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
+        return True
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self._arrange(wide=self.width() >= WIDE_RATIO * self.height()):
+            self.refresh()  # the titles of the arrangement
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Beside the codes (wide): as many columns as its entries need to fit the plot's height (ten
+        classes in a low bottom dock: two columns of five). Under them (tall): as many columns as fit
+        the plots' width."""
+        if not self.legend.items:
+            return
+        if self._wide:
+            entry = max(label.itemRect().height() for _, label in self.legend.items) + 4
+            rows = max(1, int(self.codes_plot.height() * 0.9 // entry))
+            self.legend.setColumnCount(math.ceil(len(self.legend.items) / rows))
+        else:
+            entry = max(label.itemRect().width() for _, label in self.legend.items) + 2.5 * LEGEND_MARK
+            room = self.codes_plot.width() + self.inputs_plot.width()
+            self.legend.setColumnCount(max(1, min(len(self.legend.items), int(room // entry))))
 
     def set_classes(self, names: list[str]) -> None:
         self.classes = list(names)
@@ -117,19 +167,21 @@ class LatentPanel(InsightPanel):
             sample = pg.ScatterPlotItem(size=8, pen=pg.mkPen(None), brush=class_colour(int(k)))
             self.legend.addItem(sample, self._class_name(int(k)))
         self._legend_for = names
+        self._fit_legend()
 
-    def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str]:
+    def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str, str]:
         flat = inputs.reshape(len(inputs), -1)
         key = (flat.shape, float(flat.sum()))  # the probe batch is fixed: compute once
         if self._input_pca is None or self._input_pca[0] != key:
-            points, how = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values")
-            self._input_pca = (key, points, how.replace(" units", " input values"))
-        return self._input_pca[1], self._input_pca[2]
+            points, how, short = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values",
+                                                                             "the raw values")
+            self._input_pca = (key, points, how.replace(" units", " input values"), short)
+        return self._input_pca[1], self._input_pca[2], self._input_pca[3]
 
     def refresh(self) -> None:
         rows = self.summary["layers"] if self.summary else []
         choices = [(AUTO, "bottleneck (narrowest layer)")]
-        choices += [(r["index"], layer_name(self.summary, r["index"])) for r in rows if r["output"]]
+        choices += [(r["index"], layer_choice(self.summary, r["index"])) for r in rows if r["output"]]
         self.layers.set_choices(choices, prefer=AUTO)
         codes, labels = self.probe.get("latent"), self.probe.get("labels")
         index = self.probe.get("latent_layer")
@@ -147,10 +199,12 @@ class LatentPanel(InsightPanel):
         if self._brushes[0] is not labels:  # the labels are fixed for a run: colour them once
             self._brushes = (labels, [class_colour(int(k)) for k in labels])
         brushes = self._brushes[1]
-        points, how = project_2d(codes)
+        points, how, short = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
         where = layer_name(self.summary, index) if index is not None else "the code layer"
-        set_title(self.codes_plot, f"Codes at {where}: {how}", "10pt")
+        # a side dock's plots are narrow: a long title wrapped to five lines and left the points a sliver
+        set_title(self.codes_plot, f"Codes at {where}: {how}" if self._wide else
+                  f"Codes at layer {index}: {short}" if index is not None else f"Codes: {short}", 10.0)
         axis = ("unit 0", "unit 1") if codes.shape[1] <= 2 else ("PC 1", "PC 2")
         set_label(self.codes_plot, "bottom", axis[0])
         set_label(self.codes_plot, "left", axis[1])
@@ -158,10 +212,10 @@ class LatentPanel(InsightPanel):
         self._update_legend(labels)
         if "inputs" in self.probe and len(self.probe["inputs"]) == len(codes):
             drawn = self._input_pca
-            raw, raw_how = self._raw_pca(self.probe["inputs"])
+            raw, raw_how, raw_short = self._raw_pca(self.probe["inputs"])
             if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
                 self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
-            set_title(self.inputs_plot, f"Raw inputs: {raw_how}", "10pt")
+            set_title(self.inputs_plot, f"Raw inputs: {raw_how if self._wide else raw_short}", 10.0)
             set_label(self.inputs_plot, "bottom", "PC 1")
             set_label(self.inputs_plot, "left", "PC 2")
 

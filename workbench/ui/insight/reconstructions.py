@@ -92,6 +92,8 @@ class ReconstructionsPanel(InsightPanel):
         self.view.show(m.image, title)
         width, height = m.image.shape[1], m.image.shape[0]
         self.view.plot.setRange(xRange=(-0.45 * width, width), yRange=(0, height * 1.12), padding=0.02)
+        self.view.set_captions([(c, 0.45 * width - m.gap, m.tile_h) for c in self.row_captions[:len(rows)]]
+                               + [(c, m.tile_w + m.gap * 0.8, 0.12 * height) for c in self.error_captions[:n]])
 
     def describe_at(self, scene_pos: Any) -> str:
         if self.mosaic is None:

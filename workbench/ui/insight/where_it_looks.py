@@ -47,8 +47,6 @@ class ExplainingActivationsPanel(ActivationsPanel):
         if self.explain_box is None:  # the base class's first refresh, before this class's parts exist
             super().refresh()
             return
-        for side in ("left", "bottom"):  # pixel axes help read the maps, not the explanation
-            self.view.plot.showAxis(side, not self.explaining())
         for caption in self.explain_captions:
             caption.setText("")
         self.parts = []

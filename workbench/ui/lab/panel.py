@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from workbench.core.mosaic import tile
@@ -27,9 +27,10 @@ from workbench.training.lab import (AnalyseJob, AnalyseRunJob, AnalysisEvent, Co
                                     SweepJob)
 from workbench.training.updates import RunUpdate
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, styled_plot
+from workbench.ui.insight.base import BACKGROUND, INK, ImagePlot, outside_legend, set_title, styled_plot
 from workbench.ui.insight.latent import LatentPanel
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
+from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.training.runner import JobRunner
 
 STAGE_COLOURS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -44,10 +45,8 @@ def _canvas() -> pg.GraphicsLayoutWidget:
 
 
 def _plot(canvas: pg.GraphicsLayoutWidget, title: str, x_label: str, y_label: str, **where: int) -> pg.PlotItem:
-    """A styled plot whose axes keep plain numbers (errors of 0.02 stay 0.02, not "20 (x0.001)")."""
+    """A styled plot (plain numbers on its axes) with a light grid."""
     plot = styled_plot(canvas.addPlot(**where), title, x_label, y_label)
-    for side in ("left", "bottom"):
-        plot.getAxis(side).enableAutoSIPrefix(False)
     plot.showGrid(x=True, y=True, alpha=0.2)
     return plot
 
@@ -63,7 +62,7 @@ class StageCurves(QWidget):
         self.canvas = _canvas()
         self.plot = _plot(self.canvas, "Validation loss by stage", "epoch of the budget", "validation loss (log)")
         self.plot.setLogMode(y=True)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
+        self.legend = outside_legend(self.canvas, self.plot)
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(INK, style=Qt.PenStyle.DashLine))
         self.marker_text = pg.TextItem(color=INK, anchor=(0, 0))
         self.plot.addItem(self.marker)
@@ -84,7 +83,7 @@ class StageCurves(QWidget):
         self.curves, self.points, self.epochs_seen, self.current = {}, {}, {}, ""
         self.marker.hide()
         self.marker_text.setText("")
-        self.plot.setTitle("Validation loss by stage", color=INK, size="11pt")
+        set_title(self.plot, "Validation loss by stage")
 
     def _curve(self, key: str) -> pg.PlotDataItem:
         if key not in self.curves:
@@ -98,6 +97,7 @@ class StageCurves(QWidget):
                 pen = pg.mkPen(STAGE_COLOURS[(number - 1) % len(STAGE_COLOURS)], width=2)
             self.curves[key] = self.plot.plot([], [], pen=pen, name=key, symbol="o", symbolSize=4,
                                               symbolBrush=pen.color(), symbolPen=None)
+            self.legend.addItem(self.curves[key], key)
             self.points[key] = ([], [])
         return self.curves[key]
 
@@ -147,9 +147,8 @@ class StageCurves(QWidget):
         lw, sc = result["layerwise"], result["scratch"]
         self.marker_text.setText(f"fine-tuning from epoch {result['pretrain_epochs'] + 1}")
         self.update_marker_height()
-        self.plot.setTitle(f"Same budget, {result['budget']} epochs: layer-wise {lw['val_loss'][-1]:.4f} "
-                           f"({lw['time_s']:.1f} s) vs from scratch {sc['val_loss'][-1]:.4f} ({sc['time_s']:.1f} s)",
-                           color=INK, size="11pt")
+        set_title(self.plot, f"Same budget, {result['budget']} epochs: layer-wise {lw['val_loss'][-1]:.4f} "
+                           f"({lw['time_s']:.1f} s) vs from scratch {sc['val_loss'][-1]:.4f} ({sc['time_s']:.1f} s)")
 
 
 # PCA vs autoencoder ---------------------------------------------------------------------------------
@@ -164,10 +163,10 @@ class PcaView(QWidget):
         self.errors = _plot(self.canvas, "Reconstruction error against code size k", "code size k",
                             "validation MSE per value", row=0, col=0)
         self.errors.setLogMode(x=True)
-        self.errors.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.pca_line = self.errors.plot([], [], pen=pg.mkPen(PCA_COLOUR, width=2), name="PCA (fitted on training)")
         self.ae_points = self.errors.plot([], [], pen=None, symbol="star", symbolSize=16, symbolBrush=AE_COLOUR,
                                           symbolPen=INK, name="autoencoder(s), same validation split")
+        outside_legend(self.canvas, self.errors, columns=1)
         self.point_labels: list[pg.TextItem] = []
         self.images = ImagePlot(self.canvas, row=0, col=1)
         self.images.plot.hideAxis("left")
@@ -202,8 +201,8 @@ class PcaView(QWidget):
             k, error = self.points[name]
             label.setText(f"{name}: {error:.4f}")
             label.setPos(float(np.log10(k)) + 0.03, error)
-        self.errors.setTitle(f"k = {result.k}: PCA {result.pca_val_mse:.4f}, autoencoder {result.ae_val_mse:.4f} "
-                             f"({result.ae_over_pca:.2f}× PCA)", color=INK, size="11pt")
+        set_title(self.errors, f"k = {result.k}: PCA {result.pca_val_mse:.4f}, autoencoder {result.ae_val_mse:.4f} "
+                             f"({result.ae_over_pca:.2f}× PCA)")
         self._show_images(result)
         self.latent.set_classes([str(i) for i in range(int(result.labels.max(initial=0)) + 1)])
         self.latent.update_probe({"latent": result.codes, "latent_layer": result.code_layer,
@@ -280,21 +279,20 @@ class DenoiseView(QWidget):
         self.sample.setRange(0, 0)
         self.sample.setMinimumWidth(70)
         self.sweep_button = QPushButton("Sweep noise levels")
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         for widget in (QLabel("Noise"), self.kind, QLabel("level"), self.level, QLabel("from sample"), self.sample,
                        self.sweep_button):
             bar.addWidget(widget)
-        bar.addStretch(1)
         self.examples = ReconstructionsPanel()
         self.examples.count.setValue(8)
         self.canvas = _canvas()
         self.plot = _plot(self.canvas, "Reconstruction error against noise", "noise level",
                           "validation MSE per value (vs clean)")
-        self.plot.addLegend(offset=(10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 220))
         self.noisy_line = self.plot.plot([], [], pen=pg.mkPen(SCRATCH_COLOUR, width=2, style=Qt.PenStyle.DashLine),
                                          symbol="o", symbolBrush=SCRATCH_COLOUR, name="noisy input (do nothing)")
         self.denoised_line = self.plot.plot([], [], pen=pg.mkPen(AE_COLOUR, width=2.5), symbol="o",
                                             symbolBrush=AE_COLOUR, name="denoised by the autoencoder")
+        outside_legend(self.canvas, self.plot, columns=1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -312,7 +310,7 @@ class DenoiseView(QWidget):
         self.noisy_line.setData(levels, [r["noisy_mse"] for r in rows])
         self.denoised_line.setData(levels, [r["denoised_mse"] for r in rows])
         kind = NOISE_TEXT.get(rows[0]["kind"], rows[0]["kind"]) if rows else ""
-        self.plot.setTitle(f"Reconstruction error against {kind} noise", color=INK, size="11pt")
+        set_title(self.plot, f"Reconstruction error against {kind} noise")
         self.plot.setLabel("bottom", f"noise level: {kind}", color=INK)
 
 
@@ -348,10 +346,9 @@ class LabPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.status = QLabel("Pick an experiment.")
         self.status.setWordWrap(True)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps in a narrow dock (presentation mode) instead of widening it
         for widget in (self.schedule, self.train_button, self.compare_button, self.open_button, self.stop_button):
             bar.addWidget(widget)
-        bar.addStretch(1)
         self.stages = StageCurves()
         self.pca = PcaView()
         self.compression = CompressionTable()

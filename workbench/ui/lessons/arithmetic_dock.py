@@ -90,9 +90,12 @@ class ArithmeticPanel(QWidget):
         self.caption.setText(f"<b>Layer {index} · {row['label']}</b> — window over {source}{weights}")
         self._pages.setCurrentWidget(self.view)
 
-    def show_lesson(self, title: str, setup: ArithmeticSetup) -> None:
-        self.view.set_arithmetic(setup)
-        self.view.set_step(self.view.step_count())
+    def show_lesson(self, title: str, setup: ArithmeticSetup, pooling: str | None = None,
+                    windows: int | None = None) -> None:
+        """A lesson's step: its grid (with `pooling` swapped in) and `windows` computed (None: all)."""
+        self.view.play(False)
+        self.view.set_arithmetic(setup, pooling=pooling)
+        self.view.set_step(self.view.step_count() if windows is None else windows)
         self.caption.setText(f"<b>{title}</b>")
         self._pages.setCurrentWidget(self.view)
 

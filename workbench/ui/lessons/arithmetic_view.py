@@ -22,13 +22,17 @@ from workbench.core.arithmetic import (MAX_GRID, MAX_PADDING, POOLING_NAMES, Par
                                        step_through)
 from workbench.core.catalogue import CATALOGUE, pair
 from workbench.core.lessons import ArithmeticSetup
-from workbench.ui.shell.style import ERROR
+from workbench.ui.shell.flow import FlowLayout
+from workbench.ui.shell.painted_text import PaintedTexts
+from workbench.ui.shell.style import ERROR, colour_text
 
 OPERATIONS = {"conv": "Convolution", "max": "Max pooling", "average": "Average pooling", "l2": "L2-norm pooling"}
 POOLING_TYPES = {"MaxPool2d": "max", "AvgPool2d": "average", "LPPool2d": "l2"}
 WINDOW = QColor(232, 118, 0)  # the highlighted window and the cell it computes
 KERNEL = QColor(40, 110, 200)  # kernel weights, and every output cell the shared kernel made
 PLAY_INTERVAL_MS = 650
+BESIDE_RATIO = 2.4  # a canvas this many times wider than high writes its text beside the grids
+MIN_NUMBER_PX = 7  # smaller numbers are not drawn in the cells
 
 
 def default_kernel(size: int) -> np.ndarray:
@@ -42,6 +46,12 @@ def default_kernel(size: int) -> np.ndarray:
     else:
         kernel[0, 0] = 1
     return kernel
+
+
+def _wrapped_height(font: QFont, text: str, width: float) -> float:
+    """The height `text` takes in `font`, wrapped at word boundaries to `width`."""
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+    return QFontMetricsF(font).boundingRect(QRectF(0, 0, max(width, 1.0), 1e5), flags, text).height()
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
@@ -61,6 +71,7 @@ class ArithmeticCanvas(QWidget):
         self._text_scale = 1.0  # the scale, lowered while painting if the text would crowd out the grids
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(420, 260)
+        self.painted = PaintedTexts()  # what the last paint wrote where (the layout tests check it fits)
 
     def set_step_through(self, st: StepThrough, params: ParameterCount | None) -> None:
         self._st, self._params = st, params
@@ -76,7 +87,8 @@ class ArithmeticCanvas(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(int(900 * self._scale), int(520 * self._scale))
+        """Small: it grows into the room it is given (a scroll area would size it by this hint)."""
+        return QSize(420, 260)
 
     # painting ----------------------------------------------------------------------------------
     def paintEvent(self, event: object) -> None:
@@ -84,6 +96,7 @@ class ArithmeticCanvas(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         painter.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        self.painted.begin()
         if self._st is not None:
             self._paint(painter, pal)
         painter.end()
@@ -100,31 +113,45 @@ class ArithmeticCanvas(QWidget):
         margin = 14 * self._scale
         width, height = self.width() - 2 * margin, self.height() - 2 * margin
         note_lines = self._notes()
-        self._text_scale = self._scale
-        while True:  # the grids keep at least half the height: on a small canvas the text gives way
-            header_font, eq_font, note_font = self._text_font(17, True), self._text_font(20), self._text_font(14)
-            line_h = QFontMetricsF(header_font).height()
-            text_block = line_h * 1.6 + QFontMetricsF(eq_font).height() * 1.8 + \
-                QFontMetricsF(note_font).height() * (len(note_lines) + 0.4)
-            if text_block <= height / 2 or self._text_scale <= min(1.0, self._scale):
-                break
-            self._text_scale = max(min(1.0, self._scale), self._text_scale - 0.1)
-
         hp, wp = st.padded.shape
         ho, wo = st.output.shape
         k_cols = st.size if st.kernel is not None else 0
         gap_cells = 1.6
         cols = wp + wo + gap_cells + (k_cols + gap_cells if k_cols else 0)
         rows = max(hp, ho) + 0.9  # + a caption row under each grid
-        cell = min(width / cols, (height - text_block) / rows, 96 * self._scale)
+        # a wide, low canvas (a bottom dock) puts the text beside the grids, else under them
+        beside = width >= BESIDE_RATIO * height
+        self._text_scale = self._scale
+        while True:  # the grids keep at least half the room: on a small canvas the text gives way
+            header_font, eq_font, note_font = self._text_font(17, True), self._text_font(20), self._text_font(14)
+            line_h = QFontMetricsF(header_font).height()
+            note_width = width if not beside else width * 0.4
+            note_heights = [_wrapped_height(note_font, line, note_width) for line in note_lines]
+            text_block = line_h * 1.6 + QFontMetricsF(eq_font).height() * 1.8 + \
+                sum(note_heights) + QFontMetricsF(note_font).height() * 0.4
+            if text_block <= height * (1.0 if beside else 0.5) or self._text_scale <= min(1.0, self._scale):
+                break
+            self._text_scale = max(min(1.0, self._scale), self._text_scale - 0.1)
+        if beside:
+            cell = min(width * 0.6 / cols, height / rows, 96 * self._scale)
+            top, text_x = margin, margin + (cols + 1) * cell
+            text_rect = QRectF(text_x, margin, width + margin - text_x, height)
+        else:
+            cell = min(width / cols, (height - text_block) / rows, 96 * self._scale)
+            top = margin + line_h * 1.6
+            text_rect = QRectF(margin, margin, width, height)
         cell = max(cell, 10.0)
         fg = pal.color(QPalette.ColorRole.Text)
 
         # header: what, and the output size formula on these numbers
-        header = (f"{OPERATIONS[st.operation]}  ·  F = {st.size}, S = {st.stride}, P = {st.padding}  ·  "
-                  f"output {st.size_formula()}")
-        self._line(painter, header_font, fg, QRectF(margin, margin, width, line_h), header)
-        top = margin + line_h * 1.6
+        # (the controls above say the operation and F, S, P: in a narrow view those give way first, so
+        # the formula keeps a readable size instead of the whole line shrinking)
+        formula = f"output {st.size_formula()}"
+        settings = f"F = {st.size}, S = {st.stride}, P = {st.padding}  ·  {formula}"
+        metrics = QFontMetricsF(header_font)
+        header = next((text for text in (f"{OPERATIONS[st.operation]}  ·  {settings}", settings)
+                       if metrics.horizontalAdvance(text) <= text_rect.width()), formula)
+        self._line(painter, header_font, fg, QRectF(text_rect.x(), text_rect.y(), text_rect.width(), line_h), header)
         current = st.windows[self._steps - 1] if self._steps > 0 else None
 
         # input grid
@@ -146,18 +173,20 @@ class ArithmeticCanvas(QWidget):
         self._caption(painter, pal, QRectF(x - cell, top + ho * cell, (wo + 2) * cell, 0.9 * cell),
                       f"output {ho}×{wo}")
 
-        # the equation of the highlighted window
-        y = top + rows * cell + 0.3 * line_h
+        # the equation of the highlighted window, then the notes
+        y = text_rect.y() + line_h * 1.6 if beside else top + rows * cell + 0.3 * line_h
         eq_h = QFontMetricsF(eq_font).height()
-        text = self._equation(current, eq_font, width)
+        text = self._equation(current, eq_font, text_rect.width())
         self._line(painter, eq_font, WINDOW if current is not None else pal.color(QPalette.ColorRole.PlaceholderText),
-                   QRectF(margin, y, width, eq_h * 1.4), text)
+                   QRectF(text_rect.x(), y, text_rect.width(), eq_h * 1.4), text)
         y += eq_h * 1.8
-        note_h = QFontMetricsF(note_font).height()
-        for i, line in enumerate(note_lines):
-            self._line(painter, note_font, KERNEL if i == 0 and st.kernel is not None else fg,
-                       QRectF(margin, y, width, note_h), line)
-            y += note_h
+        for i, line in enumerate(note_lines):  # a long note wraps (small text would be unreadable)
+            height = _wrapped_height(note_font, line, text_rect.width())
+            painter.setFont(note_font)
+            painter.setPen(KERNEL if i == 0 and st.kernel is not None else fg)
+            self.painted.draw(painter, QRectF(text_rect.x(), y, text_rect.width(), height),
+                              Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap, line)
+            y += height
 
     def _equation(self, window: object, font: QFont, width: float) -> str:
         st = self._st
@@ -196,38 +225,50 @@ class ArithmeticCanvas(QWidget):
     def _line(self, painter: QPainter, font: QFont, color: QColor, rect: QRectF, text: str) -> None:
         painter.setFont(self._fitted(font, text, rect.width()))
         painter.setPen(color)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        self.painted.draw(painter, rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _symbol(self, painter: QPainter, color: QColor, rect: QRectF, text: str) -> None:
         font = QFont(self.font())
         font.setPixelSize(max(8, round(rect.height() * 0.6)))
         painter.setFont(font)
         painter.setPen(color)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        self.painted.draw(painter, rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _caption(self, painter: QPainter, pal: QPalette, rect: QRectF, text: str) -> None:
         wide = rect.adjusted(-rect.width() / 2, 0, rect.width() / 2, 0)  # may overhang the grid, not the canvas
         wide = wide.intersected(QRectF(0, wide.y(), self.width(), wide.height()))
-        painter.setFont(self._fitted(self._text_font(13), text, wide.width()))
+        font = self._fitted(self._text_font(13), text, wide.width())
+        if QFontMetricsF(font).height() > wide.height():  # a small cell: a caption row as low as it
+            font.setPixelSize(max(6, math.floor(font.pixelSize() * wide.height() / QFontMetricsF(font).height())))
+        painter.setFont(font)
         painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(wide, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
+        self.painted.draw(painter, wide, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
 
-    def _number_font(self, cell: float, texts: list[str]) -> QFont:
+    def _number_font(self, cell: float, texts: list[str], share: float = 0.86, height: float = 0.8) -> QFont | None:
+        """The largest font (up to a third of the cell, half in presentation mode: a class reads the
+        numbers from the back of the room) in which every text fits `share` of the cell's width and
+        `height` of its height; None when that is too small to read: the cells then show no numbers
+        (the equation still gives those of the window)."""
         font = QFont(self.font())
-        font.setPixelSize(max(6, round(cell * 0.36)))
-        widest = max((QFontMetricsF(font).horizontalAdvance(t) for t in texts), default=0.0)
-        if widest > cell * 0.86:
-            font.setPixelSize(max(6, math.floor(font.pixelSize() * cell * 0.86 / widest)))
+        font.setPixelSize(max(1, round(cell * min(0.36 * self._scale, 0.5))))
+        metrics = QFontMetricsF(font)
+        widest = max((metrics.horizontalAdvance(t) for t in texts), default=0.0)
+        px = font.pixelSize() * min(1.0, cell * share / max(widest, 1.0), cell * height / metrics.height())
+        if px < MIN_NUMBER_PX:
+            return None
+        font.setPixelSize(math.floor(px))
         return font
 
     def _cell(self, painter: QPainter, rect: QRectF, text: str, fill: QColor, pen: QColor, border: QColor,
-              font: QFont) -> None:
+              font: QFont | None) -> None:
         painter.fillRect(rect, fill)
         painter.setPen(QPen(border, 1))
         painter.drawRect(rect)
+        if font is None:
+            return
         painter.setFont(font)
         painter.setPen(pen)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        self.painted.draw(painter, rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_input(self, painter: QPainter, pal: QPalette, origin: QPointF, cell: float, window: object) -> None:
         st = self._st
@@ -249,17 +290,18 @@ class ArithmeticCanvas(QWidget):
         f = st.size
         frame = QRectF(origin.x() + window.left * cell, origin.y() + window.top * cell, f * cell, f * cell)  # type: ignore[attr-defined]
         painter.fillRect(frame, QColor(WINDOW.red(), WINDOW.green(), WINDOW.blue(), 40))
-        if st.kernel is not None:  # the kernel's weight in each cell's corner, as on the slide
-            small = QFont(self.font())
-            small.setPixelSize(max(6, round(cell * 0.24)))
+        kernel = st.kernel
+        weights = ["×" + fmt_number(v) for v in kernel.ravel()] if kernel is not None else []
+        small = self._number_font(cell * 0.7, weights, share=1.0, height=0.5) if weights else None
+        if kernel is not None and small is not None:  # the kernel's weight in each cell's corner, as on the slide
             small.setBold(True)
             painter.setFont(small)
             painter.setPen(KERNEL)
             for i in range(f):
                 for j in range(f):
                     corner = QRectF(frame.x() + j * cell, frame.y() + i * cell, cell - 3, cell - 1)
-                    painter.drawText(corner, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-                                     "×" + fmt_number(st.kernel[i, j]))
+                    self.painted.draw(painter, corner, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+                                      "×" + fmt_number(kernel[i, j]))
         painter.setPen(QPen(WINDOW, max(2.0, cell * 0.08)))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(frame)
@@ -293,9 +335,10 @@ class ArithmeticCanvas(QWidget):
         if window is not None:
             rect = QRectF(origin.x() + window.col * cell, origin.y() + window.row * cell, cell, cell)  # type: ignore[attr-defined]
             painter.fillRect(rect.adjusted(1, 1, -1, -1), _mix(base, WINDOW, 0.25))
-            painter.setFont(font)
-            painter.setPen(fg)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, fmt_number(window.value))  # type: ignore[attr-defined]
+            if font is not None:
+                painter.setFont(font)
+                painter.setPen(fg)
+                self.painted.draw(painter, rect, Qt.AlignmentFlag.AlignCenter, fmt_number(window.value))  # type: ignore[attr-defined]
             painter.setPen(QPen(WINDOW, max(2.0, cell * 0.08)))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect)
@@ -340,7 +383,7 @@ class ArithmeticView(QWidget):
             edit.setToolTip(tip)
             edit.setMaximumHeight(130)
         self.message = QLabel()
-        self.message.setStyleSheet(f"color: {ERROR.name()}")
+        colour_text(self.message, ERROR)
         self.message.setWordWrap(True)
 
         self.first_button, self.back_button, self.play_button, self.next_button, self.last_button = (
@@ -355,15 +398,15 @@ class ArithmeticView(QWidget):
             button.setIcon(self.style().standardIcon(icon))
             button.setToolTip(tip)
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimumWidth(30)  # the transport fits a narrow dock: the slider gives way
         self.position = QLabel()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)  # time per window while playing
 
-        controls = QHBoxLayout()
+        controls = FlowLayout()  # wraps in a narrow dock instead of widening it
         controls.addWidget(self.operation)
         for box in (self.size_box, self.stride_box, self.padding_box):
             controls.addWidget(box)
-        controls.addStretch(1)
         controls.addWidget(self.edit_button)
         self._editor = QWidget()
         editor = QHBoxLayout(self._editor)

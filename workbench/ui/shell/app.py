@@ -14,29 +14,33 @@ import re
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, Qt
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QStyle, QTabBar,
                                QToolBar, QWidget)
 
-from workbench.core.commands import InsertLayers, RemoveLayers, ReplaceProject
-from workbench.core.lessons import Lesson
-from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, template
+from workbench.core.commands import InsertLayers, RemoveLayers
+from workbench.core.lessons import LESSONS, Lesson
+from workbench.core.templates import DEFAULT_TEMPLATE, TEMPLATES, short_description, template
 from workbench.ui.editing.builder import Builder
 from workbench.ui.editing.inspector import Inspector
 from workbench.ui.editing.palette import Palette
 from workbench.ui.editing.summary import SummaryPanel
+from workbench.ui.editing.undo import UndoKeysEverywhere
 from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
-from workbench.ui.shell.docks import WorkingDocks
+from workbench.ui.shell.docks import INSIGHT_ORDER, WorkingDocks
 from workbench.ui.shell.health_docks import HealthDocks
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.shell.import_dialog import import_network
+from workbench.ui.shell.layout import WindowLayout, hide_stale_tab_bars, never_elide
+from workbench.ui.shell.welcome import Welcome, first_start
 from workbench.ui.shell.workspace import Workspace
 
 SCREENSHOT_SIZE = (1400, 900)
-LAYOUT_VERSION = 3  # bumped when the set of docks changes: a layout stored for other docks is ignored
+FIRST_LESSON = "stride-1"  # where "Follow the course" starts
+LAYOUT_VERSION = 4  # bumped when the set or places of docks change: a layout stored for others is ignored
 
 
 def paint_on_one_thread() -> None:
@@ -66,17 +70,6 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("Workbench")
     app.setWindowIcon(category_icon("Convolution"))
     return app  # type: ignore[return-value]
-
-
-def _hide_stale_tab_bars(window: QMainWindow) -> None:
-    """Qt 6.11 leaves a copy of a tab bar behind when a window's second dock group is first tabified:
-    shown with the window, it would sit over the bottom docks. Keep only the fullest bar per group."""
-    bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window]
-    for bar in bars:
-        tabs = [bar.tabText(i) for i in range(bar.count())]
-        if any(other is not bar and other.count() > bar.count()
-               and [other.tabText(i) for i in range(bar.count())] == tabs for other in bars):
-            bar.hide()
 
 
 class MainWindow(QMainWindow):
@@ -110,11 +103,21 @@ class MainWindow(QMainWindow):
         self.summary_panel.set_health(self.health.model)
         self.inspector_dock.raise_()
         self.summary_dock.raise_()
-        _hide_stale_tab_bars(self)
+        hide_stale_tab_bars(self)
         self.training_panel, self.insight = self.docks.training, self.docks.insight
-        build_lessons_menu(self.menu("Lessons"), self.load_lesson)
-        self._size_docks(1.0)
+        build_lessons_menu(self.menu("&Lessons"), self.load_lesson)  # Alt+L, as the other menus
+        self.welcome = Welcome()
+        self.welcome_dock = self._welcome_dock()
+        self.arrangement = WindowLayout(
+            self, version=LAYOUT_VERSION, builder_width=lambda: self.builder.row_width(2), palette=self.palette_dock,
+            inspector=self.inspector_dock, summary=self.summary_dock, lesson=self.docks.docks["lesson"],
+            working=[*(self.docks.docks[name] for name in ("training", "arithmetic", *INSIGHT_ORDER, "lab")),
+                     self.health.health_dock, self.health.scrubber_dock])
 
+        self._undo_keys = UndoKeysEverywhere(self)
+        QApplication.instance().installEventFilter(self._undo_keys)
+        self.selection.changed.connect(self._selection_changed)
+        self.project.changed.connect(self._select_after_replace)
         self.palette_panel.insert_requested.connect(self._insert_after_selection)
         self.editor.refused.connect(lambda text: self.statusBar().showMessage("✖ " + text, 8000))
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
@@ -146,6 +149,11 @@ class MainWindow(QMainWindow):
                               else self.summary_dock, dock)
 
     def show_summary(self) -> None:
+        """In presentation mode, where the Summary is put away, the Inspector comes to the front: it
+        gives the selected layer's volume, formula and parameter counts."""
+        if self.arrangement.presenting:
+            self.inspector_dock.raise_()
+            return
         self.summary_dock.show()
         self.summary_dock.raise_()
 
@@ -166,12 +174,12 @@ class MainWindow(QMainWindow):
 
     def load_lesson(self, lesson: Lesson) -> None:
         """The lesson's network as one undoable step, its layer selected, its player and view shown."""
-        if self.editor.push(lambda p: ReplaceProject(p, lesson.project, f"Load lesson {lesson.title}")) is None:
+        if not self.files.replace(lesson.project, f"Load lesson {lesson.title}"):
             return
-        self.files.path = None  # a lesson is not the file that was open: Save asks for a name
-        self._update_title()
         self.selection.select_index(lesson.layer)
+        self.welcome_dock.hide()  # the lesson's strip takes the top: the guidance made the builder vanish
         self.docks.show_lesson(lesson)
+        QTimer.singleShot(0, self, self.arrangement.fit_lesson)  # once the strip has its width
         self.statusBar().showMessage(f"Lesson: {lesson.title} · ◀ ▶ step through it", 8000)
 
     def open_run(self, path: str | Path) -> bool:
@@ -262,8 +270,8 @@ class MainWindow(QMainWindow):
 
         templates = bar.addMenu("&Templates")
         templates.setToolTipsVisible(True)
-        for name, description in TEMPLATES.items():
-            action = templates.addAction(name, lambda n=name: self.files.load_template(n))
+        for name, description in TEMPLATES.items():  # what each is, in the menu itself (all of it in the tip)
+            action = templates.addAction(f"{name} — {short_description(name)}", lambda n=name: self.files.load_template(n))
             action.setToolTip(description)
             action.setStatusTip(description)
             self.actions_by_name[f"template:{name}"] = action
@@ -278,6 +286,8 @@ class MainWindow(QMainWindow):
         view.addAction(self._action("reset_layout", "&Reset Layout", self._reset_layout, None,
                                     "Put every panel back where it started"))
         self._help_menu = bar.addMenu("&Help")
+        self._help_menu.addAction(self._action("getting_started", "&Getting Started", self.show_welcome,
+                                               None, "Three ways in: build, train and look inside, the course"))
         self._help_menu.addAction(self._action("shortcuts", "&Keyboard Shortcuts", self._show_shortcuts, "F1",
                                                "List every shortcut"))
 
@@ -313,6 +323,50 @@ class MainWindow(QMainWindow):
 
     def select_all(self) -> None:
         self.selection.set([layer["id"] for layer in self.project.layers])
+
+    # first-run guidance -------------------------------------------------------------------------
+    def _welcome_dock(self) -> QDockWidget:
+        dock = QDockWidget("Getting started", self)
+        dock.setObjectName("dock-getting-started")
+        dock.setWidget(self.welcome)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+        dock.hide()
+        for signal, slot in ((self.welcome.build, self._build_first), (self.welcome.train, self._train_first),
+                             (self.welcome.course, self._course_first), (self.welcome.dismissed, dock.hide)):
+            signal.connect(slot)
+        return dock
+
+    def show_welcome(self) -> None:
+        """Help > Getting Started (and the first start): the three ways in, across the top."""
+        self.welcome_dock.show()
+        self.welcome_dock.raise_()
+
+    def _build_first(self) -> None:
+        self.welcome_dock.hide()
+        self.palette_dock.show()
+        self.palette_dock.raise_()
+        self._focus_palette_filter()
+        self.statusBar().showMessage("Drag a layer from Layers into the network, between two cards", 10000)
+
+    def _train_first(self) -> None:
+        self.welcome_dock.hide()
+        if (self.project.name != DEFAULT_TEMPLATE or self.files.dirty) and not self.files.load_template(DEFAULT_TEMPLATE):
+            return
+        self.training_panel.start()
+        self.docks.raise_dock("filters")  # its first-layer filters, live, while it trains
+
+    def _course_first(self) -> None:
+        self.welcome_dock.hide()
+        self.load_lesson(LESSONS[FIRST_LESSON])
+
+    def _selection_changed(self) -> None:
+        self.arrangement.show_inspector(bool(self.selection.ids))
+
+    def _select_after_replace(self, what: str) -> None:
+        """Another project (New, Open, a template): its first layer is selected, so the inspector
+        shows something to edit."""
+        if what == "all" and not self.selection.ids:
+            self.selection.select_index(0 if len(self.project) else None)
 
     def _insert_after_selection(self, kind: str) -> None:
         indices = self.selection.indices()
@@ -352,31 +406,44 @@ class MainWindow(QMainWindow):
             return
         self._restored = True
         self._default_state = self.saveState(LAYOUT_VERSION)
+        restored = False
         if self._restore_layout:
             stored = app_settings.settings()
             geometry, state = stored.value("window/geometry"), stored.value("window/state")
             if isinstance(geometry, QByteArray):
                 self.restoreGeometry(geometry)
             if isinstance(state, QByteArray):
-                self.restoreState(state, LAYOUT_VERSION)
+                restored = self.restoreState(state, LAYOUT_VERSION)
+        if restored:
+            self.arrangement.follow_window = False  # the user's own sizes
+        else:
+            self.arrangement.fit()
+        if self._restore_layout and first_start():
+            self.show_welcome()
+        QTimer.singleShot(0, self, lambda: hide_stale_tab_bars(self))  # (Qt's copies appear as the window shows)
 
     def _presentation(self, on: bool) -> None:
+        if on:  # in front of a class the room goes to the network (Help > Getting Started brings it back)
+            self.welcome_dock.hide()
         style.set_presentation_mode(on, self._base_font)
-        scale = style.PRESENTATION_SCALE if on else 1.0
-        self.docks.set_scale(scale)
-        self._size_docks(scale)
-
-    def _size_docks(self, scale: float) -> None:
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [round(190 * scale), round(520 * scale)],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.summary_dock], [round(240 * scale)], Qt.Orientation.Vertical)
+        self.docks.set_scale(style.PRESENTATION_SCALE if on else 1.0)
+        self.health.set_scale(style.PRESENTATION_SCALE if on else 1.0)
+        self.arrangement.present(on)
 
     def _reset_layout(self) -> None:
         if not self._default_state.isEmpty():
-            self.restoreState(self._default_state, LAYOUT_VERSION)
+            self.arrangement.reset(self._default_state)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+        super().resizeEvent(event)
+        self.arrangement.window_resized()
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.DeferredDelete:
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            never_elide(event.child())  # the docks' tab bars, made by Qt as docks are tabbed
+        elif event.type() == QEvent.Type.MouseButtonPress and self.childAt(event.position().toPoint()) is None:
+            self.arrangement.edge_moved()  # a press on the window itself, not a child: the edge between docks
+        elif event.type() == QEvent.Type.DeferredDelete:
             # the undo stack clears itself when destroyed, after the docks' widgets: views listening
             # to it would be called on deleted labels
             self.editor.stack.blockSignals(True)
@@ -397,6 +464,6 @@ class MainWindow(QMainWindow):
         if self._restore_layout:
             stored = app_settings.settings()
             stored.setValue("window/geometry", self.saveGeometry())
-            stored.setValue("window/state", self.saveState(LAYOUT_VERSION))
+            stored.setValue("window/state", self.arrangement.plain_state())
         self.files.discard_recovery()
         event.accept()

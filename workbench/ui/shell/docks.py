@@ -23,10 +23,11 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
-from workbench.training.events import Probe, ProbeEvent
+from workbench.training.events import DoneEvent, Probe, ProbeEvent
 from workbench.training.probe_request import ProbeRequest
 from workbench.training.updates import merge_probe
 from workbench.ui.insight import InsightHub, request_for
+from workbench.ui.insight.base import scale_plot_text
 from workbench.ui.lessons.arithmetic_dock import ArithmeticPanel
 from workbench.ui.lessons.player import LessonPlayer
 from workbench.ui.shell.workspace import Workspace
@@ -35,7 +36,9 @@ from workbench.ui.training.runner import JobRunner
 
 LOCK_REASON = "Training — edits apply to the next run"
 INSIGHT_ORDER = ("filters", "activations", "latent", "reconstructions", "confusion", "curves")
-RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+TOP, BOTTOM = Qt.DockWidgetArea.TopDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+# the view each kind of lesson shows its steps in (besides the builder and the inspector)
+LESSON_VIEWS = {"arithmetic": "arithmetic", "training": "training", "latent": "latent"}
 
 
 def _same_network(a: dict, b: dict) -> bool:
@@ -100,13 +103,12 @@ class WorkingDocks(QObject):
 
     # layout ------------------------------------------------------------------------------------
     def _arrange(self) -> None:
-        """Right: Inspector | Training (| Lesson, once one is loaded). Bottom, across the window: Summary,
-        Arithmetic and the insight panels as tabs. The builder keeps the centre; the lab waits in
-        View > Panels (its plots need more height than the bottom row has)."""
-        for view in (self.arithmetic.view, self.player.arithmetic):  # they fit their text to the room they get
-            view.canvas.setMinimumSize(360, 110)
-        panels = {"training": (_scrolling(self.training), "Training", RIGHT),
-                  "lesson": (_scrolling(self.player), "Lesson", RIGHT),
+        """Bottom, across the window: Summary, Training, Arithmetic and the insight panels as tabs.
+        Top: a lesson's steps, once one is loaded. The builder keeps the centre, the Inspector the
+        right; the lab waits in View > Panels (workbench.ui.shell.layout sizes them all)."""
+        self.arithmetic.view.canvas.setMinimumSize(240, 110)  # it fits its text to the room it gets
+        panels = {"training": (_scrolling(self.training), "Training", BOTTOM),
+                  "lesson": (self.player, "Lesson", TOP),
                   "arithmetic": (_scrolling(self.arithmetic), "Arithmetic", BOTTOM),
                   **{name: (self.insight.panels[name], self.insight.panels[name].title, BOTTOM)
                      for name in INSIGHT_ORDER},
@@ -114,7 +116,8 @@ class WorkingDocks(QObject):
         for name, (widget, title, area) in panels.items():
             # tabified as soon as added: side by side, their minimum widths would add up and widen the window
             self.docks[name] = self.host.add_panel(widget, title, area)
-            self.host.tabify_beside(area, self.docks[name])
+            if area != TOP:  # the lesson's strip stands alone
+                self.host.tabify_beside(area, self.docks[name])
         for name in ("lesson", "lab"):
             self.docks[name].hide()
 
@@ -130,10 +133,13 @@ class WorkingDocks(QObject):
         training.run_started.connect(self._run_started)
         training.probe_received.connect(self._probe)
         training.events_received.connect(insight.add_events)
+        training.run_finished.connect(self._run_finished)
+        w.project.changed.connect(self._project_changed)
         w.summary.updated.connect(self._summary_changed)
         w.selection.changed.connect(self._follow_selection)
         insight.layer_selected.connect(w.selection.select_index)
         self.player.layer_selected.connect(w.selection.select_index)
+        self.player.step_changed.connect(self._lesson_step)
         insight.request_changed.connect(self.push_request)
         for name in ("arithmetic", *INSIGHT_ORDER):
             self.docks[name].visibilityChanged.connect(lambda shown, n=name: self._dock_shown(n, shown))
@@ -170,6 +176,16 @@ class WorkingDocks(QObject):
     def _run_started(self, run_dir: str) -> None:
         self.probe = {}
 
+    def _run_finished(self, done: DoneEvent) -> None:
+        self.insight.run_finished(done["run_dir"])
+
+    def _project_changed(self, what: str) -> None:
+        """Another project (New, Open, a template, a lesson): the panels forget the last run's insides
+        (the training panel its curves); a run opened with File > Open Run sets them again."""
+        if what == "all" and not self.training.is_training:
+            self.insight.clear()
+            self.probe = {}
+
     def _probe(self, probe: ProbeEvent) -> None:
         self.insight.update_probe(probe)
         self.probe = merge_probe(self.probe, probe)
@@ -193,6 +209,8 @@ class WorkingDocks(QObject):
             return
         self._shown[name] = shown
         self.push_request()
+        if shown and name in INSIGHT_ORDER:
+            self.insight.panel_shown()
         if shown and name == "arithmetic":
             self._show_arithmetic()
 
@@ -208,19 +226,23 @@ class WorkingDocks(QObject):
 
     # lessons and runs --------------------------------------------------------------------------
     def show_lesson(self, lesson: Lesson) -> None:
-        """The lesson's player (above the inspector), its arithmetic, and its view's dock raised."""
+        """The lesson's steps across the top, and the view its steps are shown in raised: the
+        Arithmetic dock (which follows the steps), Training, Latent codes, or else the Summary."""
         self.player.set_lesson(lesson)
-        if lesson.arithmetic is not None:
-            self.arithmetic.show_lesson(lesson.title, lesson.arithmetic)
-            self._lesson_numbers = True
         self.raise_dock("lesson")
-        # the view's dock, beside the player: a training lesson shows its live curves at the bottom
-        # (the Training tab sits next to the Lesson tab: raising it would hide the lesson's steps)
-        view = {"arithmetic": "arithmetic", "training": "curves", "latent": "latent"}.get(lesson.view)
+        view = LESSON_VIEWS.get(lesson.view)
         if view is not None:
             self.raise_dock(view)
         else:
             self.host.show_summary()
+
+    def _lesson_step(self, index: int) -> None:
+        lesson = self.player.lesson()
+        if lesson is None or lesson.arithmetic is None:
+            return
+        step = lesson.steps[index]
+        self.arithmetic.show_lesson(lesson.title, lesson.arithmetic, step.pooling, step.windows)
+        self._lesson_numbers = True  # until another layer is picked or a probe brings real numbers
 
     def show_run(self, path: str | Path) -> bool:
         """A saved run: its network in the builder (one undoable step when it differs), its curves in
@@ -266,5 +288,9 @@ class WorkingDocks(QObject):
         self.training.stop_and_wait()
 
     def set_scale(self, factor: float) -> None:
-        self.player.set_scale(factor)
+        """Presentation mode: the arithmetic's numbers and every plot's text `factor` times larger,
+        the training settings folded away."""
         self.arithmetic.set_scale(factor)
+        self.training.set_scale(factor)
+        for dock in self.docks.values():
+            scale_plot_text(dock, factor)

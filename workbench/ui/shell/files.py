@@ -18,7 +18,7 @@ from workbench.core.commands import ReplaceProject
 from workbench.core.project import (MAX_FILE_BYTES, ProjectError, dumps_project, read_project, validate_project,
                                     write_atomic)
 from workbench.core.regular_file import read_regular
-from workbench.core.templates import template
+from workbench.core.templates import blank, template
 from workbench.training.config import section_problem
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.editing.undo import Editor
@@ -67,9 +67,10 @@ class FileController(QObject):
         self.title_changed.emit()
 
     def new(self) -> bool:
+        """A project that trains as it stands (see templates.blank), after asking about unsaved changes."""
         if not self.maybe_save():
             return False
-        self._set_loaded({"input": [1, 28, 28], "layers": []}, None)
+        self._set_loaded(blank(), None)
         return True
 
     def open(self, path: str | Path | None = None) -> bool:
@@ -99,11 +100,29 @@ class FileController(QObject):
                                 "panel before training.")
         return True
 
-    def load_template(self, name: str) -> None:
-        """An undoable edit: Undo brings back the network that was there."""
-        if self.editor.push(lambda p: ReplaceProject(p, template(name), f"Load template {name}")) is not None:
-            self.path = None
-            self.title_changed.emit()
+    def adopt(self, path: str | Path) -> None:
+        """The project shown was read from `path` (given on the command line): Save writes back to it,
+        the title names it, and it joins the recent files."""
+        self.path = Path(path)
+        self.editor.stack.setClean()
+        app_settings.add_recent(str(path))
+        self.title_changed.emit()
+
+    def load_template(self, name: str) -> bool:
+        return self.replace(template(name), f"Load template {name}")
+
+    def replace(self, doc: dict, text: str) -> bool:
+        """Another project (a template, a lesson's network) in place of this one, after asking about
+        unsaved changes as New and Open do; False when the user cancelled. It is a fresh, unsaved
+        document (Save asks for a name), and still one undoable step: Undo brings back what was there."""
+        if not self.maybe_save():
+            return False
+        if self.editor.push(lambda p: ReplaceProject(p, doc, text)) is None:
+            return False
+        self.editor.stack.setClean()
+        self.path = None
+        self.title_changed.emit()
+        return True
 
     # saving -----------------------------------------------------------------------------------
     def save(self) -> bool:

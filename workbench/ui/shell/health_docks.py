@@ -22,6 +22,7 @@ from workbench.training.updates import RunUpdate
 from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.insight.compare import CompareView
 from workbench.ui.insight.filter_scrubber import FilterScrubber
+from workbench.ui.insight.base import scale_plot_text
 from workbench.ui.insight.health import MIN_PLOT_HEIGHT, HealthPanel
 from workbench.ui.shell.docks import DockHost, WorkingDocks
 
@@ -64,6 +65,13 @@ class HealthDocks(QObject):
         self.training.events_received.connect(self._epochs)
         self.workspace.summary.updated.connect(lambda: self.scrubber.set_summary(self.workspace.summary.summary))
         self.scrubber_dock.visibilityChanged.connect(self._scrubber_shown)
+
+    def set_scale(self, factor: float) -> None:
+        """Presentation mode: the health plots' text `factor` times larger (as the working docks')."""
+        for dock in (self.health_dock, self.scrubber_dock):
+            scale_plot_text(dock, factor)
+        self.panel.fit_text()
+        self.panel.canvas.setMinimumHeight(round(MIN_PLOT_HEIGHT * factor) * len(self.panel.plots))
 
     def _layer_ids(self) -> list[str]:
         """The layers as the window draws them now: the run's network (what its layer indices mean)."""

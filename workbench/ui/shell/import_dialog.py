@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from workbench.core.commands import ReplaceProject
 from workbench.core.project import ProjectError, read_project
 from workbench.ui.shell.files import FileController
+from workbench.ui.shell.style import ERROR, colour_text
 
 if TYPE_CHECKING:  # workbench.core.importing imports torch: the window starts without it
     from workbench.core.importing import Imported
@@ -72,7 +73,7 @@ class ImportDialog(QDialog):
         form.addRow("Save project as", _file_row(self.output, "Save imported project", "Projects (*.json)", save=True))
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #cd2d2d;")
+        colour_text(self.message, ERROR)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)

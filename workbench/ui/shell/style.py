@@ -6,7 +6,7 @@ palette when painting, so custom drawings (cards, blocks, icons) match it.
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 PRESENTATION_SCALE = 1.6
 
@@ -43,6 +43,18 @@ def category_color(category: str, dark: bool | None = None, tone: str = "fill") 
 
 WARNING = QColor(214, 138, 0)
 ERROR = QColor(205, 45, 45)
+
+
+def colour_text(widget: QWidget, colour: QColor, background: QColor | None = None) -> None:
+    """A widget's text (and background) colour through its palette, not a style sheet: a widget with
+    a style sheet keeps the font it had when presentation mode enlarges the application's."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, colour)
+    palette.setColor(QPalette.ColorRole.Text, colour)
+    if background is not None:
+        palette.setColor(QPalette.ColorRole.Window, background)
+        widget.setAutoFillBackground(True)
+    widget.setPalette(palette)
 
 
 def set_presentation_mode(enabled: bool, base: QFont) -> None:

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
@@ -33,8 +34,9 @@ from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPT
 from workbench.training.events import DoneEvent, EpochEvent
 from workbench.training.placement import data_placement
 from workbench.training.remote import Hardware
-from workbench.ui.insight.base import INK, StageMarks, styled_plot
 from workbench.training.updates import RunUpdate
+from workbench.ui.insight.base import INK, StageMarks, outside_legend, styled_plot
+from workbench.ui.shell.flow import FlowLayout
 from workbench.ui.training.runner import JobRunner
 
 TRAIN, VAL, STEP = (31, 119, 180), (214, 39, 40), (170, 170, 170)
@@ -50,6 +52,9 @@ PREPARE_DELAY_MS = 1500  # after the window's first paint, when its startup work
 UNKNOWN_DEVICES = [("auto", "auto"), ("cpu", "CPU")]
 SCHEDULE_TEXT = {"plain": "plain", "layerwise": "layer-wise"}
 STARTING = "Starting the training process (it loads PyTorch once)…"
+WIDE_RATIO = 1.5  # a panel this many times wider than tall puts its plots beside the controls
+STACK_RATIO = 1.4  # plots narrower than this (width / height) stack the loss above the accuracy
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 
 
 def default_runs_root() -> Path:
@@ -96,6 +101,12 @@ def _curve(plot: pg.PlotItem, colour: tuple, name: str, markers: bool) -> _Serie
     return _Series(item)
 
 
+def _size_text(size: int | list[int]) -> str:
+    """data.resize as the lecture writes sizes: 28 -> "28×28", [24, 32] -> "24×32"."""
+    h, w = (size, size) if isinstance(size, int) else size
+    return f"{h}×{w}"
+
+
 def _low(key: str) -> Any:
     return TRAINING_OPTIONS[key].low
 
@@ -131,6 +142,7 @@ class TrainingPanel(QWidget):
         self.runner.finished.connect(self._on_finished)
         self._active = False
         self._progress_shown = 0.0
+        self._progress_text = ""  # how far the run got: "epoch 3/20 · 1,234 samples/s · ETA 0:12"
         self._device_name = ""  # what the run going on trains on
         self.run_dir: str | None = None
         self.steps_per_epoch = 1
@@ -173,14 +185,34 @@ class TrainingPanel(QWidget):
         self.schedule.setToolTip("layer-wise: pretrain each layer as a small autoencoder, then fine-tune the "
                                  "whole network")
 
-        grid = QGridLayout()
         fields = [("Dataset", self.dataset), ("Task", self.task), ("Optimizer", self.optimizer),
                   ("Learning rate", self.lr), ("Batch size", self.batch_size), ("Epochs", self.epochs_box),
                   ("Weight decay", self.weight_decay), ("Seed", self.seed), ("Noise", self.noise),
                   ("Device", self.device), ("Schedule", self.schedule)]
-        for i, (label, widget) in enumerate(fields):
-            grid.addWidget(QLabel(label), i // 2, (i % 2) * 2)
-            grid.addWidget(widget, i // 2, (i % 2) * 2 + 1)
+        self.settings = QWidget()
+        flow = FlowLayout(self.settings)
+        label_width = max(self.fontMetrics().horizontalAdvance(name) for name, _ in fields)
+        self._field_labels = []
+        for name, widget in fields:  # pairs wrap like words: two or three a line, one in a narrow dock
+            pair = QWidget()
+            row = QHBoxLayout(pair)
+            row.setContentsMargins(0, 0, 0, 0)
+            label = QLabel(name)
+            label.setMinimumWidth(label_width)
+            self._field_labels.append(label)
+            row.addWidget(label)
+            row.addWidget(widget)
+            flow.addWidget(pair)
+        self.settings_button = QToolButton()
+        self.settings_button.setText("Settings")
+        self.settings_button.setCheckable(True)
+        self.settings_button.setChecked(True)
+        self.settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_button.setAutoRaise(True)
+        self.settings_button.toggled.connect(self._show_settings)
+        self.settings_summary = QLabel()  # the settings in one line while they are folded away
+        self.settings_summary.setWordWrap(True)
+        self.settings_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # Each field writes only its own key: a value the project holds but a box can't show (lr 1e-7)
         # is never overwritten by an edit of another field.
         for signal, section, key, value in (
@@ -205,7 +237,7 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.open_button.clicked.connect(self._choose_run)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         for button in (self.start_button, self.pause_button, self.stop_button, self.open_button):
             buttons.addWidget(button)
 
@@ -214,62 +246,181 @@ class TrainingPanel(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setValue(0)
         self.progress.setFormat("idle")
+        # its text changes all through a run: it must not resize anything (the buttons stay put)
+        self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # where the data will live while training (on the GPU, streamed to it, in memory): see training.placement
         self.placement = QLabel("")
         self.placement.setWordWrap(True)
+        self.placement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
         self.placement.setToolTip("The dataset's size from the input's size per sample: kept whole on the GPU when it "
                                   "takes at most half its memory, else streamed batch by batch from host memory")
         self._placement_key = ""
-        self.fix_input = QPushButton()  # shown when the dataset fits another input: one click applies it
+        # one click per fix a failed start suggests (a dataset that fits another input)
+        self.fix_input = QPushButton()
         self.fix_input.setToolTip("Change the project's input to the dataset's image size (undoable)")
         self.fix_input.clicked.connect(self._apply_input_fix)
-        self.fix_input.hide()
+        self.fix_resize = QPushButton()
+        self.fix_resize.setToolTip("Resize the dataset's images to the project's input (undoable)")
+        self.fix_resize.clicked.connect(self._apply_resize_fix)
+        fixes = FlowLayout()
+        for button in (self.fix_input, self.fix_resize):
+            button.hide()
+            fixes.addWidget(button)
         self._suggested_input: list[int] | None = None
+        self._suggested_resize: int | list[int] | None = None
 
         # Two views, not one layout: a view repaints whole, so the accuracy plot (new points once an
         # epoch) is not repainted with every loss update. No grid: its lines made each repaint 2x dearer.
         self.canvas = QWidget()
-        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.canvas.setMinimumHeight(180)
-        plots_row = QHBoxLayout(self.canvas)
+        # no height of its own to ask for: it takes what the dock leaves (in a scroll area, a height
+        # hint would make the panel taller than the dock and scroll the plots away)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.canvas.setMinimumHeight(150)
+        plots_row = self._plots_row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.canvas)
         plots_row.setContentsMargins(0, 0, 0, 0)
         views = []
         for title, y_label in (("Loss", "loss"), ("Accuracy", "accuracy")):
-            view = pg.PlotWidget(background="w")
-            styled_plot(view.getPlotItem(), title, "epoch", y_label)
+            view = pg.GraphicsLayoutWidget()
+            view.setBackground("w")
+            plot = styled_plot(view.addPlot(row=0, col=0), title, "epoch", y_label)
+            view.plot = plot
             plots_row.addWidget(view)
             views.append(view)
         self.views = views
-        loss, accuracy = views[0].getPlotItem(), views[1].getPlotItem()
-        # loss falls and accuracy rises: each legend sits in the corner its curves leave empty
-        for plot, corner in ((loss, (-5, 5)), (accuracy, (-5, -5))):
-            plot.addLegend(offset=corner, labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
+        loss, accuracy = views[0].plot, views[1].plot
         self.plots = {"loss": loss, "accuracy": accuracy}
-        self.curves = {"step": _curve(loss, STEP, "train (per step)", False),
+        self.curves = {"step": _curve(loss, STEP, "per step", False),
                        "train_loss": _curve(loss, TRAIN, "train", True),
                        "val_loss": _curve(loss, VAL, "validation", True),
                        "train_accuracy": _curve(accuracy, TRAIN, "train", True),
                        "val_accuracy": _curve(accuracy, VAL, "validation", True)}
+        # one legend, under the loss: the accuracy's curves have the same colours
+        self.legend = outside_legend(views[0], loss)
         self.stage_marks = StageMarks([loss])  # the narrow accuracy plot has no room for the names twice
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(grid)
-        layout.addWidget(self.placement)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.fix_input, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.canvas, 1)
+        # What moves between the two arrangements (see _arrange): the controls, the run's report
+        # (status and fixes), the plots.
+        self.controls = QWidget()
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        heading = QHBoxLayout()
+        heading.addWidget(self.settings_button)
+        heading.addWidget(self.settings_summary, 1)
+        controls.addLayout(heading)
+        controls.addWidget(self.settings)
+        controls.addWidget(self.placement)
+        controls.addLayout(buttons)
+        controls.addWidget(self.progress)
+        self.report = QWidget()
+        report = QVBoxLayout(self.report)
+        report.setContentsMargins(0, 0, 0, 0)
+        report.addWidget(self.status)
+        report.addLayout(fixes)
+        report.addStretch(1)
+        self._grid = QGridLayout(self)
+        self._wide: bool | None = None
+        self._arrange(wide=True)
+
+    def _arrange(self, wide: bool) -> None:
+        """Wide (a bottom dock): the controls and the run's report in a column, the plots beside them.
+        Tall (a side dock): controls, plots, and the report last, where a longer message only
+        shortens the plots: nothing above it moves during a run."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        grid = self._grid
+        for widget in (self.controls, self.report, self.canvas):
+            grid.removeWidget(widget)
+        for i in range(3):
+            grid.setRowStretch(i, 0)
+            grid.setColumnStretch(i, 0)
+        if wide:
+            grid.addWidget(self.controls, 0, 0)
+            grid.addWidget(self.report, 1, 0)
+            grid.addWidget(self.canvas, 0, 1, 2, 1)
+            grid.setRowStretch(1, 1)
+            grid.setColumnStretch(1, 1)
+        else:
+            grid.addWidget(self.controls, 0, 0)
+            grid.addWidget(self.canvas, 1, 0)
+            grid.addWidget(self.report, 2, 0)
+            grid.setRowStretch(1, 1)
+            grid.setColumnStretch(0, 1)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        # the room it is shown in: a scroll area (the dock) makes the panel itself as tall as its
+        # wrapped fields need, which says nothing of the dock's shape
+        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        self._arrange(wide=room.width() >= WIDE_RATIO * room.height())
+        # the two plots side by side, or one above the other in a narrow column
+        side_by_side = self.canvas.width() >= STACK_RATIO * self.canvas.height()
+        self._plots_row.setDirection(QBoxLayout.Direction.LeftToRight if side_by_side
+                                     else QBoxLayout.Direction.TopToBottom)
+        self._plots_row.setStretch(0, 1 if side_by_side else 4)  # stacked, the loss has the legend under it
+        self._plots_row.setStretch(1, 1 if side_by_side else 3)
+        if self._wide:  # the column: as narrow as lets the settings fit the height
+            self.controls.setFixedWidth(self._column_width(room))
+        else:
+            self.controls.setMinimumWidth(0)
+            self.controls.setMaximumWidth(QWIDGETSIZE_MAX)
+
+    def _column_width(self, room: QSize) -> int:
+        """The narrowest column (two, three, four fields a line) whose controls fit the room's height."""
+        pair = max(item.widget().sizeHint().width() for item in
+                   (self.settings.layout().itemAt(i) for i in range(self.settings.layout().count())))
+        spacing = self.settings.layout().spacing()
+        width = pair
+        for pairs in (2, 3, 4):
+            width = pairs * pair + (pairs - 1) * spacing
+            if self.controls.layout().totalHeightForWidth(width) + self.report.minimumSizeHint().height() \
+                    <= room.height() or width > self.width() // 2:
+                break
+        return min(width, self.width() // 2)
+
+    def set_scale(self, factor: float) -> None:
+        """Presentation mode: the settings fold away (one line tells them), the plots get the room."""
+        self.settings_button.setChecked(factor <= 1.0)
+
+    def _show_settings(self, shown: bool) -> None:
+        self.settings.setVisible(shown)
+        self.settings_summary.setVisible(not shown)
+        self.settings_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self._summarize_settings()
+
+    def _summarize_settings(self) -> None:
+        training = self.project.section("training")
+        self.settings_summary.setText(
+            f"{self.dataset.currentText()} · {self.task.currentText()} · {self.optimizer.currentText()} · "
+            f"lr {self.lr.value():g} · batch {self.batch_size.value()} · {self.epochs_box.value()} epochs"
+            + (f" · {SCHEDULE_TEXT.get(training['schedule'], training['schedule'])}"
+               if training.get("schedule", "plain") != "plain" else ""))
 
     # project <-> fields -----------------------------------------------------------------------------
     def _on_project_changed(self, what: str) -> None:
+        if what == "all" and not self._active:  # another project: its runs are not this one's
+            self.clear_run()
         if what in ("sections", "all"):
-            self._sync_from_project()
+            self._sync_from_project()  # shows the placement too
         elif what == "input":
             self._show_placement()
+
+    def clear_run(self) -> None:
+        """No run shown: empty curves, idle progress, no message (runs stay in File > Open Run)."""
+        self._clear_curves()
+        self.run_dir = None
+        self.progress.setValue(0)
+        self._progress_text = ""
+        self.progress.setFormat("idle")
+        self.status.setText("")
+        self._suggested_input = self._suggested_resize = None
+        self.fix_input.hide()
+        self.fix_resize.hide()
 
     def _sync_from_project(self) -> None:
         data, training = self.project.section("data"), self.project.section("training")
@@ -296,6 +447,7 @@ class TrainingPanel(QWidget):
             self.noise.setEnabled(self.task.currentText() == "denoise")
         finally:
             self._syncing = False
+        self._summarize_settings()
         self._show_section_problem()
         self._show_placement()
 
@@ -369,6 +521,16 @@ class TrainingPanel(QWidget):
         else:
             self.project.set_input(shape)
         self.status.setText(f"Input set to {fmt_shape(tuple(shape))}: press Start to train")
+        self.fix_resize.hide()
+
+    def _apply_resize_fix(self) -> None:
+        size, self._suggested_resize = self._suggested_resize, None
+        self.fix_resize.hide()
+        if size is None:
+            return
+        self._set_section("data", {**self.project.section("data"), "resize": size})
+        self.fix_input.hide()
+        self.status.setText(f"{self.dataset.currentText()} images resized to {_size_text(size)}: press Start to train")
 
     def _set_section(self, name: str, value: dict) -> None:
         if self.editor is not None:
@@ -396,9 +558,9 @@ class TrainingPanel(QWidget):
         while run_dir.exists():
             suffix += 1
             run_dir = self.runs_root / f"{doc.get('name') or 'run'}-{stamp}-{suffix}"
+        self.clear_run()
         self.run_dir = str(run_dir)
-        self._clear_curves()
-        self.fix_input.hide()
+        self._show_progress("starting")
         self._active = True
         self._set_state("running")
         # never waits: the run is queued in the process, which starts it once torch is loaded
@@ -459,7 +621,9 @@ class TrainingPanel(QWidget):
         self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}{by}")
         epochs_done = int(run.state.get("epoch", 0))
         self.progress.setValue(int(1000 * epochs_done / max(self.epochs, 1)))
-        self.progress.setFormat(f"epoch {epochs_done}/{self.epochs}")
+        self._progress_text = f"epoch {epochs_done}/{self.epochs}"
+        self._show_progress()
+        self._frame_epochs()
         self._redraw()
         return True
 
@@ -479,6 +643,7 @@ class TrainingPanel(QWidget):
             self._device_name = start["device_name"]
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples")
+            self._frame_epochs()
         self._add(*update.steps, update.epochs)
         self.stage_marks.add(update.epochs)
         progress = update.progress
@@ -490,16 +655,17 @@ class TrainingPanel(QWidget):
                                             if progress["event"] == "batch" else 1)
             self.progress.setValue(int(1000 * done / max(self.epochs, 1)))
             stage = f" · {progress['stage']}" if progress.get("stage") else ""
-            self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs}{stage} · "
-                                    f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
+            self._progress_text = (f"epoch {progress['epoch']}/{self.epochs}{stage} · "
+                                   f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
+            self._show_progress("paused" if self.runner.pause_requested else "")
         news = update.compile  # compiling takes seconds with no steps: say so, then how it went
         if news is not None and news["event"] == "compiling":
-            self.progress.setFormat(f"epoch {news['epoch']}/{self.epochs} · compiling…")
+            self._progress_text = f"epoch {news['epoch']}/{self.epochs} · compiling…"
+            self._show_progress()
         elif news is not None:
             self.status.setText(f"Training on {self._device_name} · {news['message']}")
         if update.paused is not None:  # the engine has really stopped between steps (or gone on)
-            self.progress.setFormat(("paused · " if update.paused else "") + self.progress.format()
-                                    .removeprefix("paused · "))
+            self._show_progress("paused" if update.paused else "")
             self.status.setText("Paused between steps: Resume goes on, Stop ends the run" if update.paused
                                 else "Training…")
         if update.events:
@@ -519,9 +685,13 @@ class TrainingPanel(QWidget):
         if self._suggested_input:
             self.fix_input.setText(f"Set the input to {fmt_shape(tuple(self._suggested_input))}")
         self.fix_input.setVisible(bool(self._suggested_input))
+        self._suggested_resize = done.get("suggested_resize")
+        if self._suggested_resize:
+            self.fix_resize.setText(f"Resize {self.dataset.currentText()} to {_size_text(self._suggested_resize)}")
+        self.fix_resize.setVisible(bool(self._suggested_resize))
         self._set_state("idle")
-        if done["status"] != "finished":
-            self.progress.setFormat(f"{done['status']} · " + self.progress.format())
+        if done["status"] != "finished":  # the outcome, then how far it got (once: never piled up)
+            self._show_progress(done["status"])
         self.events_received.emit([done])
         self.run_finished.emit(done)
         self.training_changed.emit(False)
@@ -566,4 +736,13 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(not idle)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         if state == "paused":
-            self.progress.setFormat("paused · " + self.progress.format().removeprefix("paused · "))
+            self._show_progress("paused")
+
+    def _show_progress(self, state: str = "") -> None:
+        """The bar's text: the run's state (paused, failed, …) before how far it got, each said once."""
+        self.progress.setFormat(" · ".join(t for t in (state, self._progress_text) if t) or "idle")
+
+    def _frame_epochs(self) -> None:
+        """The epoch axes span the whole run from its start: curves grow across, the axes stay put."""
+        for plot in self.plots.values():
+            plot.setXRange(0, max(self.epochs, 1), padding=0.02)

@@ -19,6 +19,7 @@ _HUES = {
     "Activation": 140,
     "Normalization & regularization": 185,
     "Reshape & autoencoder": 45,
+    "Merge": 330,
 }
 _SATURATION = {"Input": 20}
 

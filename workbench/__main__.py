@@ -14,6 +14,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "summary": ("summary", "print each layer's output volume, parameters, MACs and formula"),
     "templates": ("templates", "list the built-in projects"),
     "export": ("export", "write a project as standalone PyTorch source or ONNX"),
+    "import": ("importing", "make a project of a torchvision model, a Python nn.Module or an ONNX file"),
     "train": ("train", "train a project headless, printing one JSON object per line"),
     "plot": ("plot", "render a run folder's filters, activations, latent codes, ... to a PNG"),
     "pca": ("pca", "compare an autoencoder run's reconstruction error with PCA at the same code size"),

@@ -171,6 +171,7 @@ def _random_ui_edit(window, rng) -> None:
     from workbench.core.templates import TEMPLATES
     from workbench.ui.editing.inspector import PairEditor
 
+    palette_kinds = [name for name, kind in CATALOGUE.items() if not kind.opaque]  # opaque cards are only imported
     builder, viewport = window.builder, window.builder.viewport()
     bar = builder.verticalScrollBar()
     bar.setValue(rng.randint(0, bar.maximum()))
@@ -179,7 +180,7 @@ def _random_ui_edit(window, rng) -> None:
     op = rng.choice(["drop", "drop", "move", "delete", "duplicate", "param", "param", "param", "input", "template",
                      "undo", "redo"])
     if op == "drop":
-        drag_and_drop(viewport, palette_mime(window, rng.choice(list(CATALOGUE))), point)
+        drag_and_drop(viewport, palette_mime(window, rng.choice(palette_kinds)), point)
     elif op == "move" and n:
         drag_and_drop(viewport, builder.cards_mime(rng.sample(range(n), rng.randint(1, min(3, n)))), point)
     elif op in ("delete", "duplicate") and n:

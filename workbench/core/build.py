@@ -16,7 +16,7 @@ from workbench.core.graph import bypass, is_branched, source_indices, variable_n
 from workbench.core.inference import summarize
 from workbench.core.project import ProjectError
 from workbench.core.spec import ProjectSpec, load_spec
-from workbench.core.summary import input_shapes
+from workbench.core.summary import Summary, input_shapes
 
 class GraphNet(nn.Module):
     """Layers run in project order, each on the outputs of its inputs (`sources[i]`, -1: the input);
@@ -69,16 +69,26 @@ class GraphNet(nn.Module):
         return outputs[len(self.sources) - 1] if len(self.sources) - 1 > layer else value
 
 
-def build_model(project: ProjectSpec) -> nn.Module:
-    """An nn.Sequential for a chain, a GraphNet for a network with branches; child i is layer i.
-
-    Raises ProjectError naming the first layer whose shape does not work out.
-    """
-    doc = load_spec(project)
-    summary = summarize(doc)
+def check_buildable(doc: dict, summary: Summary) -> None:
+    """Raise ProjectError naming the first layer that keeps the network from being built: a shape
+    error, or an opaque imported part (it has no module: a project file never carries code)."""
     if summary["first_error"] is not None:
         row = summary["layers"][summary["first_error"]]
         raise ProjectError(f"layer {row['index']} ({row['type']}): {row['message']}")
+    for index, layer in enumerate(doc["layers"]):
+        if CATALOGUE[layer["type"]].opaque:
+            raise ProjectError(f"layer {index}: {layer['module']} is not in the catalogue (an opaque imported part), "
+                               "so the network cannot be built: replace it with catalogue layers, or delete it")
+
+
+def build_model(project: ProjectSpec) -> nn.Module:
+    """An nn.Sequential for a chain, a GraphNet for a network with branches; child i is layer i.
+
+    Raises ProjectError naming the first layer whose shape does not work out, or an opaque part.
+    """
+    doc = load_spec(project)
+    summary = summarize(doc)
+    check_buildable(doc, summary)
     modules = []
     for layer, shape in zip(doc["layers"], input_shapes(summary)):
         kind = CATALOGUE[layer["type"]]

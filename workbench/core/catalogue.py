@@ -46,7 +46,8 @@ class LayerError(Exception):
 class Param:
     """One constructor argument: what it accepts, its default and its range.
 
-    kind: "int", "float", "bool", "choice", "pair" (an int or [h, w]) or "ints" (a list of ints).
+    kind: "int", "float", "bool", "choice", "pair" (an int or [h, w]), "ints" (a list of ints) or "text"
+    (a short string: what an opaque imported part is and where it came from).
     required: torch has no default for it; `default` is then only what a new layer starts with.
     optional: None is allowed (e.g. a pooling stride of None means "= kernel_size").
     """
@@ -65,7 +66,8 @@ class Param:
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
         noun = {"int": "an integer", "float": "a number", "bool": "true or false",
-                "pair": "an integer or a pair [h, w] of integers", "ints": "a list of integers"}[self.kind]
+                "pair": "an integer or a pair [h, w] of integers", "ints": "a list of integers",
+                "text": "a text of up to 200 characters"}[self.kind]
         if self.low is not None and self.high is not None:
             noun += f" in {self.low:g}…{self.high:g}"
         return noun + (" or null" if self.optional else "")
@@ -95,6 +97,9 @@ class Param:
         elif self.kind == "ints":
             if isinstance(value, (list, tuple)) and 0 < len(value) <= 3 and all(_is_int(v) for v in value):
                 return [self._in_range(v) for v in value]
+        elif self.kind == "text":
+            if isinstance(value, str) and 0 < len(value) <= 200:
+                return value
         raise ValueError(f"must be {self.describe()}, got {brief(value)}")
 
     def _in_range(self, value: float) -> Any:
@@ -151,6 +156,8 @@ class LayerKind:
     # Merge kinds only (Add, Concat): the rule for two or more inputs, given their shapes and how a
     # message names each input's source ("#7", "the input"). `infer` is then the one-input case.
     combine: Callable[[list[Shape], list[str]], LayerResult] | None = None
+    # An imported part with no catalogue kind (Opaque): shown and counted as measured, never built.
+    opaque: bool = False
 
     def arguments(self, shape: Shape, params: dict) -> tuple[list[Any], dict[str, Any]]:
         """The constructor call for an input of `shape`: building and export both use it."""
@@ -517,6 +524,35 @@ def _resize_text(size: tuple[int, ...], ref: tuple[int, ...], source: str, ref_s
     return "change the layers before them (stride, padding) so that their sizes agree"
 
 
+# ---------------------------------------------------------------------------------------------
+# Opaque: an imported part with no catalogue kind (workbench.core.importing)
+
+OPAQUE_CATEGORY = "Imported"  # not in CATEGORIES: the palette offers no opaque card
+
+
+def _opaque_result(shape: Shape, p: dict) -> LayerResult:
+    """What a forward pass measured at import: valid only while its (first) input has the shape it had.
+    An opaque part may take several inputs; inference then passes the first one's shape."""
+    measured = tuple(p["in_shape"])
+    if tuple(shape) != measured:
+        raise LayerError(f"{p['module']} was measured at import on a {fmt_shape(measured)} input but now gets "
+                         f"{fmt_shape(shape)}: an opaque part's output is known only for the input it was "
+                         "imported with; set the network's input back, or import again with that input")
+    return LayerResult(output=tuple(p["output"]), params=p["parameters"],
+                       formula="measured by a forward pass at import; receptive field taken as the whole input",
+                       warnings=[f"{p['module']} is not in the catalogue: its output and parameters are as measured "
+                                 "at import, and the network cannot be built, trained or exported until this part "
+                                 "is replaced by catalogue layers"],
+                       field="all")
+
+
+class _Unbuildable(nn.Module):
+    """The module an opaque kind names: never constructed, as build_model refuses opaque parts first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise LayerError("an opaque imported part has no module to build")
+
+
 def _fixed(label: str) -> Callable[[dict], str]:
     return lambda p: label
 
@@ -606,6 +642,11 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
     _kind("LeakyReLU", "Activation", "x for x > 0, a·x otherwise.",
           (Param("negative_slope", "float", 0.01, 0.0, 1.0, help="slope a for negative inputs"),),
           _same_shape, nn.LeakyReLU, lambda p: f"LeakyReLU {p['negative_slope']:g}"),
+    _kind("ReLU6", "Activation", "min(max(0, x), 6): a ReLU capped at 6 (MobileNet).", (), _same_shape, nn.ReLU6,
+          _fixed("ReLU6")),
+    _kind("Hardswish", "Activation", "x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3).", (), _same_shape, nn.Hardswish,
+          _fixed("Hardswish")),
+    _kind("SiLU", "Activation", "x·σ(x), the swish (EfficientNet).", (), _same_shape, nn.SiLU, _fixed("SiLU")),
     _kind("Sigmoid", "Activation", "1 / (1 + e^−x): squashes to (0, 1).", (), _same_shape, nn.Sigmoid,
           _fixed("Sigmoid")),
     _kind("Tanh", "Activation", "tanh(x): squashes to (−1, 1).", (), _same_shape, nn.Tanh, _fixed("Tanh")),
@@ -636,6 +677,17 @@ CATALOGUE: dict[str, LayerKind] = {k.name: k for k in (
               (), _one_input("Add"), Add, _fixed("Add"), combine=_add_combine),
     LayerKind("Concat", "Merge", "Stacks its inputs along the depth (U-Net and Inception skips): equal H×W.",
               (), _one_input("Concat"), Concat, _fixed("Concat"), combine=_concat_combine),
+    LayerKind("Opaque", OPAQUE_CATEGORY,
+              "An imported part with no catalogue kind: its output and parameters as a forward pass measured them. "
+              "Replace it with catalogue layers to train or export the network.",
+              (Param("module", "text", "unknown", required=True, help="what the part is in its source"),
+               Param("source", "text", "?", optional=True, help="where the part sits in its source"),
+               Param("in_shape", "ints", [1], 1, MAX_SIZE, required=True,
+                     help="the shape of its (first) input at import, one sample"),
+               Param("output", "ints", [1], 1, MAX_SIZE, required=True, help="its output shape at import, one sample"),
+               Param("parameters", "int", 0, 0, 10**12, required=True, help="its parameters, counted at import")),
+              _opaque_result, _Unbuildable,
+              lambda p: f"{p['module'].rsplit('.', 1)[-1]} (opaque)", opaque=True),
 )}
 
 # In-size arguments: derived from the previous layer, never written in a project file.

@@ -17,13 +17,14 @@ import torch
 
 from workbench import __version__
 from workbench.core import layers as custom_layers
-from workbench.core.build import GraphNet, build_model
+from workbench.core.build import GraphNet, build_model, check_buildable
 from workbench.core.catalogue import CATALOGUE, LayerKind, Shape, fmt_shape
 from workbench.core.graph import INPUT, MERGES, is_branched
 from workbench.core.inference import summarize
 from workbench.core.project import write_atomic
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.core.summary import LayerRow, Summary, input_shapes
+from workbench.core.weights import load_initial_weights
 
 CUSTOM = {name for name, obj in vars(custom_layers).items() if inspect.isclass(obj) and obj.__module__ == custom_layers.__name__}
 
@@ -64,10 +65,10 @@ def network_class_source(doc: dict, summary: Summary, class_name: str = "Net") -
 
 
 def checked_summary(doc: dict) -> Summary:
-    """The project's summary; a network with an error raises the ProjectError naming the layer."""
+    """The project's summary; a network with an error or an opaque part raises the ProjectError
+    naming the layer."""
     summary = summarize(doc)
-    if summary["first_error"] is not None:
-        build_model(doc)  # raises the ProjectError naming the layer
+    check_buildable(doc, summary)
     return summary
 
 
@@ -156,6 +157,7 @@ def to_onnx_bytes(project: ProjectSpec) -> bytes:
         raise ValueError('ONNX export needs the onnx package: pip install -e ".[onnx]"') from None
     doc = load_spec(project)
     model = build_model(doc).eval()
+    load_initial_weights(model, doc)  # an imported network's weights travel in the ONNX file
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice

@@ -3,8 +3,8 @@
 A layer may name its inputs (`"inputs": [id, ...]`); without them its input is the previous layer's
 output (the network's input, id "input", for the first layer), so a sequential network stays a plain
 list. Inputs always come from earlier in the list: the list is a topological order, which is the
-order inference, building and export walk. Merge kinds (Add, Concat) take two or more inputs; every
-other kind exactly one.
+order inference, building and export walk. Merge kinds (Add, Concat) take two or more inputs, an
+opaque imported part one or more; every other kind exactly one.
 
 Plain functions on lists of layer dicts, free of torch and Qt: the project validates with them, and
 inference, build, export, the commands and the builder's drawing (`lanes`, `edges`) read them.
@@ -21,6 +21,8 @@ from typing import Iterable, Sequence
 
 INPUT = "input"  # the network's input, as a layer's "inputs" names it
 MERGES = ("Add", "Concat")
+OPAQUE = "Opaque"  # an imported part with no catalogue kind (catalogue.py): may take several inputs too
+SEVERAL_INPUTS = (*MERGES, OPAQUE)
 MAX_INPUTS = 64
 
 _AUTO_ID = re.compile(r"^[0-9a-f]{8}$")  # the ids the app makes up (project.new_id): no reading in them
@@ -29,7 +31,7 @@ _PREFIX = {"Conv2d": "conv", "ConvTranspose2d": "convt", "MaxPool2d": "pool", "A
            "LPPool2d": "lppool", "AdaptiveAvgPool2d": "gap", "Linear": "fc", "Flatten": "flat",
            "Unflatten": "unflat", "Upsample": "up", "Corruption": "noise", "LeakyReLU": "lrelu",
            "Dropout": "drop", "BatchNorm1d": "bn", "BatchNorm2d": "bn", "LocalResponseNorm": "lrn",
-           "Concat": "cat"}
+           "Concat": "cat", "ReLU6": "relu6_"}
 
 
 def declared_inputs(layers: Sequence[dict], index: int) -> list[str]:
@@ -84,7 +86,7 @@ def structure_error(layers: Sequence[dict]) -> str | None:
         if len(set(inputs)) != len(inputs):
             twice = next(s for s in inputs if inputs.count(s) > 1)
             return f"{name}: input {twice!r} is listed twice; list each input once"
-        if layer["type"] not in MERGES and len(inputs) != 1:
+        if layer["type"] not in SEVERAL_INPUTS and len(inputs) != 1:
             return (f"{name}: takes one input but 'inputs' lists {len(inputs)}: merge them with an Add or "
                     f"a Concat first, and give that merge's id here")
         for source in inputs:
@@ -149,7 +151,7 @@ def without(layers: Sequence[dict], ids: Iterable[str]) -> list[dict]:
         if layer["id"] in gone:
             continue
         rewired = list(dict.fromkeys(s for source in inputs[layer["id"]] for s in through(source)))
-        if layer["type"] not in MERGES:
+        if layer["type"] not in SEVERAL_INPUTS:
             rewired = rewired[:1]
         kept.append({**layer, "inputs": rewired or [INPUT]})
     return normalized(kept)

@@ -86,7 +86,7 @@ def summarize(project: ProjectSpec) -> Summary:
             missing = next((s for s in inputs if s not in shapes), None)
             if missing is not None:
                 raise LayerError(f"its input {missing!r} is not an earlier layer: connect it to an earlier layer")
-            if len(inputs) > 1 and kind.combine is None:
+            if len(inputs) > 1 and kind.combine is None and not kind.opaque:
                 raise LayerError(f"takes one input but has {len(inputs)}: merge them with an Add or a Concat first")
             upstream = [blocked[s] for s in inputs if s in blocked]
             if upstream:

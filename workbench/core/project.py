@@ -2,7 +2,8 @@
 
 On disk one JSON object: {"format": "workbench-project", "version": 1, "input": [C, H, W],
 "layers": [{"type": "Conv2d", "out_channels": 96, ...}, ...], "data": {...}, "training": {...}}.
-Version 2 adds branches (workbench.core.graph): a layer may name its inputs by id
+An optional "weights" names a safetensors file of initial weights by layer id (an imported
+network's; workbench.core.weights), relative to the project file. Version 2 adds branches (workbench.core.graph): a layer may name its inputs by id
 (`"inputs": ["b1_bn2", "stem_relu"]`; "input" is the network's input) and the merge kinds Add and
 Concat exist. A project without branches is still written as version 1, so an older workbench keeps
 reading it; one with branches as version 2, which an older workbench refuses with a clear message.
@@ -34,7 +35,8 @@ VERSION = 2  # the newest format this workbench reads; it writes 1 whenever the 
 MAX_LAYERS = 10_000
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SECTIONS = ("data", "training")
-TOP_KEYS = ("format", "version", "name", "input", "layers", *SECTIONS)
+WEIGHTS = "weights"  # initial weights: a safetensors file (workbench.core.weights), beside the file or absolute
+TOP_KEYS = ("format", "version", "name", "input", "layers", WEIGHTS, *SECTIONS)
 
 
 class ProjectError(ValueError):
@@ -173,10 +175,20 @@ def validate_project(doc: Any) -> dict:
     checked = validate_layers([validate_layer(i, layer) for i, layer in enumerate(layers)])
     out: dict[str, Any] = {"format": FORMAT, "version": file_version(checked), "name": name,
                            "input": validate_input(doc["input"]), "layers": checked}
+    if WEIGHTS in doc:
+        out[WEIGHTS] = validate_weights_path(doc[WEIGHTS])
     for section in SECTIONS:
         if section in doc:
             out[section] = validate_section(section, doc[section])
     return out
+
+
+def validate_weights_path(value: Any) -> str:
+    """The initial-weights file a project names; whether it exists is checked when it is loaded."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise ProjectError(f"'{WEIGHTS}' must name a .safetensors file (its path, relative to the project file), "
+                           f"got {brief(value)}")
+    return value
 
 
 def parse_project(text: str | bytes, source: str = "project") -> dict:
@@ -207,7 +219,10 @@ def read_project(path: str | os.PathLike) -> dict:
         data = path.read_bytes()
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return parse_project(data, str(path))
+    doc = parse_project(data, str(path))
+    if WEIGHTS in doc:  # relative to the project file, wherever it is opened from
+        doc[WEIGHTS] = str((path.parent / doc[WEIGHTS]).absolute())
+    return doc
 
 
 def dumps_project(doc: dict) -> str:

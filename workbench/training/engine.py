@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from workbench.core.build import build_model
+from workbench.core.weights import load_initial_weights
 from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import Dataset, load_dataset
@@ -100,7 +101,11 @@ class Trainer:
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
         torch.manual_seed(self.config.seed)
-        self.model = self.world.prepare(build_model(self.project), self.device).to(self.device)
+        model = build_model(self.project)
+        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later);
+        # layers edited since the import start fresh, which the start event's "weight_notes" says.
+        self.weight_notes = load_initial_weights(model, self.project) if _resume_state is None else []
+        self.model = self.world.prepare(model, self.device).to(self.device)
         self.world.seed(self.config.seed)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
@@ -203,7 +208,7 @@ class Trainer:
                               "epochs": sum(s.epochs for s in stages), "steps_per_epoch": self.steps_per_epoch,
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
                               "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
-                              "processes": self.world.size}
+                              "weight_notes": self.weight_notes, "processes": self.world.size}
             yield self._emit(start)
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))

@@ -40,6 +40,7 @@ class StartEvent(_Staged):
     classes: list[str]
     epoch: int          # epochs already done (a resumed run)
     global_step: int
+    weight_notes: list[str]  # layers of an imported network that start from fresh weights, and why
     processes: int      # how many processes train the run (several under torchrun)
 
 

@@ -117,6 +117,20 @@ def _float_box(param: Param) -> QDoubleSpinBox:
     return box
 
 
+def _fact_label() -> QLabel:
+    """An opaque imported part's parameter: what the import measured, shown, not edited."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, list):
+        return fmt_shape(tuple(value))
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 class Inspector(QWidget):
     def __init__(self, editor: Editor, summary: SummaryModel, selection: SelectionModel,
                  parent: QWidget | None = None):
@@ -228,7 +242,7 @@ class Inspector(QWidget):
         self.title.setText(f"<b>{kind.name}</b> &nbsp;<span style='color: gray'>{kind.category}</span>")
         self.description.setText(kind.description)
         for param in kind.params:
-            widget = self._make_editor(param)
+            widget = self._make_editor(param) if not kind.opaque else _fact_label()  # measured, not settable
             widget.setToolTip(f"{param.help or param.name}\n({param.describe()})")
             self.form.addRow(param.name, widget)
             self.editors[param.name] = widget
@@ -306,7 +320,9 @@ class Inspector(QWidget):
 
     def _set_editor(self, widget: QWidget, param: Param, value: Any) -> None:
         widget.blockSignals(True)
-        if isinstance(widget, PairEditor):
+        if isinstance(widget, QLabel):
+            widget.setText(_fact_text(value))
+        elif isinstance(widget, PairEditor):
             widget.set_value(value)
         elif isinstance(widget, QCheckBox):
             widget.setChecked(bool(value))

@@ -31,6 +31,7 @@ from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
 from workbench.ui.shell.docks import WorkingDocks
 from workbench.ui.shell.icons import category_icon
+from workbench.ui.shell.import_dialog import import_network
 from workbench.ui.shell.workspace import Workspace
 
 SCREENSHOT_SIZE = (1400, 900)
@@ -214,6 +215,8 @@ class MainWindow(QMainWindow):
                                          sp.SP_DialogOpenButton))
         self._recent_menu = file_menu.addMenu("Open &Recent")
         self._recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self._action("import", "&Import…", lambda: import_network(self.files, self), None,
+                                         "Bring in a torchvision model, a PyTorch class or an ONNX file as cards"))
         file_menu.addAction(self._action("open_run", "Open R&un…", self._choose_run, "Ctrl+Shift+O",
                                          "Show a saved training run: its curves, filters and activations"))
         file_menu.addSeparator()

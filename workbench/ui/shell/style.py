@@ -20,8 +20,9 @@ _HUES = {
     "Normalization & regularization": 185,
     "Reshape & autoencoder": 45,
     "Merge": 330,
+    "Imported": 0,  # opaque imported parts: grey
 }
-_SATURATION = {"Input": 20}
+_SATURATION = {"Input": 20, "Imported": 0}
 
 
 def is_dark(palette: QPalette | None = None) -> bool:

@@ -52,3 +52,15 @@ def test_what_cannot_move_says_why_and_changes_nothing(ids, source, target, mess
     with pytest.raises(ProjectError, match=re.escape(message)):
         MoveOnEdge(project, ids, source, target)
     assert project.to_dict() == before
+
+
+def test_without_a_target_layers_move_to_the_end_of_the_network() -> None:
+    project = Project(template("unet-denoiser"))
+    before = project.to_dict()
+    history = History(project)
+    history.push(MoveOnEdge(project, ["noise"], "out", None))
+    assert [layer["id"] for layer in project.layers][-2:] == ["out", "noise"]
+    assert inputs(project)["enc1_conv"] == ["input"] and inputs(project)["noise"] == ["out"]
+    assert summarize(project)["output"] == [3, 32, 32]
+    history.undo()
+    assert project.to_dict() == before

@@ -368,10 +368,12 @@ class InsertOnEdge(Rewire):
 class MoveOnEdge(Rewire):
     """Move layers (one, or a chain in which each takes the one before) onto the connection
     `source` → `target`: the gap they leave closes (as a delete closes it), they go just above
-    `target`, the first taking `source`'s output and `target` the last one's. The builder's card
-    drag on a network with branches. They keep their ids, so a run's probes still find them."""
+    `target`, the first taking `source`'s output and `target` the last one's. With `target` None
+    they go just after `source`, taking its output, and nothing else changes (the end of a branch,
+    or after the network's last layer). The builder's card drag on a network with branches. They
+    keep their ids, so a run's probes still find them."""
 
-    def __init__(self, project: Project, ids: list[str], source: str, target: str):
+    def __init__(self, project: Project, ids: list[str], source: str, target: str | None):
         if not ids:
             raise ProjectError("no layer selected to move")
         order = sorted(ids, key=lambda i: _find(project, i))
@@ -385,14 +387,20 @@ class MoveOnEdge(Rewire):
                 raise ProjectError("move one layer, or layers that follow one another on one branch")
         if source in order or target in order:
             raise ProjectError("the layers are already there")
-        _find(project, target)
+        if source != graph.INPUT:
+            _find(project, source)
         rest = graph.pinned(graph.without(layers, order))
-        t = next(i for i, layer in enumerate(rest) if layer["id"] == target)
-        if source not in rest[t]["inputs"]:
-            raise ProjectError(f"{_name(project, project.index_of(target))} does not take {source!r}: no such connection")
         chain = [{**layer, "inputs": [order[k - 1] if k else source]} for k, layer in enumerate(moving)]
-        rest[t]["inputs"] = [order[-1] if i == source else i for i in rest[t]["inputs"]]
-        super().__init__(project, rest[:t] + chain + rest[t:], "Move " + ", ".join(layer["type"] for layer in moving))
+        if target is None:
+            at = 0 if source == graph.INPUT else next(i for i, layer in enumerate(rest) if layer["id"] == source) + 1
+        else:
+            _find(project, target)
+            at = next(i for i, layer in enumerate(rest) if layer["id"] == target)
+            if source not in rest[at]["inputs"]:
+                raise ProjectError(f"{_name(project, project.index_of(target))} does not take {source!r}: "
+                                   f"no such connection")
+            rest[at]["inputs"] = [order[-1] if i == source else i for i in rest[at]["inputs"]]
+        super().__init__(project, rest[:at] + chain + rest[at:], "Move " + ", ".join(layer["type"] for layer in moving))
 
 
 def projection_fix(project: Project, merge: str) -> tuple[str, dict] | None:

@@ -70,7 +70,8 @@ class Route:
     points: tuple[Point, ...]
     skip: bool     # not the plain arrow between neighbours of one lane
     label: str = ""          # the other end's card ("→ #30" at a band's end, "#24 →" at a band's start)
-    arrow: bool = True       # ends in an arrowhead (it reaches the target)
+    arrow: bool = True       # ends in an arrowhead (it reaches its target, or runs on in the next band)
+    from_card: bool = True   # starts at its source's output (else at the start of a band)
 
     def bounds(self) -> tuple[float, float, float, float]:
         xs = [p[0] for p in self.points]
@@ -115,6 +116,40 @@ class _Plan:
     track_in: int = 0
 
 
+def _cut_costs(cells: Sequence[Place], edges: Sequence[Edge], columns: int) -> list[int]:
+    """cost[c]: how many connections a band break just before column c would cut."""
+    starts, ends = [0] * (columns + 1), [0] * (columns + 1)
+    for edge in edges:
+        starts[cells[edge.source + 1].row + 1] += 1
+        ends[cells[edge.target + 1].row + 1] += 1
+    cost, running = [0] * columns, 0
+    for c in range(columns):
+        running += starts[c] - ends[c]
+        cost[c] = running
+    return cost
+
+
+def _bands(col_w: Sequence[int], cost: Sequence[int], m: Metrics, avail: int) -> list[list[int]]:
+    """Columns into bands, as words into lines: a band breaks before the first column that does not
+    fit, as text does, unless a break in its second half cuts at least two connections fewer (an
+    Inception block then starts a band whole, rather than its stem ending one alone). A chain
+    breaks as text does."""
+    bands: list[list[int]] = []
+    start, columns = 0, len(col_w)
+    while start < columns:
+        x, end = m.margin, start
+        while end < columns and (end == start or x + col_w[end] <= avail - m.margin):
+            x += col_w[end] + m.gap
+            end += 1
+        if end < columns:  # break before `end`, or earlier where much fewer connections cross
+            first = start + max(1, (end - start + 1) // 2)
+            best = min(range(first, end + 1), key=lambda c: (cost[c], -c))
+            end = best if cost[best] <= cost[end] - 2 else end
+        bands.append(list(range(start, end)))
+        start = end
+    return bands
+
+
 def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int], metrics: Metrics,
            avail: int) -> Layout:
     """Boxes and routes for cards of `widths` (widths[0]: the Input card; widths[i + 1]: layer i),
@@ -126,19 +161,15 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
     for k, cell in enumerate(cells):
         col_w[cell.row] = max(col_w[cell.row], widths[k])
 
-    # columns into bands, as words into lines
+    band_cols = _bands(col_w, _cut_costs(cells, edges, columns), m, avail)
+    bands = len(band_cols)
     band_of = [0] * columns
     col_x = [0] * columns
-    band_cols: list[list[int]] = [[]]
-    x = m.margin
-    for c in range(columns):
-        if x + col_w[c] > avail - m.margin and band_cols[-1]:
-            band_cols.append([])
-            x = m.margin
-        band_of[c], col_x[c] = len(band_cols) - 1, x
-        band_cols[-1].append(c)
-        x += col_w[c] + m.gap
-    bands = len(band_cols)
+    for b, cols in enumerate(band_cols):
+        x = m.margin
+        for c in cols:
+            band_of[c], col_x[c] = b, x
+            x += col_w[c] + m.gap
     band_lanes = [1] * bands
     occupied = set()
     for cell in cells:
@@ -153,27 +184,35 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
 
     def band_end(b: int) -> float:
         last = band_cols[b][-1]
-        return col_x[last] + col_w[last] + m.gap * 0.8
+        return min(col_x[last] + col_w[last] + m.gap * 0.8, max(avail, col_x[last] + col_w[last] + m.margin) - 2)
 
     def band_start(b: int) -> float:
-        return col_x[band_cols[b][0]] - m.gap * 0.8
+        return max(2.0, col_x[band_cols[b][0]] - m.gap * 0.8)
 
     def free(lane: int, first: int, last: int) -> bool:
         return not any((c, lane) in occupied for c in range(first, last + 1))
 
     # how each connection goes; channel intervals per (band, lane)
     plans: list[_Plan] = []
-    intervals: dict[tuple[int, int], list[tuple[float, float, _Plan, bool]]] = {}
+    # a channel's runs: {group: [start, end, (plan, second half?) ...]}; the wrapped connections of one
+    # source (at its band's end) or into one target (at its band's start) share a run and a tag
+    intervals: dict[tuple[int, int], dict[tuple, list]] = {}
+
+    def run(channel: tuple[int, int], group: tuple, start: float, end: float, plan: _Plan, second: bool) -> None:
+        found = intervals.setdefault(channel, {}).setdefault(group, [start, end])
+        found[0], found[1] = min(found[0], start), max(found[1], end)
+        found.append((plan, second))
+
     for edge in edges:
         a, b = cells[edge.source + 1], cells[edge.target + 1]
         ba, bb = band_of[a.row], band_of[b.row]
         if not edge.skip:
-            plans.append(_Plan(edge, "straight"))
+            plans.append(_Plan(edge, "straight" if ba == bb or a.lane == 0 else "wrapped_lane"))
             continue
         if ba != bb:
             plan = _Plan(edge, "wrapped", channel=(ba, a.lane), channel_in=(bb, b.lane))
-            intervals.setdefault((ba, a.lane), []).append((x_out(a.row), band_end(ba), plan, False))
-            intervals.setdefault((bb, b.lane), []).append((band_start(bb), x_in(b.row), plan, True))
+            run((ba, a.lane), ("from", edge.source), x_out(a.row), band_end(ba), plan, False)
+            run((bb, b.lane), ("into", edge.target), band_start(bb), x_in(b.row), plan, True)
         elif b.row == a.row + 1:
             plan = _Plan(edge, "elbow")
         elif free(a.lane, a.row + 1, b.row - 1):
@@ -183,28 +222,29 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
         else:
             lane = a.lane if a.lane == b.lane else max(a.lane, b.lane)
             plan = _Plan(edge, "channel", channel=(ba, lane))
-            intervals.setdefault((ba, lane), []).append((x_out(a.row), x_in(b.row), plan, False))
+            run((ba, lane), ("skip", len(plans)), x_out(a.row), x_in(b.row), plan, False)
         plans.append(plan)
 
     # tracks: overlapping runs of one channel take different tracks (interval colouring)
     tracks_of: dict[tuple[int, int], int] = {}
-    for key, runs in intervals.items():
+    for key, groups in intervals.items():
         ends: list[float] = []
-        for start, end, plan, second in sorted(runs, key=lambda r: (r[0], r[1])):
+        for start, end, *members in sorted(groups.values(), key=lambda r: (r[0], r[1])):
             track = next((t for t, e in enumerate(ends) if e < start - m.track), len(ends))
             if track == len(ends):
                 ends.append(end)
             else:
                 ends[track] = end
-            if second:
-                plan.track_in = track
-            else:
-                plan.track = track
+            for plan, second in members:
+                if second:
+                    plan.track_in = track
+                else:
+                    plan.track = track
         tracks_of[key] = len(ends)
 
     def channel_h(b: int, lane: int) -> int:
         n = tracks_of.get((b, lane), 0)
-        return (n + 1) * m.track if n else 0
+        return n * m.track + m.track // 2 + 2 if n else 0
 
     # vertical positions: each band's lanes, each with its channel on top
     lane_top: list[list[int]] = []
@@ -239,7 +279,7 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
             return track_y(plan.channel, plan.track)  # type: ignore[arg-type]
         if plan.kind == "wrapped":
             return track_y(plan.channel_in, plan.track_in)  # type: ignore[arg-type]
-        if plan.kind == "along_target":
+        if plan.kind in ("along_target", "wrapped_lane"):
             return boxes[plan.edge.target + 1].y + m.port_dy
         return out_point(plan.edge.source)[1]
 
@@ -252,6 +292,17 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
         box = boxes[target + 1]
         for rank, plan in enumerate(feeding):
             port_y[(target, plan.edge.slot)] = box.y + m.port_dy + (rank - (len(feeding) - 1) / 2) * m.port_step
+
+    # the tag of each shared run: "→ #8 #15" at a source's band end, "#4 #8 #12 →" at a target's band start
+    feeds: dict[int, list[str]] = {}
+    fed_by: dict[int, list[str]] = {}
+    for plan in plans:
+        if plan.kind == "wrapped":
+            e = plan.edge
+            feeds.setdefault(e.source, []).append(f"#{e.target}")
+            fed_by.setdefault(e.target, []).append("input" if e.source < 0 else f"#{e.source}")
+    tags = {("from", k): "→ " + " ".join(names) for k, names in feeds.items()}
+    tags.update({("into", k): " ".join(names) + " →" for k, names in fed_by.items()})
 
     routes: list[Route] = []
     ports: list[Port] = []
@@ -269,6 +320,11 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
             else:
                 mid = (col_x[b.row] + col_x[a.row] + col_w[a.row]) / 2
                 points = ((sx, sy), (mid, sy), (mid, ty), (tx, ty))
+        elif plan.kind == "wrapped_lane":  # a branch wrapping to the next band: short stubs at both edges
+            routes.append(Route(e.source, e.target, e.slot, ((sx, sy), (band_end(band_of[a.row]), sy)), False))
+            routes.append(Route(e.source, e.target, e.slot, ((band_start(band_of[b.row]), ty), (tx, ty)), False,
+                                from_card=False))
+            continue
         elif plan.kind == "elbow":
             mid = (col_x[b.row] + col_x[a.row] + col_w[a.row]) / 2
             points = ((sx, sy), (mid, sy), (mid, ty), (tx, ty))
@@ -284,11 +340,10 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
         else:  # wrapped: to the end of the source's band, and on from the start of the target's band
             cy, x0, end = track_y(plan.channel, plan.track), x_out(a.row), band_end(band_of[a.row])  # type: ignore[arg-type]
             routes.append(Route(e.source, e.target, e.slot, ((sx, sy), (x0, sy), (x0, cy), (end, cy)), True,
-                                f"→ #{e.target}", arrow=False))
+                                tags.pop(("from", e.source), ""), arrow=False))
             cy, start, x1 = track_y(plan.channel_in, plan.track_in), band_start(band_of[b.row]), x_in(b.row)  # type: ignore[arg-type]
-            name = "input" if e.source < 0 else f"#{e.source}"
             routes.append(Route(e.source, e.target, e.slot, ((start, cy), (x1, cy), (x1, ty), (tx, ty)), True,
-                                f"{name} →"))
+                                tags.pop(("into", e.target), ""), from_card=False))
             continue
         routes.append(Route(e.source, e.target, e.slot, points, e.skip))
 

@@ -1,0 +1,71 @@
+"""Painting the builder's connections (graph_layout.Route): lines with rounded corners, an
+arrowhead where they reach a card, and the "→ #30" tag where one continues in another band."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+
+from workbench.ui.editing.graph_layout import Route
+from workbench.ui.shell.painted_text import PaintedTexts
+
+INSET = 5.0  # the gap between a card's edge and the line that leaves or reaches it
+
+
+def route_path(points: list[QPointF], radius: float) -> QPainterPath:
+    """The polyline with its corners rounded (a corner never takes more than half a segment)."""
+    path = QPainterPath(points[0])
+    for i in range(1, len(points) - 1):
+        before, corner, after = points[i - 1], points[i], points[i + 1]
+        r = min(radius, _length(corner - before) / 2, _length(after - corner) / 2)
+        path.lineTo(corner + _unit(before - corner) * r)
+        path.quadTo(corner, corner + _unit(after - corner) * r)
+    path.lineTo(points[-1])
+    return path
+
+
+def _length(v: QPointF) -> float:
+    return (v.x() ** 2 + v.y() ** 2) ** 0.5
+
+
+def _unit(v: QPointF) -> QPointF:
+    n = _length(v)
+    return QPointF(v.x() / n, v.y() / n) if n else QPointF(0, 0)
+
+
+def paint_route(painter: QPainter, route: Route, color: QColor, width: float, radius: float) -> None:
+    """One connection, kept INSET clear of the cards it leaves and reaches."""
+    points = [QPointF(x, y) for x, y in route.points]
+    if route.from_card:
+        points[0] += QPointF(INSET, 0)
+    if route.arrow:
+        points[-1] -= QPointF(INSET, 0)
+    painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(route_path(points, radius))
+    if route.arrow:
+        tip = points[-1]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPolygon([tip, tip + QPointF(-6, -4), tip + QPointF(-6, 4)])
+
+
+def paint_tag(painter: QPainter, painted: PaintedTexts, route: Route, font: QFont, color: QColor,
+              background: QColor) -> None:
+    """The other end's card, on a pill over the line's loose end: at a band's end ("→ #30") the
+    pill ends where the line does; at a band's start ("#24 →") it begins there."""
+    if not route.label:
+        return
+    metrics = QFontMetricsF(font)
+    w, h = metrics.horizontalAdvance(route.label) + 8, metrics.height() + 2
+    if not route.from_card:  # the start of a band: the line comes in from the left
+        x, y = route.points[0]
+        pill = QRectF(x, y - h / 2, w, h)
+    else:
+        x, y = route.points[-1]
+        pill = QRectF(x - w, y - h / 2, w, h)
+    painter.setPen(QPen(color, 1.2))
+    painter.setBrush(background)
+    painter.drawRoundedRect(pill, h / 2, h / 2)
+    painter.setFont(font)
+    painter.setPen(color)
+    painted.draw(painter, pill, Qt.AlignmentFlag.AlignCenter, route.label)

@@ -38,6 +38,7 @@ class Metrics:
     track: int      # distance between two skip tracks of a channel
     port_dy: int    # a port's height below its card's top
     port_step: int  # between the input ports of a merge
+    tag_char: float = 7.0  # the width of one character of a tag ("→ #30"), for the room it takes
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,9 @@ class _Plan:
 
     edge: Edge
     kind: str              # "straight", "elbow", "along_source", "along_target", "channel", "wrapped"
-    channel: tuple[int, int] | None = None     # (band, lane) of the channel above that lane
+    channel: tuple[int, int] = (0, 0)     # (band, lane) of the channel above that lane, if it runs in one
     track: int = 0
-    channel_in: tuple[int, int] | None = None  # a wrapped connection's second channel, in the target's band
+    channel_in: tuple[int, int] = (0, 0)  # a wrapped connection's second channel, in the target's band
     track_in: int = 0
 
 
@@ -132,8 +133,8 @@ def _cut_costs(cells: Sequence[Place], edges: Sequence[Edge], columns: int) -> l
 def _bands(col_w: Sequence[int], cost: Sequence[int], m: Metrics, avail: int) -> list[list[int]]:
     """Columns into bands, as words into lines: a band breaks before the first column that does not
     fit, as text does, unless a break in its second half cuts at least two connections fewer (an
-    Inception block then starts a band whole, rather than its stem ending one alone). A chain
-    breaks as text does."""
+    Inception block then starts a band whole, rather than its stem ending one alone); a band of
+    three columns or fewer always takes all that fit. A chain breaks as text does."""
     bands: list[list[int]] = []
     start, columns = 0, len(col_w)
     while start < columns:
@@ -141,8 +142,8 @@ def _bands(col_w: Sequence[int], cost: Sequence[int], m: Metrics, avail: int) ->
         while end < columns and (end == start or x + col_w[end] <= avail - m.margin):
             x += col_w[end] + m.gap
             end += 1
-        if end < columns:  # break before `end`, or earlier where much fewer connections cross
-            first = start + max(1, (end - start + 1) // 2)
+        if end < columns and end - start >= 3:  # break before `end`, or earlier where much fewer connections cross
+            first = start + max(2, (end - start + 1) // 2)
             best = min(range(first, end + 1), key=lambda c: (cost[c], -c))
             end = best if cost[best] <= cost[end] - 2 else end
         bands.append(list(range(start, end)))
@@ -165,10 +166,10 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
     bands = len(band_cols)
     band_of = [0] * columns
     col_x = [0] * columns
-    for b, cols in enumerate(band_cols):
+    for band, cols in enumerate(band_cols):
         x = m.margin
         for c in cols:
-            band_of[c], col_x[c] = b, x
+            band_of[c], col_x[c] = band, x
             x += col_w[c] + m.gap
     band_lanes = [1] * bands
     occupied = set()
@@ -204,26 +205,46 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
         found.append((plan, second))
 
     for edge in edges:
-        a, b = cells[edge.source + 1], cells[edge.target + 1]
-        ba, bb = band_of[a.row], band_of[b.row]
+        src, dst = cells[edge.source + 1], cells[edge.target + 1]
+        ba, bb = band_of[src.row], band_of[dst.row]
         if not edge.skip:
-            plans.append(_Plan(edge, "straight" if ba == bb or a.lane == 0 else "wrapped_lane"))
+            plans.append(_Plan(edge, "straight" if ba == bb or src.lane == 0 else "wrapped_lane"))
             continue
         if ba != bb:
-            plan = _Plan(edge, "wrapped", channel=(ba, a.lane), channel_in=(bb, b.lane))
-            run((ba, a.lane), ("from", edge.source), x_out(a.row), band_end(ba), plan, False)
-            run((bb, b.lane), ("into", edge.target), band_start(bb), x_in(b.row), plan, True)
-        elif b.row == a.row + 1:
+            plan = _Plan(edge, "wrapped", channel=(ba, src.lane), channel_in=(bb, dst.lane))
+        elif dst.row == src.row + 1:
             plan = _Plan(edge, "elbow")
-        elif free(a.lane, a.row + 1, b.row - 1):
+        elif free(src.lane, src.row + 1, dst.row - 1):
             plan = _Plan(edge, "along_source")
-        elif free(b.lane, a.row + 1, b.row - 1):
+        elif free(dst.lane, src.row + 1, dst.row - 1):
             plan = _Plan(edge, "along_target")
         else:
-            lane = a.lane if a.lane == b.lane else max(a.lane, b.lane)
+            lane = src.lane if src.lane == dst.lane else max(src.lane, dst.lane)
             plan = _Plan(edge, "channel", channel=(ba, lane))
-            run((ba, lane), ("skip", len(plans)), x_out(a.row), x_in(b.row), plan, False)
+            run((ba, lane), ("skip", len(plans)), x_out(src.row), x_in(dst.row), plan, False)
         plans.append(plan)
+
+    # the tag of each shared run: "→ #8 #15" at a source's band end, "#4 #8 #12 →" at a target's band start
+    feeds: dict[int, list[str]] = {}
+    fed_by: dict[int, list[str]] = {}
+    for plan in plans:
+        if plan.kind == "wrapped":
+            e = plan.edge
+            feeds.setdefault(e.source, []).append(f"#{e.target}")
+            fed_by.setdefault(e.target, []).append("input" if e.source < 0 else f"#{e.source}")
+    tags = {("from", k): "→ " + " ".join(names) for k, names in feeds.items()}
+    tags.update({("into", k): " ".join(names) + " →" for k, names in fed_by.items()})
+
+    def tag_w(key: tuple) -> float:
+        return len(tags[key]) * m.tag_char + 8
+
+    for plan in plans:  # a tag sits left of the corner where its run leaves a card, right of a band's start
+        if plan.kind == "wrapped":
+            e, src, dst = plan.edge, cells[plan.edge.source + 1], cells[plan.edge.target + 1]
+            run(plan.channel, ("from", e.source), x_out(src.row) - tag_w(("from", e.source)) - 3,
+                band_end(band_of[src.row]), plan, False)
+            run(plan.channel_in, ("into", e.target), band_start(band_of[dst.row]),
+                max(x_in(dst.row), band_start(band_of[dst.row]) + tag_w(("into", e.target))), plan, True)
 
     # tracks: overlapping runs of one channel take different tracks (interval colouring)
     tracks_of: dict[tuple[int, int], int] = {}
@@ -276,9 +297,9 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
     # the y each connection arrives at before it turns into its target (sorts a merge's ports)
     def approach(plan: _Plan) -> float:
         if plan.kind == "channel":
-            return track_y(plan.channel, plan.track)  # type: ignore[arg-type]
+            return track_y(plan.channel, plan.track)
         if plan.kind == "wrapped":
-            return track_y(plan.channel_in, plan.track_in)  # type: ignore[arg-type]
+            return track_y(plan.channel_in, plan.track_in)
         if plan.kind in ("along_target", "wrapped_lane"):
             return boxes[plan.edge.target + 1].y + m.port_dy
         return out_point(plan.edge.source)[1]
@@ -288,60 +309,50 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
         incoming.setdefault(plan.edge.target, []).append(plan)
     port_y: dict[tuple[int, int], float] = {}
     for target, feeding in incoming.items():
-        feeding.sort(key=lambda p: (approach(p), p.edge.slot))
+        if len(feeding) > 1:
+            feeding.sort(key=lambda p: (approach(p), p.edge.slot))
         box = boxes[target + 1]
         for rank, plan in enumerate(feeding):
             port_y[(target, plan.edge.slot)] = box.y + m.port_dy + (rank - (len(feeding) - 1) / 2) * m.port_step
-
-    # the tag of each shared run: "→ #8 #15" at a source's band end, "#4 #8 #12 →" at a target's band start
-    feeds: dict[int, list[str]] = {}
-    fed_by: dict[int, list[str]] = {}
-    for plan in plans:
-        if plan.kind == "wrapped":
-            e = plan.edge
-            feeds.setdefault(e.source, []).append(f"#{e.target}")
-            fed_by.setdefault(e.target, []).append("input" if e.source < 0 else f"#{e.source}")
-    tags = {("from", k): "→ " + " ".join(names) for k, names in feeds.items()}
-    tags.update({("into", k): " ".join(names) + " →" for k, names in fed_by.items()})
 
     routes: list[Route] = []
     ports: list[Port] = []
     for plan in plans:
         e = plan.edge
-        a, b = cells[e.source + 1], cells[e.target + 1]
+        src, dst = cells[e.source + 1], cells[e.target + 1]
         sx, sy = out_point(e.source)
         tx, ty = boxes[e.target + 1].x, port_y[(e.target, e.slot)]
         ports.append(Port(e.target, e.slot, e.source, tx, ty))
         if plan.kind == "straight":
-            if band_of[a.row] != band_of[b.row]:
+            if band_of[src.row] != band_of[dst.row]:
                 continue  # a lane wrapping to the next band reads on, as text does
             if abs(sy - ty) < 0.5:
                 points: tuple[Point, ...] = ((sx, sy), (tx, ty))
             else:
-                mid = (col_x[b.row] + col_x[a.row] + col_w[a.row]) / 2
+                mid = (col_x[dst.row] + col_x[src.row] + col_w[src.row]) / 2
                 points = ((sx, sy), (mid, sy), (mid, ty), (tx, ty))
         elif plan.kind == "wrapped_lane":  # a branch wrapping to the next band: short stubs at both edges
-            routes.append(Route(e.source, e.target, e.slot, ((sx, sy), (band_end(band_of[a.row]), sy)), False))
-            routes.append(Route(e.source, e.target, e.slot, ((band_start(band_of[b.row]), ty), (tx, ty)), False,
+            routes.append(Route(e.source, e.target, e.slot, ((sx, sy), (band_end(band_of[src.row]), sy)), False))
+            routes.append(Route(e.source, e.target, e.slot, ((band_start(band_of[dst.row]), ty), (tx, ty)), False,
                                 from_card=False))
             continue
         elif plan.kind == "elbow":
-            mid = (col_x[b.row] + col_x[a.row] + col_w[a.row]) / 2
+            mid = (col_x[dst.row] + col_x[src.row] + col_w[src.row]) / 2
             points = ((sx, sy), (mid, sy), (mid, ty), (tx, ty))
         elif plan.kind == "along_source":
-            turn = x_in(b.row)
+            turn = x_in(dst.row)
             points = ((sx, sy), (turn, sy), (turn, ty), (tx, ty)) if abs(sy - ty) >= 0.5 else ((sx, sy), (tx, ty))
         elif plan.kind == "along_target":
-            turn = x_out(a.row)
+            turn = x_out(src.row)
             points = ((sx, sy), (turn, sy), (turn, ty), (tx, ty))
         elif plan.kind == "channel":
-            cy, x0, x1 = track_y(plan.channel, plan.track), x_out(a.row), x_in(b.row)  # type: ignore[arg-type]
+            cy, x0, x1 = track_y(plan.channel, plan.track), x_out(src.row), x_in(dst.row)
             points = ((sx, sy), (x0, sy), (x0, cy), (x1, cy), (x1, ty), (tx, ty))
         else:  # wrapped: to the end of the source's band, and on from the start of the target's band
-            cy, x0, end = track_y(plan.channel, plan.track), x_out(a.row), band_end(band_of[a.row])  # type: ignore[arg-type]
+            cy, x0, end = track_y(plan.channel, plan.track), x_out(src.row), band_end(band_of[src.row])
             routes.append(Route(e.source, e.target, e.slot, ((sx, sy), (x0, sy), (x0, cy), (end, cy)), True,
-                                tags.pop(("from", e.source), ""), arrow=False))
-            cy, start, x1 = track_y(plan.channel_in, plan.track_in), band_start(band_of[b.row]), x_in(b.row)  # type: ignore[arg-type]
+                                tags.pop(("from", e.source), "")))
+            cy, start, x1 = track_y(plan.channel_in, plan.track_in), band_start(band_of[dst.row]), x_in(dst.row)
             routes.append(Route(e.source, e.target, e.slot, ((start, cy), (x1, cy), (x1, ty), (tx, ty)), True,
                                 tags.pop(("into", e.target), ""), from_card=False))
             continue

@@ -51,18 +51,19 @@ def paint_route(painter: QPainter, route: Route, color: QColor, width: float, ra
 
 def paint_tag(painter: QPainter, painted: PaintedTexts, route: Route, font: QFont, color: QColor,
               background: QColor) -> None:
-    """The other end's card, on a pill over the line's loose end: at a band's end ("→ #30") the
-    pill ends where the line does; at a band's start ("#24 →") it begins there."""
+    """The cards at the other end of a connection continued in another band, on a pill over its
+    run in the channel: at a band's start ("#24 →") from where the run begins; where it leaves its
+    card for the next band ("→ #30 #37"), just before the corner it turns up or down at."""
     if not route.label:
         return
     metrics = QFontMetricsF(font)
     w, h = metrics.horizontalAdvance(route.label) + 8, metrics.height() + 2
-    if not route.from_card:  # the start of a band: the line comes in from the left
+    if route.from_card:
+        (x, _), (_, y) = route.points[1], route.points[-1]
+        pill = QRectF(max(2.0, x - 3 - w), y - h / 2, w, h)
+    else:
         x, y = route.points[0]
         pill = QRectF(x, y - h / 2, w, h)
-    else:
-        x, y = route.points[-1]
-        pill = QRectF(x - w, y - h / 2, w, h)
     painter.setPen(QPen(color, 1.2))
     painter.setBrush(background)
     painter.drawRoundedRect(pill, h / 2, h / 2)

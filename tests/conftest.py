@@ -1,11 +1,20 @@
 """Test session setup: Qt renders offscreen, so the suite needs no display, network or GPU."""
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 
 # Always offscreen, even where a display (or an empty QT_QPA_PLATFORM) is set: tests must behave the
 # same on a desktop, a headless CI machine and a fresh clone.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("WORKBENCH_SETTINGS_SCOPE", "tests")  # keep QSettings away from the user's
+# ... and from another test session's: two copies of the suite at once (CI jobs, a developer's run next
+# to a coding agent's) must not share recent files or a recovery file. Qt reads these at first use.
+_SESSION_HOME = tempfile.mkdtemp(prefix="workbench-tests-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SESSION_HOME, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_SESSION_HOME, "data")
+atexit.register(shutil.rmtree, _SESSION_HOME, True)
 
 import pytest  # noqa: E402
 

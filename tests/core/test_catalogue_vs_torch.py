@@ -26,7 +26,9 @@ def value_strategy(param: Param) -> st.SearchStrategy:
     if param.kind == "float":
         if param.name == "scale_factor":
             return st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0])
-        return st.floats(param.low, min(param.high, 4.0), allow_nan=False).map(lambda v: round(v, 3))
+        low, high = param.low, min(param.high, 4.0)
+        # rounded for readable failures, then kept in range: round(1e-7, 3) would be BatchNorm's eps = 0
+        return st.floats(low, high, allow_nan=False).map(lambda v: min(max(round(v, 3), low), high))
     if param.kind == "ints":
         return st.lists(st.integers(1, 4), min_size=3, max_size=3)
     low, high = SMALL_INTS.get(param.name, (int(param.low), int(param.low) + 3))
@@ -57,11 +59,21 @@ def layer_and_input(draw: st.DrawFn, kind_name: str) -> tuple[dict, list[int]]:
     return layer, shape
 
 
+# Where there is a GPU, layers run there too: CUDA kernels have checks of their own.
+DEVICES = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
 def run_torch(kind_name: str, layer: dict, shape: list[int]) -> tuple[list[int], int]:
+    """The output shape and parameter count torch gives, after a training step's forward and backward
+    and an evaluation forward, on each device: some arguments are refused only when the layer runs,
+    and only in one mode (BatchNorm's eps = 0 while training, on torch 2.14)."""
     kind = CATALOGUE[kind_name]
-    module = kind.build(tuple(shape), kind.resolve(layer)).eval()
-    with torch.no_grad():
-        out = module(torch.rand(2, *shape))
+    for device in DEVICES:
+        module = kind.build(tuple(shape), kind.resolve(layer)).to(device).train()
+        out = module(torch.rand(2, *shape, device=device, requires_grad=True))
+        out.float().sum().backward()
+        with torch.no_grad():
+            out = module.eval()(torch.rand(2, *shape, device=device))
     return list(out.shape[1:]), sum(p.numel() for p in module.parameters())
 
 
@@ -116,3 +128,13 @@ def test_every_kind_is_exercised_with_a_valid_case() -> None:
         row = summarize({"input": shape, "layers": [layer]})["layers"][0]
         assert row["status"] in ("ok", "warning"), (name, row["message"])
         assert run_torch(name, layer, shape) == (row["output"], row["params"])
+
+
+@pytest.mark.parametrize("kind_name,shape", [("BatchNorm1d", [6]), ("BatchNorm2d", [2, 4, 4])])
+def test_batch_norm_eps_of_zero_is_refused_up_front_as_torch_refuses_it_when_training(kind_name, shape) -> None:
+    from workbench.core.project import ProjectError
+
+    with pytest.raises(ValueError, match="eps must be positive"):
+        getattr(torch.nn, kind_name)(shape[0], eps=0.0).train()(torch.rand(2, *shape))
+    with pytest.raises(ProjectError, match=rf"layer 0 \({kind_name}\): 'eps' = 0.0 is out of range"):
+        summarize({"input": shape, "layers": [{"type": kind_name, "eps": 0.0}]})

@@ -66,7 +66,7 @@ def test_resuming_a_run_folder_with_wrongly_typed_keys_names_the_file_and_key(tm
     for path, change, words in [
         (config, {"training": [1]}, "config.json: 'training' must be an object, got [1]"),
         (config, {"data": "digits"}, "config.json: 'data' must be an object, got \"digits\""),
-        (state, {"epoch": "2"}, "state.json: 'epoch' must be a whole number >= 0, got \"2\""),
+        (state, {"epoch": "2"}, "state.json: 'epoch' must be a whole number from 0 to 100000, got \"2\""),
         (state, {"best_val": [0.5]}, "state.json: 'best_val' must be a number or null, got [0.5]"),
     ]:
         config.write_text(good_config)

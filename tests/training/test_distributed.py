@@ -69,7 +69,7 @@ def test_two_processes_train_the_weights_one_process_trains_and_resume_alike(two
     stopped_at = open_run(run).state["epoch"]  # the last epoch checkpointed before the stop
     assert stopped_at >= 1
     single = _single_process_weights(spec, [stopped_at, stopped_at + 1])
-    _assert_same_weights(load_weights(run / "checkpoints" / "last.safetensors"), single[stopped_at])
+    _assert_same_weights(load_weights(open_run(run).checkpoint / "last.safetensors"), single[stopped_at])
     moved = torch.stack([(single[stopped_at][k] - single[stopped_at + 1][k]).abs().max()
                          for k in single[stopped_at]])
     assert moved.max() > 1e-3  # an epoch changes the weights by far more than the tolerance
@@ -77,7 +77,7 @@ def test_two_processes_train_the_weights_one_process_trains_and_resume_alike(two
     code, events, _ = run_torchrun("--resume", str(run), "--epochs", str(stopped_at + 1))
     assert code == 0 and [e["event"] for e in events] == ["start", "epoch", "done"], events
     assert events[1]["epoch"] == stopped_at + 1 and events[-1]["status"] == "finished"
-    _assert_same_weights(load_weights(run / "checkpoints" / "last.safetensors"), single[stopped_at + 1])
+    _assert_same_weights(load_weights(open_run(run).checkpoint / "last.safetensors"), single[stopped_at + 1])
     assert json.loads((run / "config.json").read_text())["processes"] == 2
 
 

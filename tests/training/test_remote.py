@@ -19,7 +19,7 @@ def tiny(epochs=2, count=240):
     return doc
 
 
-def collect(process, until="done", timeout_s=60.0):
+def collect(process, until="done", timeout_s=300.0):
     """Events of the current run until one of kind `until` (inclusive)."""
     events, deadline = [], time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -8,6 +8,8 @@ from workbench.core.lessons import LESSONS
 from workbench.ui.lessons.arithmetic_view import WINDOW, ArithmeticView
 from workbench.ui.lessons.player import LessonPlayer, build_lessons_menu, lesson_picture
 
+from .test_window_support import WAIT_MS
+
 
 def pixels(image: QImage) -> np.ndarray:
     image = image.convertToFormat(QImage.Format.Format_RGB32)
@@ -53,7 +55,7 @@ def test_view_steps_through_a_lesson_and_paints_the_window(view, tmp_path):
 
 def test_play_runs_to_the_last_window_and_stops(view, qtbot):
     view.set_arithmetic(LESSONS["stride-2"].arithmetic)
-    with qtbot.waitSignal(view.play_button.toggled, timeout=3000, check_params_cb=lambda on: not on):
+    with qtbot.waitSignal(view.play_button.toggled, timeout=WAIT_MS, check_params_cb=lambda on: not on):
         view.play()
     assert view.step() == view.step_count() == 9
 

@@ -11,6 +11,8 @@ from workbench.core.templates import template
 from workbench.ui.lab.panel import LabPanel
 from workbench.ui.shell.pictures import widget_png
 
+from .test_window_support import WAIT_MS
+
 SHOTS = os.environ.get("WORKBENCH_SHOTS")  # a folder to keep the pictures in, to look at them
 
 
@@ -34,7 +36,7 @@ def _picture(panel, tab, name, size=(1100, 760)):
 
 
 def _wait(qtbot, panel):
-    qtbot.waitUntil(lambda: not panel.busy(), timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=WAIT_MS)
 
 
 def test_layerwise_against_scratch_draws_a_curve_per_stage(qtbot):

@@ -13,6 +13,8 @@ from workbench.training.probes import ProbeRequest, RunProbe
 from workbench.training.run_folder import open_run
 from workbench.ui.insight import InsightHub, request_for
 
+from .test_window_support import WAIT_MS
+
 ALL_KINDS = ["filters", "activations", "latent", "reconstructions", "confusion"]
 
 
@@ -206,7 +208,7 @@ def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub, qtbot):
     hub.add_events([start, *batches[:10], epochs[0], *batches[10:20], epochs[1], *batches[20:25]])
     hub.add_events([{**start, "global_step": 20}, *batches[20:40], epochs[2], epochs[3]])
     qtbot.waitUntil(lambda: curves.lines[2][0].getData()[0] is not None
-                    and len(curves.lines[2][0].getData()[0]) == 4)  # live curves repaint a few times a second
+                    and len(curves.lines[2][0].getData()[0]) == 4, timeout=WAIT_MS)  # repaints a few times a second
     x, _ = curves.lines[0][0].getData()
     assert list(x) == [s / 10 for s in range(1, 41)]  # step 21..25 of the stopped run were dropped
     assert list(curves.lines[2][0].getData()[0]) == [1, 2, 3, 4]

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from workbench.ui.shell.docks import LOCK_REASON
 
-from .test_window_support import open_window
+from .test_window_support import WAIT_MS, open_window
 
 
 def lesson_action(window, name: str):
@@ -59,7 +59,7 @@ def test_training_from_the_window_feeds_the_docks_and_locks_the_builder(qtbot, t
     tiny_training(window)
     window.docks.raise_dock("filters")
     window.docks.raise_dock("training")
-    with qtbot.waitSignal(window.training_panel.training_changed, timeout=10_000):
+    with qtbot.waitSignal(window.training_panel.training_changed, timeout=WAIT_MS):
         window.training_panel.start()
     assert window.builder.locked_reason == LOCK_REASON
     before = window.project.to_dict()
@@ -67,9 +67,9 @@ def test_training_from_the_window_feeds_the_docks_and_locks_the_builder(qtbot, t
     assert window.statusBar().currentMessage() == "Stop training to open another run"
     assert window.project.to_dict() == before
     filters = window.insight["filters"]
-    qtbot.waitUntil(lambda: filters.mosaic is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: filters.mosaic is not None, timeout=WAIT_MS)
     assert filters.mosaic.count == 16  # Conv 16 @ 3×3: one tile per filter
-    qtbot.waitUntil(lambda: not window.training_panel.is_training, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.training_panel.is_training, timeout=WAIT_MS)
     assert window.builder.locked_reason == ""
     curves = window.insight["curves"]
     epochs = [e for e in curves.events if e["event"] == "epoch"]
@@ -113,12 +113,12 @@ def test_hidden_docks_are_not_probed(qtbot, tmp_path, monkeypatch):
     sent = []
     monkeypatch.setattr(window.training_panel, "set_probe_request", sent.append)
     window.docks.raise_dock("filters")
-    qtbot.waitUntil(lambda: bool(sent) and sent[-1].filters)
+    qtbot.waitUntil(lambda: bool(sent) and sent[-1].filters, timeout=WAIT_MS)
     assert not sent[-1].latent
     window.docks.docks["filters"].hide()
-    qtbot.waitUntil(lambda: not sent[-1].filters)
+    qtbot.waitUntil(lambda: not sent[-1].filters, timeout=WAIT_MS)
     window.docks.raise_dock("latent")
-    qtbot.waitUntil(lambda: sent[-1].latent)
+    qtbot.waitUntil(lambda: sent[-1].latent, timeout=WAIT_MS)
     assert not sent[-1].filters
 
 
@@ -135,7 +135,7 @@ def test_closing_while_training_asks_then_stops_cleanly(qtbot, tmp_path, monkeyp
         return QMessageBox.StandardButton.Discard
 
     monkeypatch.setattr(QMessageBox, "question", answer)
-    with qtbot.waitSignal(window.training_panel.training_changed, timeout=10_000):
+    with qtbot.waitSignal(window.training_panel.training_changed, timeout=WAIT_MS):
         window.training_panel.start()
     assert not window.close() and window.training_panel.is_training  # cancelled: training goes on
     assert window.close()

@@ -1,13 +1,13 @@
 """Shortcuts typed on the builder: Delete, Ctrl+D, Ctrl+Z, Ctrl+Shift+Z."""
 from PySide6.QtCore import Qt
 
-from .test_window_support import open_window
+from .test_window_support import WAIT_MS, open_window
 
 
 def test_editing_shortcuts_on_the_builder(qtbot, tmp_path, monkeypatch):
     window = open_window(qtbot, tmp_path, monkeypatch)
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
     viewport, ctrl = window.builder.viewport(), Qt.KeyboardModifier.ControlModifier
     window.selection.select_index(1)
     qtbot.keyClick(viewport, Qt.Key.Key_Delete)

@@ -4,6 +4,11 @@ from PySide6.QtWidgets import QMessageBox
 from workbench.core.templates import template
 from workbench.ui.shell.app import MainWindow
 
+# How long a test waits for the training process or a worker to say something. A wait ends at the
+# event, so this only bounds a run that is broken: generous, so that a busy machine (the suite next to
+# another copy of itself on 2 cores) is never mistaken for one.
+WAIT_MS = 300_000
+
 
 def open_window(qtbot, tmp_path, monkeypatch, name: str = "alexnet") -> MainWindow:
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from workbench.training.engine import Trainer
     from workbench.training.events import DoneEvent
 
-PRINTED = ("start", "epoch", "done")
+PRINTED = ("start", "compiled", "epoch", "done")  # compiled: how long torch.compile took, or why not
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,6 +127,8 @@ def _build(args: argparse.Namespace, world: "World") -> "Trainer":
 def _train(args: argparse.Namespace, world: "World") -> tuple[int, bool]:
     """Build and run the trainer: the exit status, and whether every rank ended the run with this one
     (not so when one rank failed on its own: the others may be gone)."""
+    from workbench.training.run_folder import strict_json
+
     trainer = world.main_first(lambda: _build(args, world))
     tty = sys.stderr.isatty() and world.is_main
     done: DoneEvent | None = None
@@ -143,7 +144,7 @@ def _train(args: argparse.Namespace, world: "World") -> tuple[int, bool]:
                 if tty:
                     sys.stderr.write("\n")
             if event["event"] in PRINTED and world.is_main:
-                print(json.dumps(event), flush=True)
+                print(strict_json(event), flush=True)
     assert done is not None  # every run ends in a done event
     if not world.is_main and done.get("failed_process") == world.rank + 1:  # rank 0 may be gone: say it here
         print(f"workbench train (process {world.rank + 1} of {world.size}): {done['message']}", file=sys.stderr,

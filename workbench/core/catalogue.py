@@ -578,7 +578,9 @@ _BIAS = Param("bias", "bool", True, help="add a learned bias per output")
 _POOL_STRIDE = Param("stride", "pair", None, 1, MAX_KERNEL, optional=True,
                      help="stride S (empty: equal to the kernel size)")
 _CEIL = Param("ceil_mode", "bool", False, help="round the output size up instead of down")
-_BATCHNORM = (Param("eps", "float", 1e-5, 0.0, 1.0, help="added to the variance"),
+# eps > 0: torch refuses eps = 0 only when the layer runs (2.14 while training, 2.11 always), so the
+# catalogue's range says it up front; 1e-7 is the smallest value the inspector's 7 decimals can show.
+_BATCHNORM = (Param("eps", "float", 1e-5, 1e-7, 1.0, help="added to the variance (must be above 0)"),
               Param("momentum", "float", 0.1, 0.0, 1.0, help="running statistics update rate"),
               Param("affine", "bool", True, help="learn a scale γ and shift β"))
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import glob
 import json
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +31,7 @@ from psygnal import Signal
 
 from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, DERIVED_KEYS, MAX_CHANNELS, MAX_SIZE, brief
+from workbench.core.regular_file import FileTooLarge, read_regular
 
 FORMAT = "workbench-project"
 VERSION = 2  # the newest format this workbench reads; it writes 1 whenever the project has no branches
@@ -212,11 +215,12 @@ def parse_project(text: str | bytes, source: str = "project") -> dict:
 
 
 def read_project(path: str | os.PathLike) -> dict:
+    """A project file: a regular file of at most MAX_FILE_BYTES (a FIFO or /dev/zero is refused)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ProjectError(f"{path}: {path.stat().st_size:,} bytes is too large for a project file")
-        data = path.read_bytes()
+        data = read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
+        raise ProjectError(f"{path}: {exc.size:,} bytes is too large for a project file") from None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
     doc = parse_project(data, str(path))
@@ -233,7 +237,10 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename: the old file survives any failure."""
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:  # a read-only or missing folder: name the file the user asked for, not our temp
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
@@ -241,9 +248,27 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    remove_stale_temps(path)
+
+
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_S = 600  # a save in progress writes its temporary file within seconds
+
+
+def remove_stale_temps(path: Path, older_than_s: float = STALE_TEMP_S) -> None:
+    """Temporary files beside `path` left by saves that were killed before their rename: removed
+    once they are old enough not to belong to a save still in progress."""
+    cutoff = time.time() - older_than_s
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if stale.lstat().st_mtime < cutoff:
+                stale.unlink()
 
 
 def _read_umask() -> int:
@@ -312,6 +337,10 @@ class Project:
         doc["layers"] = graph.normalized(doc["layers"])
         doc["version"] = file_version(doc["layers"])
         return doc
+
+    def ids(self) -> list[str]:
+        """The layers' ids in order."""
+        return [layer["id"] for layer in self._doc["layers"]]
 
     # mutating --------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.data import digits, shapes
 from workbench.data.dataset import DataError, Dataset, fit_to_input, split
-from workbench.data.options import Option, check_section
+from workbench.data.options import MAX_SEED, Option, check_section
 from workbench.data.vision import IMAGE_SUFFIXES, VISION, VISION_SIZES, load_folder, load_vision, resize_dataset
 
 DATASETS = ("digits", "shapes", *VISION, "folder")
@@ -21,7 +21,7 @@ DATA_OPTIONS = {
     "root": Option("str"),
     "download": Option("bool", False),
     "val_fraction": Option("float", 0.2, low=0.01, high=0.9),
-    "split_seed": Option("int", 0, low=0),
+    "split_seed": Option("int", 0, low=0, high=MAX_SEED),
     "count": Option("int", None, low=20, high=10_000_000),
     "resize": Option("size"),
     "augment": Option("list", [], AUGMENTATIONS),

@@ -8,6 +8,10 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+# Seeds are 31-bit: the largest value the window's seed box (a Qt int) holds, so a file, a CLI flag and
+# the window accept the same seeds.
+MAX_SEED = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class Option:
@@ -24,9 +28,10 @@ class Option:
             return ("one of " if self.kind == "choice" else "a list of ") + ", ".join(self.choices)
         noun = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
                 "size": "an integer or [height, width]"}[self.kind]
-        if self.low is not None and self.high is not None:
-            return f"{noun} from {self.low:g} to {self.high:g}"
-        return f"{noun} >= {self.low:g}" if self.low is not None else noun
+        low, high = (None if v is None else f"{v}" if self.kind == "int" else f"{v:g}" for v in (self.low, self.high))
+        if low is not None and high is not None:
+            return f"{noun} from {low} to {high}"
+        return f"{noun} >= {low}" if low is not None else noun
 
     def check(self, value: Any) -> Any:
         """The value normalized, or ValueError (message completed by `check_section`)."""

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from workbench.data import DataError, validate_data
-from workbench.data.options import Option, check_section
+from workbench.data.options import MAX_SEED, Option, check_section
 
+MAX_EPOCHS = 100_000
 TASKS = ("classify", "autoencoder", "denoise")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -24,8 +25,8 @@ TRAINING_OPTIONS = {
     "momentum": Option("float", 0.9, low=0.0, high=0.999),
     "weight_decay": Option("float", 0.0, low=0.0, high=1.0),
     "batch_size": Option("int", 64, low=1, high=65536),
-    "epochs": Option("int", 10, low=1, high=100_000),
-    "seed": Option("int", 0, low=0),
+    "epochs": Option("int", 10, low=1, high=MAX_EPOCHS),
+    "seed": Option("int", 0, low=0, high=MAX_SEED),
     "device": Option("choice", "auto", DEVICES),
     "amp": Option("bool", True),
     "loss": Option("choice", "mse", LOSSES),
@@ -92,6 +93,16 @@ def validate_training(section: Any, **overrides: Any) -> TrainingConfig:
     config = TrainingConfig(**checked)
     parse_noise(config.noise)
     return config
+
+
+def section_problem(project: dict) -> str | None:
+    """What is wrong with a project's training or data section (the message `validate_sections`
+    raises), or None: the window warns about it when it opens such a project."""
+    try:
+        validate_sections(project)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def validate_sections(project: dict, **overrides: Any) -> tuple[TrainingConfig, dict]:

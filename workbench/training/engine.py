@@ -37,12 +37,17 @@ from workbench.core.build import build_model
 from workbench.core.weights import load_initial_weights
 from workbench.core.inference import summarize
 from workbench.core.spec import ProjectSpec, load_spec
+from workbench.core.summary import Summary
 from workbench.data import Dataset, load_dataset
 from workbench.data.augment import augment_batch, check_augment
+from workbench.training.acceleration import Acceleration, Compiler, apply_to_process, default_acceleration, make_fused
 from workbench.training.config import ConfigError, TrainingConfig, validate_sections, validate_training
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.distributed import SINGLE, World, backend_for
-from workbench.training.events import BatchEvent, DoneEvent, EpochEvent, Event, StartEvent, Status
+from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, DoneEvent, EpochEvent, Event,
+                                       StartEvent, Status)
+from workbench.training.feed import BatchFeed, place, to_layout
+from workbench.training.memory import MemoryShortage, check_memory
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
 
@@ -76,21 +81,34 @@ class Stage:
     scaffold: nn.Module | None = None
 
 
-def make_optimizer(config: TrainingConfig, params: Any) -> torch.optim.Optimizer:
+def apply_hyperparameters(optimizer: torch.optim.Optimizer, config: TrainingConfig) -> None:
+    """The config's learning rate, weight decay and momentum into every parameter group (loading an
+    optimizer's state brings back the values it was saved with)."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr
+        group["weight_decay"] = config.weight_decay
+        if "momentum" in group:
+            group["momentum"] = config.momentum
+
+
+def make_optimizer(config: TrainingConfig, params: Any, fused: bool = False) -> torch.optim.Optimizer:
+    """fused: the update in one kernel where this torch can (acceleration.make_fused)."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        return make_fused(torch.optim.SGD, params, fused, lr=config.lr, momentum=config.momentum,
+                          weight_decay=config.weight_decay)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+    return make_fused(cls, params, fused, lr=config.lr, weight_decay=config.weight_decay)
 
 
 class Trainer:
     """One run. Build it (this loads data and the model; bad input raises a ValueError), then
-    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on."""
+    iterate `events()`; after a stop or a failure, `events()` may be iterated again to go on.
+    `acceleration` (None: what pays on the device, see training.acceleration) is for benchmarks."""
 
     def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
-                 probe_interval_s: float = 0.25, world: World | None = None, _resume_state: dict | None = None,
-                 **overrides: Any):
+                 probe_interval_s: float = 0.25, world: World | None = None,
+                 acceleration: Acceleration | None = None, _resume_state: dict | None = None, **overrides: Any):
         doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
@@ -100,19 +118,32 @@ class Trainer:
         self.log_interval_s = log_interval_s
         self.probe_interval_s = probe_interval_s
         summary = summarize(self.project)
+        check_memory(summary, self.config, self.device, self.world.size)  # before a byte is allocated
         torch.manual_seed(self.config.seed)
-        model = build_model(self.project)
-        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later);
-        # layers edited since the import start fresh, which the start event's "weight_notes" says.
-        self.weight_notes = load_initial_weights(model, self.project) if _resume_state is None else []
-        self.model = self.world.prepare(model, self.device).to(self.device)
+        with self._allocating(summary):
+            model = build_model(self.project)
+        # An imported network starts from its weights (a resumed run from its checkpoint, loaded later;
+        # one that had none starts over, from them too); layers edited since the import start fresh,
+        # which the start event's "weight_notes" says.
+        self.weight_notes = load_initial_weights(model, self.project) if not _resume_state else []
+        with self._allocating(summary):
+            self.model = self.world.prepare(model, self.device).to(self.device)
+        self.acceleration = acceleration or default_acceleration(self.device, self.model)
+        if self.world.distributed and self.acceleration.compile != "off":
+            # not under torchrun (yet): every rank would have to compile at the same step, and DDP's
+            # compiled path is unmeasured here
+            self.acceleration = replace(self.acceleration, compile="off")
+        self.model = self.model.to(memory_format=self.acceleration.memory_format)
+        self.compiler = Compiler(self.acceleration)
         self.world.seed(self.config.seed)
         data = dataset if dataset is not None else load_dataset(self.data_section, self.project["input"], root)
         self.classes = list(data.classes)
-        self.data = data.to(self.device)
+        # on the device if it fits there, else the training images stream from host memory
+        self.data, self.streamed = place(data, self.device, self.acceleration.memory_format)
+        self.feed = self.make_feed()
         check_augment(self.data_section["augment"], self.project["input"])
         self.task = make_task(self.config, self.model, self.project["input"], summary["output"], len(self.classes))
-        self.optimizer = make_optimizer(self.config, self.model.parameters())
+        self.optimizer = make_optimizer(self.config, self.model.parameters(), self.acceleration.fused_optimizer)
         self.use_amp = self.device.type == "cuda" and self.config.amp
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
@@ -146,19 +177,37 @@ class Trainer:
         overrides (e.g. epochs=40) change the recorded config."""
         run = open_run(run_dir)
         if not run.state:
-            raise RunError(f"{run_dir}: no checkpoint to resume from (it stopped before its first epoch ended)")
+            # Killed before (or while) writing its first checkpoint, the run's record ends at most with
+            # epoch 1's event. Anything after it means checkpoints existed and were deleted.
+            kinds = [e["event"] for e in run.metrics]
+            epochs = kinds.count("epoch")
+            if epochs > 1 or (epochs == 1 and kinds[-1] != "epoch"):
+                raise RunError(f"{run.path / 'checkpoints'}: no checkpoint, though metrics.jsonl records {epochs} "
+                               f"epoch{'s' * (epochs > 1)} (were the checkpoints deleted?): the trained weights are "
+                               f"gone; start a new run")
         section = {**run.config["training"], **{k: v for k, v in overrides.items() if v is not None}}
         project = {**run.project, "training": section, "data": run.config["data"]}
         trainer = cls(project, run_dir=run_dir, log_interval_s=log_interval_s, probe_interval_s=probe_interval_s,
                       world=world, _resume_state=run.state)
+        if not run.state:  # stopped before its first checkpoint: nothing to lose, so it starts over
+            trainer.note = "no checkpoint yet (it stopped before its first epoch ended): started over"
+            if trainer.writer is not None:  # rank 0's alone under torchrun
+                trainer.writer.truncate_after(0, 0)
+            return trainer
         stages = trainer.stages()
         if not 0 <= trainer.stage_index < len(stages):
             raise RunError(f"{run.path / 'checkpoints' / 'state.json'}: stage_index {trainer.stage_index} does not "
                            f"exist in this run's schedule ({len(stages)} stages)")
-        trainer._load_checkpoint(run, stages[trainer.stage_index])
+        same_optimizer = run.config["training"].get("optimizer") == trainer.config.optimizer
+        trainer._load_checkpoint(run, stages[trainer.stage_index], optimizer_state=same_optimizer)
         if trainer.writer is not None:  # rank 0's alone under torchrun
             trainer.writer.truncate_after(trainer.epoch, trainer.global_step)
         return trainer
+
+    def make_feed(self) -> BatchFeed:
+        """Where training batches come from: on the device or streamed, this rank's share of each batch."""
+        return BatchFeed(self.data.train_x, self.data.train_y, self.device, rank=self.world.rank,
+                         world_size=self.world.size, stream=self.streamed, memory_format=self.acceleration.memory_format)
 
     # controls, safe from any thread -------------------------------------------------------------
     def pause(self) -> None:
@@ -183,9 +232,10 @@ class Trainer:
         """Change hyperparameters between runs (e.g. a smaller batch size after running out of memory)."""
         self.config = validate_training(self.config.to_dict(), **changes)
         self.world.check_batch(self.config.batch_size)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.lr
-            group["weight_decay"] = self.config.weight_decay
+        if "batch_size" in changes:  # compiled for the old batch's shape: compile again if it pays
+            self.compiler = Compiler(self.acceleration)
+        for stage in self.stages():
+            apply_hyperparameters(stage.optimizer, self.config)
         if self.writer is not None:
             self.writer.write_config(self._config_record())
 
@@ -202,6 +252,7 @@ class Trainer:
         failed_rank: int | None = None  # a failure on one rank under torchrun (a NaN is every rank's)
         self._phase = "start"
         try:
+            apply_to_process(self.acceleration)
             stages = self.stages()
             self._back_to_epoch_start()
             start: StartEvent = {"event": "start", "device": str(self.device), "device_name": device_name(self.device),
@@ -209,6 +260,8 @@ class Trainer:
                               "train_size": len(self.data.train_x), "val_size": len(self.data.val_x),
                               "classes": self.classes, "epoch": self.epoch, "global_step": self.global_step,
                               "weight_notes": self.weight_notes, "processes": self.world.size}
+            if self.note:
+                start["note"] = self.note
             yield self._emit(start)
             self._clock = _Clock()
             self._steps_left = sum(max(0, s.epochs - (self.stage_epoch if i == self.stage_index else 0))
@@ -247,11 +300,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        # A last batch of a single sample is left out (a different sample each epoch, as the order is
-        # shuffled): batch normalization cannot train on one sample, and one sample's step is mostly noise.
-        # Under torchrun: unless every process gets two samples of it.
-        full, rest = divmod(len(self.data.train_x), self.config.batch_size)
-        return max(1, full + (rest >= 2 * self.world.size))
+        return self.feed.steps(self.config.batch_size)
 
     # the loop ---------------------------------------------------------------------------------------
     def _run_stage(self, stage: Stage) -> Iterator[Event]:
@@ -259,21 +308,46 @@ class Trainer:
             yield from self._run_epoch(stage)
             self._phase = "validation"
             record = self._evaluate(stage)
+            self._check_finite(stage, record)
             self.epoch += 1
             self.stage_epoch += 1
             self._epoch_first_step = self.global_step
             best = record["val_loss"] < self.best_val
             self.best_val = min(self.best_val, record["val_loss"])
-            if self.writer is not None and math.isfinite(record["train_loss"]):
+            # logged before the checkpoint that commits it: a crash in between leaves the event past the
+            # checkpoint, dropped on resume; the other way round it left a checkpoint with no event
+            self._emit(record, stage)
+            if self.writer is not None:
+                self._phase = "checkpoint"
                 self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
-            yield self._emit(record, stage)
+            yield record
+
+    def _check_finite(self, stage: Stage, record: dict) -> None:
+        """A diverged epoch is never checkpointed as good: its losses and the weights it leaves must
+        all be finite (a validation loss of inf with weights at 1e9 passed the training loss's check)."""
+        for key in ("train_loss", "val_loss"):
+            if not math.isfinite(record[key]):
+                raise NonFiniteLoss(f"the {'training' if key == 'train_loss' else 'validation'} loss became "
+                                    f"{record[key]} in epoch {self.epoch + 1}: training stopped; {self._kept()}. "
+                                    f"Try a lower learning rate (now {self.config.lr:g})")
+        modules = [stage.model] + ([stage.scaffold] if stage.scaffold is not None else [])
+        tensors = [t for m in modules for t in m.state_dict().values() if t.is_floating_point()]
+        if tensors and not bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()):
+            raise NonFiniteLoss(f"the weights hold NaN or infinite values after epoch {self.epoch + 1}: training "
+                                f"stopped; {self._kept()}. Try a lower learning rate (now {self.config.lr:g})")
+
+    def _kept(self) -> str:
+        return "the last good checkpoint is kept" if self.run_dir is not None else "nothing was saved"
 
     def _run_epoch(self, stage: Stage) -> Iterator[Event]:
-        x, y = self.data.train_x, self.data.train_y
-        n, batch = len(x), self.config.batch_size
         # The order depends only on (seed, stage, epoch): a resumed run sees the same batches.
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch)
-        order = torch.randperm(n, generator=g).to(self.device)
+        epoch_seed = self.config.seed * 1_000_003 + self.stage_index * 10_007 + self.stage_epoch
+        order = torch.randperm(len(self.data.train_x), generator=torch.Generator().manual_seed(epoch_seed))
+        # So are dropout masks, corruption noise and augmentation: an epoch run again after a resume
+        # draws what it drew the first time, and the resumed curve is the uninterrupted one (under
+        # torchrun each rank draws its own, as world.seed says).
+        torch.manual_seed(epoch_seed + 1)
+        self.world.seed(epoch_seed + 1)
         self._training_model(stage).train()
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
@@ -281,15 +355,16 @@ class Trainer:
         last_log = self._clock.now()
         self._epoch_start = last_log
         self._epoch_samples = 0
-        for step in range(self.steps_per_epoch):
+        for step, batch in enumerate(self.feed.batches(order, self.config.batch_size)):
             yield from self._controls(stage)
+            if self.compiler.due(stage.model, self._steps_done, lambda: self._seconds_left(stage, step)):
+                yield from self._compile(stage)
             self._phase = "step"
-            index = order[step * batch:(step + 1) * batch]
-            share = self.world.shard(index)  # all of it, in one process
-            pending.append(self._step(stage, x[share], y[share], self.world.share_weight(len(share), len(index))))
+            # this rank's share of the global batch (all of it, in one process)
+            pending.append(self._step(stage, batch.x, batch.y, self.world.share_weight(len(batch.x), batch.whole)))
             self.global_step += 1
             self._steps_done += 1
-            self._epoch_samples += len(index)
+            self._epoch_samples += batch.whole
             now = self._clock.now()
             if self._log_due(step, now - last_log):
                 yield self._emit(self._batch_event(pending, step, now - last_log), stage)
@@ -297,13 +372,55 @@ class Trainer:
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
 
+    def _seconds_left(self, stage: Stage, step: int) -> float:
+        """The rest of the stage at the run's pace so far (what compiling would speed up)."""
+        steps_left = (stage.epochs - self.stage_epoch) * self.steps_per_epoch - step
+        return self._clock.now() / max(self._steps_done, 1) * steps_left
+
+    def _compile(self, stage: Stage) -> Iterator[Event]:
+        """Compile the stage's network between steps; the time it takes is reported, not counted as
+        training (the clock is paused), and a failure leaves the run going uncompiled."""
+        self._phase = "compile"
+        compiling: CompilingEvent = {"event": "compiling", "epoch": self.epoch + 1, "global_step": self.global_step}
+        yield self._emit(compiling, stage)
+        with self._clock.paused():
+            result = self.compiler.compile(stage.model, lambda forward: self._warm_up(stage, forward))
+        compiled: CompiledEvent = {"event": "compiled", "epoch": self.epoch + 1, "global_step": self.global_step,
+                                   "ok": result.ok, "seconds": result.seconds, "message": result.message}
+        yield self._emit(compiled, stage)
+
+    def _warm_up(self, stage: Stage, forward: Any) -> None:
+        """Run `forward` on the shapes training uses, a training batch (forward and backward) and a
+        validation chunk, then put the batch-norm statistics, gradients and random streams back as
+        they were: compiling changes nothing in the run. (The weights do not change: no optimizer step.)"""
+        buffers = [(buffer, buffer.clone()) for buffer in stage.model.buffers()]
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            xb, yb = self.feed.head(self.config.batch_size)
+            xb = augment_batch(xb, self.data_section["augment"])
+            inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
+            with self._autocast():
+                out = forward(inputs)
+            stage.task.loss(out, stage.task.targets(xb, yb)).backward()
+            stage.model.eval()
+            try:
+                with torch.no_grad(), self._autocast():
+                    forward(self._val_inputs[:EVAL_BATCH].to(self.device))
+            finally:
+                stage.model.train()
+        stage.model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+
     def _step(self, stage: Stage, xb: torch.Tensor, yb: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
         """One optimizer step; returns the batch's loss as a detached device tensor. `weight`: what
         this rank's share of the global batch counts (World.share_weight; 1 in one process)."""
         xb = augment_batch(xb, self.data_section["augment"])
         target = stage.task.targets(xb, yb)
-        with self._autocast():
-            out = self._training_model(stage)(stage.task.inputs(xb))
+        inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
+        with self._autocast():  # compiled for the shapes it warmed up on (never under torchrun: see __init__)
+            out = self.compiler.model_for(stage.model, inputs, self._training_model(stage))(inputs)
         loss = stage.task.loss(out, target)  # in float32, outside autocast (which refuses BCE)
         stage.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss if weight == 1.0 else loss * weight).backward()
@@ -339,7 +456,7 @@ class Trainer:
             bad = self.global_step - len(pending) + int((~finite).nonzero()[0, 0]) + 1
             raise NonFiniteLoss(
                 f"the loss became {losses[~finite][0].item()} at step {bad} (epoch {self.epoch + 1}): training "
-                f"stopped; the last good checkpoint is kept. Try a lower learning rate (now {self.config.lr:g})")
+                f"stopped; {self._kept()}. Try a lower learning rate (now {self.config.lr:g})")
         if stop:
             raise _Stopped
         elapsed = self._clock.now() - self._epoch_start
@@ -364,10 +481,11 @@ class Trainer:
         lo, hi = self.world.share_range(len(val_x))  # all of it, in one process
         for i in range(lo, hi, EVAL_BATCH):
             j = min(i + EVAL_BATCH, hi)
-            xb, yb = val_x[i:j], val_y[i:j]
+            # on the device already, unless the dataset is too large for it (training.feed.place)
+            xb, yb = val_x[i:j].to(self.device, non_blocking=True), val_y[i:j]
             with self._autocast():
-                out = stage.model(xb)
-            target = stage.task.targets(self.data.val_x[i:j], yb)
+                out = self.compiler.model_for(stage.model, xb)(xb)
+            target = stage.task.targets(self.data.val_x[i:j].to(self.device, non_blocking=True), yb)
             loss_sum += stage.task.loss(out, target) * len(xb)
             if stage.task.classifies:
                 pred = out.argmax(1)
@@ -418,9 +536,9 @@ class Trainer:
         if self._live_probe is None:
             n = min(probes.PROBE_COUNT, len(self._val_inputs))
             # Denoising: the clean images are the inputs, and the noisy ones what the network is given.
-            noisy = self._val_inputs[:n] if self.task.corruption is not None else None
-            self._live_probe = probes.LiveProbe(self.data.val_x[:n], self.data.val_y[:n], corrupted=noisy,
-                                                classes=len(self.data.classes))
+            noisy = self._val_inputs[:n].to(self.device) if self.task.corruption is not None else None
+            self._live_probe = probes.LiveProbe(self.data.val_x[:n].to(self.device), self.data.val_y[:n],
+                                                corrupted=noisy, classes=len(self.data.classes))
         capture = self._live_probe.capture(stage.model, request)
         self._probe_costs.append(self._clock.now() - began)
         # the cost of a typical probe, not of a one-off: the first (of the whole batch, ~15 times a later
@@ -435,6 +553,7 @@ class Trainer:
         self._next_probe = max(self._beat, began + self.probe_interval_s / 2, began + took / PROBE_SHARE)
         yield self._emit({"event": "probe", "global_step": self.global_step, **capture}, stage)
 
+    note = ""  # said with the start event (a resume that had to start over)
     _next_probe = _beat = -math.inf
     _live_probe: Any = None  # a probes.LiveProbe once the first probe is asked for
 
@@ -461,7 +580,7 @@ class Trainer:
             return self.data.val_x
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed + 1)
-            return self.task.inputs(self.data.val_x.cpu()).to(self.device)
+            return self.task.inputs(self.data.val_x.cpu()).to(self.data.val_x.device)
 
     def _state(self) -> dict:
         return {"stage_index": self.stage_index, "epoch": self.epoch, "stage_epoch": self.stage_epoch,
@@ -493,14 +612,18 @@ class Trainer:
             self._training_models[id(stage.model)] = model
         return model
 
-    def _load_checkpoint(self, run: Run, stage: Stage) -> None:
+    def _load_checkpoint(self, run: Run, stage: Stage, optimizer_state: bool = True) -> None:
         """The run folder's last checkpoint into the network, and into `stage` (the one the checkpoint
-        was taken in) its optimizer state and scaffold."""
+        was taken in) its optimizer state (unless the optimizer changed) and scaffold. The learning
+        rate, weight decay and momentum are this run's config's: a resume with --lr uses that lr."""
         run.load_weights_into(self.model)
-        try:
-            stage.optimizer.load_state_dict(run.optimizer_state())
-        except (ValueError, KeyError) as exc:
-            raise RunError(f"{run.path}: the optimizer state does not fit this run ({exc})") from None
+        if optimizer_state:
+            try:
+                stage.optimizer.load_state_dict(run.optimizer_state())
+            except (ValueError, KeyError) as exc:
+                raise RunError(f"{run.checkpoint / 'optimizer.pt'}: the optimizer state does not fit this run "
+                               f"({exc})") from None
+        apply_hyperparameters(stage.optimizer, self.config)
         if stage.scaffold is not None:
             run.load_weights_into(stage.scaffold, "scaffold")
 
@@ -510,8 +633,8 @@ class Trainer:
         Returns what the failure message should add when that is not possible."""
         stage = self.stages()[self.stage_index]
         stage.optimizer.zero_grad(set_to_none=True)
-        if self.run_dir is None or not (self.run_dir / "checkpoints" / "last.safetensors").exists():
-            return ""
+        if self.run_dir is None or not (self.run_dir / "checkpoints" / "state.json").exists():
+            return ""  # nothing checkpointed yet (or, under torchrun, rank 0's folder is not on this machine)
         try:
             run = open_run(self.run_dir)
             if run.state.get("stage_index", 0) == self.stage_index:
@@ -525,6 +648,16 @@ class Trainer:
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
         return ""
+
+    @contextlib.contextmanager
+    def _allocating(self, summary: Summary) -> Iterator[None]:
+        """Past the memory estimate, torch's allocator or its size checks refuse: one line, not theirs."""
+        try:
+            yield
+        except (RuntimeError, MemoryError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MemoryShortage(f"the network's {summary['total_params']:,} parameters cannot be allocated on "
+                                 f"{device_name(self.device)} ({first[:160]}): make the network smaller") from None
 
     def _out_of_memory_message(self, what: str) -> str:
         self.optimizer.zero_grad(set_to_none=True)
@@ -542,7 +675,11 @@ class Trainer:
         where = {"start": "before the first step",
                  "step": f"at step {self.global_step + 1} (epoch {self.epoch + 1})",
                  "validation": f"while validating epoch {self.epoch + 1}",
+                 "compile": f"while compiling the network at step {self.global_step}",
+                 "checkpoint": f"while saving the checkpoint of epoch {self.epoch}",
                  "probe": f"while probing the network at step {self.global_step}"}[self._phase]
+        if isinstance(exc, OSError) and exc.strerror:  # a full or read-only disk: what, and which file
+            return f"training failed {where}: {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
         return f"training failed {where}: {type(exc).__name__}: {text[:300]}"
 
 

@@ -42,6 +42,7 @@ class StartEvent(_Staged):
     global_step: int
     weight_notes: list[str]  # layers of an imported network that start from fresh weights, and why
     processes: int      # how many processes train the run (several under torchrun)
+    note: NotRequired[str]  # a resume that had to start over says so
 
 
 class BatchEvent(_Staged):
@@ -78,6 +79,25 @@ class ResumedEvent(_Staged):
     event: Literal["resumed"]
     epoch: int
     global_step: int
+
+
+class CompilingEvent(_Staged):
+    """torch.compile starts (training.acceleration): no steps for a while."""
+
+    event: Literal["compiling"]
+    epoch: int
+    global_step: int
+
+
+class CompiledEvent(_Staged):
+    """How compiling went: seconds it took (not counted as training), or why the run goes on uncompiled."""
+
+    event: Literal["compiled"]
+    epoch: int
+    global_step: int
+    ok: bool
+    seconds: float
+    message: str      # "compiled in 21.5 s (default)" or "compiling failed (…): training uncompiled"
 
 
 class Probe(TypedDict, total=False):
@@ -140,8 +160,9 @@ class ComparisonEvent(TypedDict):
     scratch: Curve
 
 
-Event = Union[StartEvent, BatchEvent, EpochEvent, PausedEvent, ResumedEvent, ProbeEvent, DoneEvent]
-RecordedEvent = Union[StartEvent, BatchEvent, EpochEvent, DoneEvent]  # what metrics.jsonl holds
+Event = Union[StartEvent, BatchEvent, EpochEvent, PausedEvent, ResumedEvent, CompilingEvent, CompiledEvent, ProbeEvent,
+              DoneEvent]
+RecordedEvent = Union[StartEvent, BatchEvent, EpochEvent, CompilingEvent, CompiledEvent, DoneEvent]  # metrics.jsonl
 
 
 def failure(message: str, run_dir: str | None) -> DoneEvent:

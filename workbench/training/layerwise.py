@@ -220,7 +220,8 @@ class LayerwiseTrainer(Trainer):
             task = CodeTask("autoencoder", "mse", self.task.corruption, source=model)
             trained = [*self.model[block.start:block.end].parameters(), *decoder.parameters()]
             stages.append(Stage(f"pretrain-{j}", self.plan.pretrain_epochs, model, task,
-                                make_optimizer(self.config, trained), scaffold=decoder))
+                                make_optimizer(self.config, trained, self.acceleration.fused_optimizer),
+                                scaffold=decoder))
         stages.append(Stage("finetune", self.plan.finetune_epochs, self.model, self.task, self.optimizer))
         return stages
 

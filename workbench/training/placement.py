@@ -1,6 +1,6 @@
 """Where a project's data lives while it trains, from the builder's per-sample estimate: the whole
-dataset on the GPU, or streamed to it batch by batch from pinned host memory through a DataLoader
-(and, under torchrun, each process its share: a DistributedSampler); on the CPU it is in memory.
+dataset on the GPU, or streamed to it batch by batch from pinned host memory (training.feed)
+(and, under torchrun, each process its share of every batch); on the CPU it is in memory.
 
     placement = data_placement(project, "auto")
     placement.case     # "device" | "streamed" | "memory"
@@ -20,8 +20,7 @@ from typing import Literal
 from workbench.core.inference import BYTES_PER_VALUE
 from workbench.core.spec import ProjectSpec, load_spec
 from workbench.data import sample_count, validate_data
-
-FIT_SHARE = 0.5
+from workbench.training.feed import FIT_SHARE  # the rule a run applies (feed.place), estimated here
 LABEL_BYTES = 8  # an int64 class label per sample
 Case = Literal["device", "streamed", "memory"]
 

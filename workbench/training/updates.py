@@ -2,8 +2,8 @@
 
 The engine may send hundreds of events a second; a window redraws a few times a second. `Coalescer`
 collects the events that arrive between two redraws and `take()` hands them over as one `RunUpdate`:
-loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, and only
-the newest probe (merged: keys sent once, such as the fixed inputs, are kept).
+loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, the latest
+compile news, and only the newest probe (merged: keys sent once, such as the fixed inputs, are kept).
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.training.events import BatchEvent, EpochEvent, Event, Probe, ProbeEvent, StartEvent
+from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, EpochEvent, Event, Probe, ProbeEvent,
+                                       StartEvent)
 
 
 @dataclass
@@ -25,6 +26,7 @@ class RunUpdate:
     progress: BatchEvent | EpochEvent | None = None  # the latest
     paused: bool | None = None  # None: neither paused nor resumed since the last update
     probe: ProbeEvent | None = None
+    compile: CompilingEvent | CompiledEvent | None = None  # the latest: compiling now, or how it went
     events: list[Event] = field(default_factory=list)  # start/batch/epoch events in order (no confusion counts)
     probes: int = 0  # how many probe events `probe` stands for
     results: list[Any] = field(default_factory=list)  # what a job found (workbench.training.lab's events)
@@ -51,6 +53,8 @@ class Coalescer:
         elif event["event"] == "epoch":
             update.epochs.append(event)
             update.progress = event
+        elif event["event"] == "compiling" or event["event"] == "compiled":
+            update.compile = event
         elif event["event"] in ("paused", "resumed"):
             update.paused = event["event"] == "paused"
         elif event["event"] == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept

@@ -94,11 +94,12 @@ class Builder(QAbstractScrollArea):
 
     def _relayout(self) -> None:
         size, gap, margin = self.card_size(), self._gap(), round(14 * self.unit)
+        sizes = {False: size, True: self.card_size(narrow=True)}
         width = max(self.viewport().width(), size.width() + 2 * margin)
         ids = [(INPUT_ID, -1, None)] + [(r["id"], r["index"], r["type"]) for r in self.summary.summary["layers"]]
         self.cards, x, y = [], margin, margin + (round(30 * self.unit) if self.locked_reason else 0)
         for card_id, index, card_type in ids:
-            this = self.card_size(self.is_narrow(card_type))
+            this = sizes[self.is_narrow(card_type)]
             if x + this.width() > width - margin and x > margin:
                 x, y = margin, y + size.height() + gap
             self.cards.append(Card(card_id, index, QRect(QPoint(x, y), this)))
@@ -173,7 +174,11 @@ class Builder(QAbstractScrollArea):
             self._paint_banner(painter)
         painter.translate(-self._offset())
         selected = set(self.selection.ids)
+        # only the cards in the region to repaint: a 1,000-layer network has a screenful on view
+        exposed = event.rect().translated(self._offset()).adjusted(-self._gap(), 0, self._gap(), 0)
         for i, card in enumerate(self.cards):
+            if not card.rect.intersects(exposed):
+                continue
             if i and self.cards[i - 1].rect.top() == card.rect.top():
                 self._paint_arrow(painter, self.cards[i - 1].rect, card.rect)
             self._paint_card(painter, card, card.id in selected)

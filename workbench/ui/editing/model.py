@@ -2,6 +2,8 @@
 selection. Views listen to these and redraw; they never update each other."""
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QObject, Signal
 
 from workbench.core.inference import summarize
@@ -9,12 +11,16 @@ from workbench.core.project import Project
 from workbench.core.summary import LayerRow
 
 INPUT_ID = "<input>"  # the Input card's id in a selection (layer ids are hex strings)
+LIVE_EDIT_S = 0.1  # an edit that shows within this feels live (1,000 layers: ~40 ms, benchmarks/edit_speed.py)
 
 
 class SummaryModel(QObject):
-    """Runs the analytic inference once per project change and shares the result."""
+    """Runs the analytic inference once per project change and shares the result. An update that
+    takes longer than LIVE_EDIT_S (inference and every view's redraw) emits `slow` with its seconds:
+    the window then says the network is too large to edit live."""
 
     updated = Signal()
+    slow = Signal(float)
 
     def __init__(self, project: Project, parent: QObject | None = None):
         super().__init__(parent)
@@ -24,8 +30,12 @@ class SummaryModel(QObject):
         self.destroyed.connect(lambda *_: project.changed.disconnect(self._on_changed, missing_ok=True))
 
     def _on_changed(self, what: str = "") -> None:
+        began = time.perf_counter()
         self.summary = summarize(self.project)
         self.updated.emit()
+        took = time.perf_counter() - began
+        if took > LIVE_EDIT_S:
+            self.slow.emit(took)
 
     def row(self, layer_id: str) -> LayerRow | None:
         return next((r for r in self.summary["layers"] if r["id"] == layer_id), None)
@@ -54,7 +64,7 @@ class SelectionModel(QObject):
 
     def indices(self) -> list[int]:
         """Selected layer indices in network order (the Input card is not a layer)."""
-        order = {layer["id"]: i for i, layer in enumerate(self.project.layers)}
+        order = {layer_id: i for i, layer_id in enumerate(self.project.ids())}
         return sorted(order[i] for i in self._ids if i in order)
 
     def current_index(self) -> int | None:
@@ -81,5 +91,5 @@ class SelectionModel(QObject):
         self.set([i for i in self._ids if i != layer_id] if layer_id in self._ids else self._ids + [layer_id])
 
     def _prune(self, what: str = "") -> None:
-        valid = {layer["id"] for layer in self.project.layers} | {INPUT_ID}
+        valid = {*self.project.ids(), INPUT_ID}
         self.set([i for i in self._ids if i in valid])

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.insert_requested.connect(self._insert_after_selection)
         self.editor.refused.connect(lambda text: self.statusBar().showMessage("✖ " + text, 8000))
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.summary.slow.connect(self._too_large_to_edit_live)
         self.files.title_changed.connect(self._update_title)
         self.editor.stack.cleanChanged.connect(self._update_title)
         self.resize(*SCREENSHOT_SIZE)
@@ -326,6 +327,11 @@ class MainWindow(QMainWindow):
         rows = [f"<tr><td>{a.text().replace('&', '')}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
                 for a in self.actions_by_name.values() if not a.shortcut().isEmpty()]
         QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>")
+
+    def _too_large_to_edit_live(self, seconds: float) -> None:
+        self.statusBar().showMessage(
+            f"{len(self.project):,} layers: too large to edit live (each edit takes {seconds:.1f} s to show). "
+            f"Edits still apply and undo one by one", 15_000)
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.files.display_name()}[*]")

@@ -15,8 +15,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from workbench.core.commands import ReplaceProject
-from workbench.core.project import ProjectError, dumps_project, read_project, validate_project, write_atomic
+from workbench.core.project import (MAX_FILE_BYTES, ProjectError, dumps_project, read_project, validate_project,
+                                    write_atomic)
+from workbench.core.regular_file import read_regular
 from workbench.core.templates import template
+from workbench.training.config import section_problem
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.editing.undo import Editor
 
@@ -48,7 +51,16 @@ class FileController(QObject):
 
     # loading ----------------------------------------------------------------------------------
     def _set_loaded(self, doc: dict, path: Path | None) -> None:
-        self.editor.project.replace(doc)
+        """All or nothing: the path and title change with the network, and if any view fails to show
+        the new project the old one comes back, so Save can never write one project over another."""
+        before = self.editor.project.to_dict()
+        try:
+            self.editor.project.replace(doc)
+        except Exception:
+            with self.editor.project.changed.blocked():
+                self.editor.project.replace(before)
+            self.editor.project.changed.emit("all")
+            raise
         self.editor.stack.clear()
         self.editor.stack.setClean()
         self.path = path
@@ -70,12 +82,21 @@ class FileController(QObject):
                 return False
         try:
             doc = read_project(path)
+            self._set_loaded(doc, Path(path))
         except ProjectError as exc:
             QMessageBox.warning(self.parent_widget, "Cannot open project", str(exc))
             return False
-        self._set_loaded(doc, Path(path))
+        except Exception as exc:  # noqa: BLE001 - a view that cannot show it: the old project is back
+            QMessageBox.warning(self.parent_widget, "Cannot open project",
+                                f"{path}: cannot be shown ({type(exc).__name__}: {exc}); the current project is kept")
+            return False
         app_settings.add_recent(str(path))
         self.message.emit(f"Opened {path}")
+        problem = section_problem(doc)
+        if problem:
+            QMessageBox.warning(self.parent_widget, "Training settings not valid",
+                                f"{path}: {problem}.\nThe network is open; correct the setting in the Training "
+                                "panel before training.")
         return True
 
     def load_template(self, name: str) -> None:
@@ -144,21 +165,27 @@ class FileController(QObject):
         if not self.recovery_path.exists():
             return False
         try:
-            record = json.loads(self.recovery_path.read_text(encoding="utf-8"))
+            record = json.loads(read_regular(self.recovery_path, MAX_FILE_BYTES + 4096))
             doc = validate_project(record["project"])
         except (OSError, ValueError, KeyError, TypeError):
             self.discard_recovery()  # unreadable: nothing to offer
             return False
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.get("saved_at", 0)))
+        # The rest of the record only decorates the question: a value that is not what we wrote
+        # (a hand-edited "saved_at": "yesterday") is left out, never a reason to crash at every start.
+        saved_at, origin = record.get("saved_at"), record.get("path")
+        when = ""
+        if isinstance(saved_at, (int, float)) and not isinstance(saved_at, bool) and 0 <= saved_at < 1e11:
+            when = time.strftime(" at %Y-%m-%d %H:%M", time.localtime(saved_at))
+        origin = origin if isinstance(origin, str) and origin else None
         answer = QMessageBox.question(
             self.parent_widget, "Recover unsaved work?",
-            f"workbench did not exit cleanly. Recover the unsaved project autosaved at {when}"
-            + (f" (from {record['path']})" if record.get("path") else "") + "?",
+            f"workbench did not exit cleanly. Recover the unsaved project autosaved{when}"
+            + (f" (from {origin})" if origin else "") + "?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         self.discard_recovery()
         if answer != QMessageBox.StandardButton.Yes:
             return False
         self.editor.push(lambda p: ReplaceProject(p, doc, "Recover autosaved project"))
-        self.path = Path(record["path"]) if record.get("path") else None
+        self.path = Path(origin) if origin else None
         self.title_changed.emit()
         return True

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayo
 from workbench.core.catalogue import fmt_shape
 from workbench.core.project import Project
 from workbench.data import DATA_OPTIONS, DATASETS
-from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS
+from workbench.training.config import OPTIMIZERS, SCHEDULES, TASKS, TRAINING_OPTIONS, section_problem
 from workbench.training.devices import available_devices
 from workbench.training.events import DoneEvent, EpochEvent
 from workbench.training.placement import data_placement
@@ -89,6 +89,14 @@ def _curve(plot: pg.PlotItem, colour: tuple, name: str, markers: bool) -> _Serie
     return _Series(item)
 
 
+def _low(key: str) -> Any:
+    return TRAINING_OPTIONS[key].low
+
+
+def _high(key: str) -> Any:
+    return TRAINING_OPTIONS[key].high
+
+
 def _clock(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
@@ -115,6 +123,7 @@ class TrainingPanel(QWidget):
         self.runner.finished.connect(self._on_finished)
         self._active = False
         self._progress_shown = 0.0
+        self._device_name = ""  # what the run going on trains on
         self.run_dir: str | None = None
         self.steps_per_epoch = 1
         self.epochs = 1
@@ -134,11 +143,14 @@ class TrainingPanel(QWidget):
         self.task.addItems(list(TASKS))
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
-        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=10.0, singleStep=1e-4)
-        self.batch_size = QSpinBox(minimum=1, maximum=65536)
-        self.epochs_box = QSpinBox(minimum=1, maximum=100_000)
-        self.weight_decay = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4)
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        # The boxes' ranges are the training section's own limits (a file and the CLI get the same);
+        # the learning-rate box shows 6 decimals, so it starts at 1e-6 (a smaller lr in the file is kept).
+        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=_high("lr"), singleStep=1e-4)
+        self.batch_size = QSpinBox(minimum=_low("batch_size"), maximum=_high("batch_size"))
+        self.epochs_box = QSpinBox(minimum=_low("epochs"), maximum=_high("epochs"))
+        self.weight_decay = QDoubleSpinBox(decimals=5, minimum=_low("weight_decay"), maximum=_high("weight_decay"),
+                                           singleStep=1e-4)
+        self.seed = QSpinBox(minimum=_low("seed"), maximum=_high("seed"))
         self.noise = QLineEdit()
         self.noise.setPlaceholderText("gaussian:0.3")
         self.noise.setToolTip("denoise corruption KIND:LEVEL: gaussian:0.3, masking:0.5, salt-and-pepper:0.1")
@@ -261,7 +273,10 @@ class TrainingPanel(QWidget):
             for spin, key in ((self.lr, "lr"), (self.batch_size, "batch_size"), (self.epochs_box, "epochs"),
                               (self.weight_decay, "weight_decay"), (self.seed, "seed")):
                 value = training.get(key, TRAINING_OPTIONS[key].default)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                # a value the box cannot hold (seed 2**31 in a file) stays in the project, unshown:
+                # Qt would raise (OverflowError) or clamp it
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                        spin.minimum() <= value <= spin.maximum():
                     spin.setValue(value)
             self.noise.setText(str(training.get("noise", TRAINING_OPTIONS["noise"].default)))
             index = self.device.findData(training.get("device", TRAINING_OPTIONS["device"].default))
@@ -271,7 +286,19 @@ class TrainingPanel(QWidget):
             self.noise.setEnabled(self.task.currentText() == "denoise")
         finally:
             self._syncing = False
+        self._show_section_problem()
         self._show_placement()
+
+    def _show_section_problem(self) -> None:
+        """An invalid training or data section (from a file) is said in the status line, not opened
+        silently; the warning goes once the setting is corrected."""
+        if self._active:
+            return
+        problem = section_problem(self.project.to_dict())
+        if problem:
+            self.status.setText(f"⚠ {problem}: correct it before training")
+        elif self.status.text().startswith("⚠ "):
+            self.status.setText("")
 
     def _show_placement(self) -> None:
         """The data's size and where it will live; counted again only when the data, the input or the
@@ -417,6 +444,7 @@ class TrainingPanel(QWidget):
         if start is not None:
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
             self.epochs = int(start["epochs"])
+            self._device_name = start["device_name"]
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples")
         self._add(*update.steps, update.epochs)
@@ -432,6 +460,11 @@ class TrainingPanel(QWidget):
             stage = f" · {progress['stage']}" if progress.get("stage") else ""
             self.progress.setFormat(f"epoch {progress['epoch']}/{self.epochs}{stage} · "
                                     f"{progress['samples_per_s']:,.0f} samples/s · ETA {_clock(progress['eta_s'])}")
+        news = update.compile  # compiling takes seconds with no steps: say so, then how it went
+        if news is not None and news["event"] == "compiling":
+            self.progress.setFormat(f"epoch {news['epoch']}/{self.epochs} · compiling…")
+        elif news is not None:
+            self.status.setText(f"Training on {self._device_name} · {news['message']}")
         if update.paused is not None:  # the engine has really stopped between steps (or gone on)
             self.progress.setFormat(("paused · " if update.paused else "") + self.progress.format()
                                     .removeprefix("paused · "))

@@ -18,7 +18,7 @@ a few milliseconds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from workbench.core.graph import Edge, Place
@@ -98,7 +98,6 @@ class Layout:
     ports: list[Port]
     width: int
     height: int
-    bands: list[tuple[int, int]] = field(default_factory=list)  # (top, bottom) of each band
 
     def box(self, index: int) -> Box:
         """The card of layer `index` (-1: the Input card)."""
@@ -269,16 +268,14 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
 
     # vertical positions: each band's lanes, each with its channel on top
     lane_top: list[list[int]] = []
-    band_spans: list[tuple[int, int]] = []
     y = m.top
     for b in range(bands):
-        tops, band_top = [], y
+        tops = []
         for lane in range(band_lanes[b]):
             y += channel_h(b, lane)
             tops.append(y)
             y += m.card_h + (m.lane_gap if lane + 1 < band_lanes[b] else 0)
         lane_top.append(tops)
-        band_spans.append((band_top, y))
         y += m.gap
 
     boxes = []
@@ -359,5 +356,4 @@ def layout(places: Sequence[Place], edges: Sequence[Edge], widths: Sequence[int]
         routes.append(Route(e.source, e.target, e.slot, points, e.skip))
 
     width = max((col_x[c] + col_w[c] for c in range(columns)), default=0) + m.margin
-    height = (band_spans[-1][1] if band_spans else m.top) + m.margin
-    return Layout(boxes, routes, ports, width, height, band_spans)
+    return Layout(boxes, routes, ports, width, y - m.gap + m.margin)

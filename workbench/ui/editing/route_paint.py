@@ -2,11 +2,14 @@
 arrowhead where they reach a card, and the "→ #30" tag where one continues in another band."""
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 
 from workbench.ui.editing.graph_layout import Route
-from workbench.ui.shell.painted_text import PaintedTexts
+
+DrawText = Callable[[QPainter, QRectF, int, str], None]  # QPainter.drawText, or a recorder of painted text
 
 INSET = 5.0  # the gap between a card's edge and the line that leaves or reaches it
 
@@ -49,8 +52,8 @@ def paint_route(painter: QPainter, route: Route, color: QColor, width: float, ra
         painter.drawPolygon([tip, tip + QPointF(-6, -4), tip + QPointF(-6, 4)])
 
 
-def paint_tag(painter: QPainter, painted: PaintedTexts, route: Route, font: QFont, color: QColor,
-              background: QColor) -> None:
+def paint_tag(painter: QPainter, route: Route, font: QFont, color: QColor, background: QColor,
+              draw: DrawText = lambda painter, rect, flags, text: painter.drawText(rect, flags, text)) -> None:
     """The cards at the other end of a connection continued in another band, on a pill over its
     run in the channel: at a band's start ("#24 →") from where the run begins; where it leaves its
     card for the next band ("→ #30 #37"), just before the corner it turns up or down at."""
@@ -69,4 +72,4 @@ def paint_tag(painter: QPainter, painted: PaintedTexts, route: Route, font: QFon
     painter.drawRoundedRect(pill, h / 2, h / 2)
     painter.setFont(font)
     painter.setPen(color)
-    painted.draw(painter, pill, Qt.AlignmentFlag.AlignCenter, route.label)
+    draw(painter, pill, int(Qt.AlignmentFlag.AlignCenter), route.label)

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QMenu, QToolTip
 from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, fmt_shape
 from workbench.core.commands import Command, InsertLayers, InsertProjection, MoveLayers, projection_fix
+from workbench.core.summary import fmt_inputs
 from workbench.ui.editing import graph_edits, volumes
 from workbench.ui.editing.card_menu import card_menu
 from workbench.ui.editing.graph_edits import Spot
 from workbench.ui.editing.graph_layout import Metrics
-from workbench.ui.editing.graph_view import GraphView, drawn_as_graph, inputs_text, merge_text
+from workbench.ui.editing.graph_view import GraphView, drawn_as_graph, merge_text
 from workbench.ui.editing.route_paint import paint_route, paint_tag
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
@@ -433,7 +434,7 @@ class Builder(QAbstractScrollArea):
         if row["formula"]:
             lines.append(f"<i>{row['formula']}</i>")
         if self.graph is not None:
-            lines.append(f"Inputs: {inputs_text(row, self.summary.summary)}")
+            lines.append(f"Inputs: {fmt_inputs(self.summary.summary, row)}")
         if row["message"]:
             lines.append(f"<b>{row['status']}</b>: {row['message']}")
         if row["id"] in self.fixes:

@@ -102,15 +102,3 @@ def merge_text(row: LayerRow, summary: Summary) -> str:
         h, w = known[0][1:]
         return f"{h}×{w}×(" + "+".join(str(s[0]) for s in known) + ")"
     return (" + " if row["type"] == "Add" else ", ").join(texts)
-
-
-def inputs_text(row: LayerRow, summary: Summary) -> str:
-    """A layer's inputs by card number and volume: "#7 (32×32×16), #2 (32×32×16)"."""
-    rows = {r["id"]: r for r in summary["layers"]}
-    parts = []
-    for source in row["inputs"]:
-        if source == graph.INPUT:
-            parts.append(f"input ({fmt_output(summary['input'])})")
-        elif source in rows:
-            parts.append(f"#{rows[source]['index']} ({fmt_output(rows[source]['output'])})")
-    return ", ".join(parts)

@@ -22,7 +22,7 @@ from workbench.core.catalogue import CATALOGUE, fmt_shape
 from workbench.core.commands import Command, InsertLayers, InsertProjection, MoveLayers, projection_fix
 from workbench.core.summary import fmt_inputs
 from workbench.ui.editing import graph_edits, volumes
-from workbench.ui.editing.card_menu import card_menu
+from workbench.ui.editing.card_menu import card_menu, projection_text
 from workbench.ui.editing.graph_edits import Spot
 from workbench.ui.editing.graph_layout import Metrics
 from workbench.ui.editing.graph_view import GraphView, drawn_as_graph, merge_text
@@ -58,11 +58,12 @@ class CardText:
 
 
 def fix_text(layer: dict) -> str:
-    """A bad Add's badge: the projection a click inserts ("Click: 1×1 conv, 32 filters, s2")."""
+    """A bad Add's badge: the projection a click inserts ("Click: 1×1 conv 32, s2"), short enough
+    for the card (the tooltip and the card menu say it in full)."""
     if layer["type"] != "Conv2d":
         return f"Click: projection to {layer.get('out_features')}"
     stride = layer.get("stride", 1)
-    return f"Click: 1×1 conv, {layer['out_channels']} filters" + (f", s{stride}" if stride != 1 else "")
+    return f"Click: 1×1 conv {layer['out_channels']}" + (f", s{stride}" if stride != 1 else "")
 
 
 def count_text(n: int | None, short: bool = False) -> str:
@@ -438,7 +439,9 @@ class Builder(QAbstractScrollArea):
         if row["message"]:
             lines.append(f"<b>{row['status']}</b>: {row['message']}")
         if row["id"] in self.fixes:
-            lines.append(f"Click the badge: {self.fixes[row['id']]}")
+            fix = projection_fix(self.editor.project, row["id"])
+            if fix is not None:
+                lines.append(f"Click the badge: {projection_text(fix[1]).lower()}")
         lines.append("Drag to reorder · drag from the output port (right edge) to a later card to connect · "
                      "right-click for skip connections · Delete removes · Ctrl+D duplicates")
         return "<br>".join(lines)

@@ -80,7 +80,7 @@ class SummaryTableModel(QAbstractTableModel):
         r = s["layers"][row - 1]
         out = fmt_output(r["output"])
         return (str(r["index"]), r["label"], out, fmt_count(r["params"]), fmt_count(r["params_unshared"]), fmt_count(r["macs"]),
-                memory_text(r["memory"]), fmt_count(r["receptive_field"]), fmt_inputs(s, r), r["message"])
+                memory_text(r["memory"]), fmt_count(r["receptive_field"]), fmt_inputs(s, r, volumes=False), r["message"])
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -17,6 +17,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "import": ("importing", "make a project of a torchvision model, a Python nn.Module or an ONNX file"),
     "train": ("train", "train a project headless, printing one JSON object per line"),
     "plot": ("plot", "render a run folder's filters, activations, latent codes, ... to a PNG"),
+    "health": ("health", "say what a run's health statistics found (vanishing gradients, dead units, ...)"),
+    "compare": ("compare", "two or more runs side by side: metrics, curves and the architectures diffed"),
     "pca": ("pca", "compare an autoencoder run's reconstruction error with PCA at the same code size"),
     "lesson": ("lesson", "render one of the course's worked examples to a PNG"),
 }

@@ -17,6 +17,8 @@ def run_dirs(tiny_run):
     ("digits-cnn", "activations", ["--layer", "4", "--sample", "3"]), ("digits-cnn", "latent", []),
     ("digits-cnn", "curves", []), ("digits-cnn", "confusion", []),
     ("deep-autoencoder", "latent", []), ("deep-autoencoder", "reconstructions", []),
+    ("digits-cnn", "health", []), ("deep-autoencoder", "health", []),
+    ("digits-cnn", "saliency", ["--sample", "2"]), ("digits-cnn", "saliency", ["--layer", "0"]),
 ])
 def test_every_picture_is_written_at_its_size_and_not_blank(qapp, run_dirs, tmp_path, name, what, extra, capsys):
     out = tmp_path / f"{what}.png"
@@ -35,9 +37,12 @@ def test_every_picture_is_written_at_its_size_and_not_blank(qapp, run_dirs, tmp_
     (["{cnn}", "--what", "activations", "--sample", "9999"], "--sample 9999"),
     (["{cnn}", "--what", "latent", "--layer", "42"], "--layer 42"),
     (["{cnn}", "--what", "bogus"], "invalid choice"),
+    (["{cnn}", "--what", "saliency", "--layer", "6"], "Grad-CAM needs a layer whose output is a volume"),
+    (["{ae}", "--what", "saliency"], "needs a classifier"),
 ])
 def test_bad_input_is_one_line_and_a_failure(qapp, run_dirs, tmp_path, capsys, args, message):
-    args = [a.replace("{cnn}", str(run_dirs["digits-cnn"])) for a in args]
+    args = [a.replace("{cnn}", str(run_dirs["digits-cnn"])).replace("{ae}", str(run_dirs["deep-autoencoder"]))
+            for a in args]
     out = tmp_path / "x.png"
     try:
         code = plot.main([*args, "-o", str(out)])

@@ -1,5 +1,6 @@
 """`workbench plot RUN_DIR --what KIND [--layer N] [--sample K] -o FILE.png`: a run folder's filters,
-activation maps, latent codes, reconstructions, curves or confusion matrix as a picture.
+activation maps, latent codes, reconstructions, curves, confusion matrix, health per layer, or where
+the network looks (saliency, Grad-CAM at --layer, occlusion, for validation sample --sample) as a picture.
 
 The picture is drawn by the window's own panels (offscreen when there is no display), so a slide
 shows exactly what the app shows.
@@ -13,7 +14,7 @@ from typing import Any, Mapping, NoReturn, cast
 from workbench.cli.errors import EXIT_BAD_INPUT, run_cli
 from workbench.cli.pictures import offscreen_without_display, parse_size
 
-KINDS = ("filters", "activations", "latent", "reconstructions", "curves", "confusion")
+KINDS = ("filters", "activations", "latent", "reconstructions", "curves", "confusion", "health", "saliency")
 # what a probe must contain for each picture, and what to say when the network cannot give it
 NEEDS = {
     "filters": ("filters", "has no Conv2d layer, so there are no filters to show"),
@@ -54,7 +55,6 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
     from workbench.core.inference import summarize
     from workbench.training.probes import ProbeRequest, RunProbe
     from workbench.training.run_folder import open_run
-    from workbench.ui.insight import PANEL_TYPES
     from workbench.ui.shell.pictures import widget_png
 
     run = open_run(run_dir)
@@ -63,11 +63,18 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
         raise ValueError(f"--layer {layer}: the network has layers 0…{len(summary['layers']) - 1}")
     app = QApplication.instance() or QApplication([])
     qInstallMessageHandler(_quiet_offscreen)
-    panel = PANEL_TYPES[what]()
+    panel = _panel_type(what)()
     panel.resize(*size)
     panel.for_picture()
     panel.set_summary(summary)
-    if what == "curves":
+    if what == "health":
+        records = run.health()
+        if not any(r["event"] == "health" for r in records):
+            raise ValueError(f"{run_dir}: no health statistics (health.jsonl is missing or empty)")
+        panel.set_records(records)  # type: ignore[attr-defined]  # a HealthPanel
+    elif what == "saliency":
+        _explain(panel, run, run_dir, layer, sample)
+    elif what == "curves":
         if not any(e["event"] == "epoch" for e in run.metrics):
             raise ValueError(f"{run_dir}: no finished epoch in metrics.jsonl yet, so no curves")
         panel.set_metrics(run.metrics)
@@ -98,12 +105,43 @@ def render(run_dir: str, what: str, layer: int | None = None, sample: int = 0,
         shiboken6.delete(panel)
 
 
+def _panel_type(what: str) -> type:
+    from workbench.ui.insight import PANEL_TYPES
+
+    if what == "health":
+        from workbench.ui.insight.health import HealthPanel
+
+        return HealthPanel
+    if what == "saliency":
+        from workbench.ui.insight.saliency import SaliencyPanel
+
+        return SaliencyPanel
+    return PANEL_TYPES[what]
+
+
+def _explain(panel: Any, run: Any, run_dir: str, layer: int | None, sample: int) -> None:
+    """Saliency, Grad-CAM (at `layer`, or the last conv layer) and occlusion of one validation sample."""
+    from workbench.training.attribution import explain
+    from workbench.training.probes import RunProbe
+    from workbench.ui.insight.saliency import explanation_title
+
+    prober = RunProbe(run)
+    if not 0 <= sample < len(prober.x):
+        raise ValueError(f"--sample {sample}: the probe batch has samples 0…{len(prober.x) - 1}")
+    x = prober.x[sample]
+    explanation = explain(prober.model, x, layer=layer)
+    label = prober.classes[int(prober.y[sample])] if int(prober.y[sample]) < len(prober.classes) else "?"
+    panel.show_explanation(x.numpy(), explanation,
+                           explanation_title(explanation, prober.classes, f"sample {sample} (label {label})"))
+
+
 def main(argv: list[str]) -> int:
     parser = _Parser(prog="workbench plot", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a run folder written by `workbench train` or the window")
     parser.add_argument("--what", required=True, choices=KINDS, help="which picture")
-    parser.add_argument("--layer", type=int, help="layer index (filters, activations; latent: the code layer)")
+    parser.add_argument("--layer", type=int, help="layer index (filters, activations; latent: the code layer; "
+                                                  "saliency: the Grad-CAM layer, default the last conv layer)")
     parser.add_argument("--sample", type=int, default=0, help="validation sample for the activation maps")
     parser.add_argument("--size", type=_size, default=(1200, 800), help="picture size WxH (default 1200x800)")
     parser.add_argument("-o", "--output", required=True, help="the PNG file to write")

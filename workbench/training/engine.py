@@ -45,17 +45,21 @@ from workbench.training.config import ConfigError, TrainingConfig, validate_sect
 from workbench.training.devices import device_name, resolve_device
 from workbench.training.distributed import SINGLE, World, backend_for
 from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, DoneEvent, EpochEvent, Event,
-                                       StartEvent, Status)
+                                       StartEvent, Status, TimingEvent)
 from workbench.training.feed import BatchFeed, place, to_layout
 from workbench.training.memory import MemoryShortage, check_memory
+from workbench.training.filter_history import save_snapshot
+from workbench.training.health import HEALTH_EVERY, HealthRecorder
 from workbench.training.run_folder import Run, RunError, RunWriter, open_run
 from workbench.training.tasks import Task, make_task
+from workbench.training.timing import compare_with_macs, time_layers
 
 # Probes may take at most this share of the run's time: after a probe that took t seconds the next
 # waits at least t / PROBE_SHARE (on 2 CPU cores a live probe of every panel of cifar10-cnn costs
 # ~5 ms, the first one, of the whole probe batch, ~75 ms: see probes.LiveProbe).
 PROBE_SHARE = 0.1
 PROBE_CATCH_UP_S = 0.5  # probes missed in at most this long are made up (see Trainer._probe)
+TIMING_SHARE = 0.02  # the time per layer is measured once, after the first epoch, in about this share of its time
 EVAL_BATCH = 1024
 
 
@@ -108,7 +112,8 @@ class Trainer:
     def __init__(self, project: ProjectSpec, *, run_dir: str | Path | None = None,
                  dataset: Dataset | None = None, root: str | None = None, log_interval_s: float = 0.1,
                  probe_interval_s: float = 0.25, world: World | None = None,
-                 acceleration: Acceleration | None = None, _resume_state: dict | None = None, **overrides: Any):
+                 acceleration: Acceleration | None = None, health_every: int = HEALTH_EVERY,
+                 _resume_state: dict | None = None, **overrides: Any):
         doc = load_spec(project)
         self.project = copy.deepcopy(doc)  # frozen: edits in the window never reach this run
         self.config, self.data_section = validate_sections(self.project, **overrides)
@@ -161,6 +166,12 @@ class Trainer:
         self._training_models: dict[int, nn.Module] = {}  # id(stage.model) -> what its steps call (DDP)
         if self.run_dir is not None and self.world.is_main:
             self.writer = RunWriter(self.run_dir, self.project, self._config_record(), fresh=_resume_state is None)
+            if _resume_state is None:  # the filters before any step: where "filters forming" starts
+                save_snapshot(self.run_dir, 0, self.model, self.project["input"])
+        # health statistics every few steps (0: never), and time per layer once, after the first epoch
+        self.health = HealthRecorder(self.model, [layer["type"] for layer in self.project["layers"]],
+                                     health_every, fresh=not _resume_state)  # {}: started over
+        self._timed = health_every <= 0
         if _resume_state is not None:
             self.stage_index = int(_resume_state.get("stage_index", 0))
             self.epoch = int(_resume_state.get("epoch", 0))
@@ -321,6 +332,7 @@ class Trainer:
                 self._phase = "checkpoint"
                 self.writer.save_checkpoint(stage.model, stage.optimizer, self._state(), best, stage.scaffold)
             yield record
+            yield from self._after_epoch(stage)
 
     def _check_finite(self, stage: Stage, record: dict) -> None:
         """A diverged epoch is never checkpointed as good: its losses and the weights it leaves must
@@ -361,13 +373,17 @@ class Trainer:
                 yield from self._compile(stage)
             self._phase = "step"
             # this rank's share of the global batch (all of it, in one process)
-            pending.append(self._step(stage, batch.x, batch.y, self.world.share_weight(len(batch.x), batch.whole)))
+            with self.health.watch(self.global_step):  # a no-op but on the few steps it collects
+                pending.append(self._step(stage, batch.x, batch.y, self.world.share_weight(len(batch.x), batch.whole)))
             self.global_step += 1
             self._steps_done += 1
             self._epoch_samples += batch.whole
             now = self._clock.now()
             if self._log_due(step, now - last_log):
-                yield self._emit(self._batch_event(pending, step, now - last_log), stage)
+                batch_event = self._batch_event(pending, step, now - last_log)
+                for health in self.health.events(batch_event, self.config.lr):  # steps collected since the last
+                    yield self._emit(health, stage)
+                yield self._emit(batch_event, stage)
                 pending, last_log = [], now
             if self._probe_request is not None and now >= self._next_probe:
                 yield from self._probe(stage)
@@ -420,7 +436,10 @@ class Trainer:
         target = stage.task.targets(xb, yb)
         inputs = to_layout(stage.task.inputs(xb), self.acceleration.memory_format)
         with self._autocast():  # compiled for the shapes it warmed up on (never under torchrun: see __init__)
-            out = self.compiler.model_for(stage.model, inputs, self._training_model(stage))(inputs)
+            if self.health.collecting:  # its hooks are for the network's own layers, not a compiled graph
+                out = self._training_model(stage)(inputs)
+            else:
+                out = self.compiler.model_for(stage.model, inputs, self._training_model(stage))(inputs)
         loss = stage.task.loss(out, target)  # in float32, outside autocast (which refuses BCE)
         stage.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss if weight == 1.0 else loss * weight).backward()
@@ -507,6 +526,30 @@ class Trainer:
         record["eta_s"] = self._eta()
         record["time_s"] = self._clock.now()
         return cast(EpochEvent, record)  # built key by key: metrics.jsonl keeps this order
+
+    def _after_epoch(self, stage: Stage) -> Iterator[Event]:
+        """The first layer's filters into the run folder; after the first epoch, the time per layer."""
+        if self.writer is not None:
+            save_snapshot(self.writer.path, self.epoch, self.model, self.project["input"])
+        if self._timed:
+            return
+        self._timed = True
+        n = self.config.batch_size
+        xb, yb = self.data.train_x[:n].to(self.device), self.data.train_y[:n]  # (streamed data is on the host)
+
+        def loss() -> torch.Tensor:
+            with self._autocast():
+                out = stage.model(to_layout(stage.task.inputs(xb), self.acceleration.memory_format))
+            return stage.task.loss(out, stage.task.targets(xb, yb))
+
+        # about TIMING_SHARE of the epoch's time: two passes at least, more while they fit; under torchrun
+        # exactly two on every process (SyncBatchNorm's collectives must match)
+        budget = 0.0 if self.world.distributed else TIMING_SHARE * (self._clock.now() - self._epoch_start)
+        seconds = time_layers(stage.model, list(self.model.children()), loss, budget)
+        timing: TimingEvent = {"event": "timing", "epoch": self.epoch, "global_step": self.global_step,
+                               "device": str(self.device), "batch_size": len(xb),
+                               "layers": compare_with_macs(seconds, summarize(self.project)["layers"])}
+        yield self._emit(timing, stage)
 
     def _controls(self, stage: Stage) -> Iterator[Event]:
         """Between steps: honour stop, and block while paused (the pause time is not counted). Under

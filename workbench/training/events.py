@@ -116,11 +116,71 @@ class Probe(TypedDict, total=False):
     predicted: Any                # (n,)
     confidence: Any               # (n,)
     confusion: Any                # (K, K) counts, rows: true class
+    explanation: Any              # where the network looks: a workbench.training.attribution.Explanation
+    explanation_error: str        # why it cannot say (not a classifier; a Grad-CAM layer without a volume)
 
 
 class ProbeEvent(Probe, _Staged):
     event: Required[Literal["probe"]]
     global_step: Required[int]
+
+
+Level = Literal["amber", "red"]
+
+
+class LayerHealth(TypedDict):
+    """One layer's health at a collected step (workbench.training.health); None where it does not
+    apply (no weights, not a ReLU, no gradient reaches it) or was not measured."""
+
+    layer: int
+    act_mean: float | None      # the layer's output over the batch
+    act_std: float | None
+    dead: float | None          # ReLU: share of units that never activated in the last few collected batches
+    saturated: float | None     # Sigmoid / Tanh: share of outputs in the flat ends (gradient < 4 % of the peak)
+    grad_ratio: float | None    # gradient norm at the layer's output / the output layer's
+    weight_grad: float | None   # norm of the gradient of the layer's weights
+    update_ratio: float | None  # how much the step changed the weights: ||Δw|| / ||w||
+
+
+class Finding(TypedDict):
+    """Something wrong, in words (workbench.training.findings). layer None: the network as a whole."""
+
+    layer: int | None
+    finding: str                # a short name: "vanishing-gradient", "dead-units", "flat-loss", ...
+    level: Level
+    message: str                # the sentence shown on the card, with a suggestion
+
+
+class HealthEvent(_Staged):
+    """One collected step's statistics and the findings of the last few (written to health.jsonl)."""
+
+    event: Literal["health"]
+    epoch: int                  # 1-based: the epoch in progress
+    global_step: int            # the step the statistics were collected on
+    layers: list[LayerHealth]
+    findings: list[Finding]
+
+
+class LayerTiming(TypedDict):
+    """One layer's measured time per training batch (workbench.training.timing)."""
+
+    layer: int
+    forward_s: float
+    backward_s: float
+    time_share: float           # of the whole network's forward + backward time
+    macs_share: float | None    # of the network's MACs (None when the summary has none)
+    slow: bool                  # far more time than its share of MACs
+
+
+class TimingEvent(_Staged):
+    """Time per layer, measured once after the first epoch (written to health.jsonl)."""
+
+    event: Literal["timing"]
+    epoch: int
+    global_step: int
+    device: str
+    batch_size: int
+    layers: list[LayerTiming]
 
 
 class DoneEvent(_Staged):
@@ -161,8 +221,9 @@ class ComparisonEvent(TypedDict):
 
 
 Event = Union[StartEvent, BatchEvent, EpochEvent, PausedEvent, ResumedEvent, CompilingEvent, CompiledEvent, ProbeEvent,
-              DoneEvent]
+              HealthEvent, TimingEvent, DoneEvent]
 RecordedEvent = Union[StartEvent, BatchEvent, EpochEvent, CompilingEvent, CompiledEvent, DoneEvent]  # metrics.jsonl
+HealthRecord = Union[HealthEvent, TimingEvent]  # what health.jsonl holds
 
 
 def failure(message: str, run_dir: str | None) -> DoneEvent:

@@ -36,7 +36,9 @@ CORRUPTION_SEED = 0  # the same noise every probe, so the denoising grid does no
 class ProbeRequest:
     """What to capture. layer: the layer of interest (latent codes; None = the bottleneck);
     sample: index into the probe batch whose activations are shown; image: an outside (C, H, W)
-    image (an opened file) used for the activations instead of that sample."""
+    image (an opened file) used for the activations instead of that sample; explain (with
+    activations): where the network looks for that sample or image (saliency, Grad-CAM at cam_layer
+    or the last conv layer, occlusion: workbench.training.attribution)."""
 
     filters: bool = False
     activations: bool = False
@@ -46,17 +48,21 @@ class ProbeRequest:
     layer: int | None = None
     sample: int = 0
     image: np.ndarray | None = None
+    explain: bool = False
+    cam_layer: int | None = None
 
     def any(self) -> bool:
         return any(getattr(self, kind) for kind in PANEL_KINDS)
 
     @classmethod
     def for_panels(cls, kinds: Iterable[str], layer: int | None = None, sample: int = 0,
-                   image: np.ndarray | None = None) -> "ProbeRequest":
+                   image: np.ndarray | None = None, explain: bool = False,
+                   cam_layer: int | None = None) -> "ProbeRequest":
         """The request for the panels now visible, e.g. {"filters", "latent"}; unknown kinds (curves)
         need no probe and are ignored."""
         shown = set(kinds)
-        return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image)
+        return cls(**{kind: kind in shown for kind in PANEL_KINDS}, layer=layer, sample=sample, image=image,
+                   explain=explain, cam_layer=cam_layer)
 
 
 def bottleneck(sizes: list[int]) -> int | None:
@@ -206,6 +212,8 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
                 model(single)
                 recorder.remove()
                 result["activations"], result["input"] = recorder.activations, _numpy(single[0])
+            if request.explain and request.activations:
+                _explain_into(result, model, single[0], request.cam_layer)
             if not batch_wide:
                 return result
             recorder = _Recorder(model, None if own_pass else sample, request.latent, request.layer)
@@ -241,6 +249,16 @@ def capture(model: nn.Module, x: Tensor, y: Tensor | None, request: ProbeRequest
             recorder.remove()
         for module, training in modes:
             module.training = training
+
+
+def _explain_into(result: Probe, model: nn.Module, x: Tensor, cam_layer: int | None) -> None:
+    """Where the network looks for x, or why it cannot say (not a classifier, no such layer)."""
+    from workbench.training.attribution import explain
+
+    try:
+        result["explanation"] = explain(model, x, layer=cam_layer)
+    except (ValueError, IndexError) as exc:
+        result["explanation_error"] = str(exc)
 
 
 class RunProbe:

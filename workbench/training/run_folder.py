@@ -3,6 +3,9 @@
     RUN_DIR/project.json        the frozen project
     RUN_DIR/config.json         resolved training config, data section (split seed), device used
     RUN_DIR/metrics.jsonl       one event per line, strict JSON (never probes)
+    RUN_DIR/health.jsonl        the health events (statistics and findings per layer, every few steps)
+                                and the timing event (time per layer, after the first epoch)
+    RUN_DIR/filters/            the first layer's filters at each epoch (training/filter_history.py)
     RUN_DIR/checkpoints/state.json     where training stands (stage_index, epoch of the run, stage_epoch,
                                        global_step, best_val) and "checkpoint": the folder below
     RUN_DIR/checkpoints/epoch-NNNNNN/  the checkpoint, one folder per save:
@@ -45,7 +48,7 @@ from workbench.core.project import (MAX_FILE_BYTES, TEMP_SUFFIX, ProjectError, d
 from workbench.core.regular_file import FileTooLarge, read_regular
 from workbench.data import Dataset, load_dataset
 from workbench.training.config import MAX_EPOCHS
-from workbench.training.events import Event, RecordedEvent
+from workbench.training.events import Event, HealthRecord, RecordedEvent
 
 CHECKPOINTS = "checkpoints"
 CHECKPOINT_FOLDER = re.compile(r"epoch-\d{6,}(-\d+)?")
@@ -222,11 +225,11 @@ def _valid_event(event: Any) -> bool:
             and all(key in event for key in EVENT_NEEDS.get(event["event"], ())))
 
 
-def read_metrics(path: Path) -> list[RecordedEvent]:
-    """Events from metrics.jsonl. A line that is not an event (a torn last line after a crash,
-    bytes that are not UTF-8, a value of the wrong type) is skipped: the rest of the run stays
+def _read_lines(path: Path, valid: Callable[[Any], bool]) -> list[Any]:
+    """The JSON lines of a file that pass `valid`. A line that does not (a torn last line after a
+    crash, bytes that are not UTF-8, a value of the wrong type) is skipped: the rest of the run stays
     readable, plottable and resumable."""
-    events: list[RecordedEvent] = []
+    events: list[Any] = []
     try:
         data = _read_file(path)
     except FileNotFoundError:
@@ -236,9 +239,30 @@ def read_metrics(path: Path) -> list[RecordedEvent]:
             event = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
             continue
-        if _valid_event(event):
-            events.append(event)  # type: ignore[arg-type]  # as the engine wrote it, checked above
+        if valid(event):
+            events.append(event)
     return events
+
+
+def read_metrics(path: Path) -> list[RecordedEvent]:
+    """Events from metrics.jsonl (see _read_lines)."""
+    return _read_lines(path, _valid_event)
+
+
+def _valid_health(event: Any) -> bool:
+    return (isinstance(event, dict) and event.get("event") in ("health", "timing") and _whole(event.get("global_step"))
+            and isinstance(event.get("layers"), list)
+            and all(isinstance(layer, dict) and _whole(layer.get("layer")) for layer in event["layers"])
+            and (event["event"] == "timing" or isinstance(event.get("findings"), list)))
+
+
+def read_health(path: Path) -> list[HealthRecord]:
+    """Events from health.jsonl (see _read_lines); none for a run trained without health statistics."""
+    return _read_lines(path, _valid_health)
+
+
+# events written somewhere else than metrics.jsonl
+EVENT_FILES = {"health": "health.jsonl", "timing": "health.jsonl"}
 
 
 class RunWriter:
@@ -264,8 +288,8 @@ class RunWriter:
 
     def append(self, event: Event) -> None:
         # Opened per event (a few per second): no handle outlives an abandoned run.
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
-            metrics.write(strict_json(event) + "\n")
+        with open(self.path / EVENT_FILES.get(event["event"], "metrics.jsonl"), "a", encoding="utf-8") as file:
+            file.write(strict_json(event) + "\n")
 
     def truncate_after(self, epoch: int, global_step: int) -> None:
         """Drop events past a checkpoint (an interrupted epoch), so a resumed run continues the curve.
@@ -275,6 +299,10 @@ class RunWriter:
                 if not (e["event"] == "batch" and e["global_step"] > global_step)
                 and not (e["event"] == "epoch" and e["epoch"] > epoch)]
         write_atomic(path, "".join(strict_json(e) + "\n" for e in kept))
+        health = self.path / "health.jsonl"
+        if health.exists():
+            records = [e for e in read_health(health) if e["global_step"] <= global_step]
+            write_atomic(health, "".join(strict_json(e) + "\n" for e in records))
 
     def save_checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict, best: bool,
                         scaffold: nn.Module | None = None) -> None:
@@ -338,6 +366,10 @@ class Run:
     config: dict
     metrics: list[RecordedEvent]
     state: dict
+
+    def health(self) -> list[HealthRecord]:
+        """The health and timing events (health.jsonl), oldest first."""
+        return read_health(self.path / "health.jsonl")
 
     @property
     def checkpoint(self) -> Path:

@@ -3,7 +3,8 @@
 The engine may send hundreds of events a second; a window redraws a few times a second. `Coalescer`
 collects the events that arrive between two redraws and `take()` hands them over as one `RunUpdate`:
 loss points as numpy arrays, the epoch events, the latest progress, whether the run paused, the latest
-compile news, and only the newest probe (merged: keys sent once, such as the fixed inputs, are kept).
+compile news, only the newest probe (merged: keys sent once, such as the fixed inputs, are kept) and
+the newest health and timing events.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, EpochEvent, Event, Probe, ProbeEvent,
-                                       StartEvent)
+from workbench.training.events import (BatchEvent, CompiledEvent, CompilingEvent, EpochEvent, Event, HealthEvent, Probe,
+                                       ProbeEvent, StartEvent, TimingEvent)
 
 
 @dataclass
@@ -29,6 +30,8 @@ class RunUpdate:
     compile: CompilingEvent | CompiledEvent | None = None  # the latest: compiling now, or how it went
     events: list[Event] = field(default_factory=list)  # start/batch/epoch events in order (no confusion counts)
     probes: int = 0  # how many probe events `probe` stands for
+    health: HealthEvent | None = None  # the newest: each one holds every layer's numbers and the findings
+    timing: TimingEvent | None = None
     results: list[Any] = field(default_factory=list)  # what a job found (workbench.training.lab's events)
 
 
@@ -57,6 +60,10 @@ class Coalescer:
             update.compile = event
         elif event["event"] in ("paused", "resumed"):
             update.paused = event["event"] == "paused"
+        elif event["event"] == "health":
+            update.health = event
+        elif event["event"] == "timing":
+            update.timing = event
         elif event["event"] == "probe":  # newer arrays replace older ones; keys sent once (the inputs) are kept
             update.probe = {**update.probe, **event} if update.probe else event
             update.probes += 1

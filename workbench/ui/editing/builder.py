@@ -259,7 +259,7 @@ class Builder(QAbstractScrollArea):
                 continue
             mine = ids[route.source + 1] in selected or ids[route.target + 1] in selected
             color = marked if mine else plain
-            paint_route(painter, route, color, 2.2 if mine else 1.6, 8 * self.unit)
+            paint_route(painter, route, color, (2.2 if mine else 1.6) * max(1.0, self.unit), 8 * self.unit)
             paint_tag(painter, route, small, color, pal.color(QPalette.ColorRole.Base))
 
     def _paint_gestures(self, painter: QPainter) -> None:
@@ -416,7 +416,10 @@ class Builder(QAbstractScrollArea):
     def viewportEvent(self, event) -> bool:  # noqa: ANN001
         if event.type() == event.Type.ToolTip:
             card = self.card_at(event.pos())
-            if card is not None:
+            if self._port_at(event.pos()) is not None:
+                QToolTip.showText(event.globalPos(), "Drag from this output to a later card: onto an Add or Concat "
+                                  "it is one more input, onto any other card a new merge after it", self.viewport())
+            elif card is not None:
                 QToolTip.showText(event.globalPos(), self.tooltip_for(card), self.viewport())
             else:
                 QToolTip.hideText()
@@ -442,8 +445,8 @@ class Builder(QAbstractScrollArea):
             fix = projection_fix(self.editor.project, row["id"])
             if fix is not None:
                 lines.append(f"Click the badge: {projection_text(fix[1]).lower()}")
-        lines.append("Drag to reorder · drag from the output port (right edge) to a later card to connect · "
-                     "right-click for skip connections · Delete removes · Ctrl+D duplicates")
+        lines.append("Drag to move · from its right edge to a later card: connect · right-click: skip connections"
+                     " · Delete removes · Ctrl+D duplicates")
         return "<br>".join(lines)
 
     # selection and dragging cards ----------------------------------------------------------------

@@ -194,3 +194,24 @@ def test_a_card_dragged_onto_a_connection_moves_there(qtbot, tmp_path, monkeypat
     assert window.summary.row(moved)["inputs"] == [after] and window.summary.summary["first_error"] is None
     window.editor.stack.undo()
     assert window.project.to_dict() == original
+
+
+def test_filters_and_activations_of_layers_on_branches(qtbot, tiny_run) -> None:
+    from workbench.core.inference import summarize
+    from workbench.training.run_folder import open_run
+    from workbench.ui.insight import InsightHub
+
+    run = open_run(tiny_run("inception-block"))
+    hub = InsightHub()
+    for panel in hub.panels.values():
+        qtbot.addWidget(panel)
+        panel.resize(700, 500)
+        panel.show()
+    hub.set_summary(summarize(run.project))
+    hub.show_run(run)
+    ids = [layer["id"] for layer in run.project["layers"]]
+    hub["filters"].set_layer(ids.index("b5x5"))  # the 5×5 branch's conv: 8 filters
+    qtbot.waitUntil(lambda: hub["filters"].mosaic.count == 8, timeout=WAIT_MS)
+    hub["activations"].set_layer(ids.index("mixed"))  # the Concat: 16 + 24 + 8 + 8 depth slices
+    qtbot.waitUntil(lambda: hub["activations"].sections[-1][2] is not None, timeout=WAIT_MS)
+    assert hub["activations"].sections[-1][2].count == 56

@@ -622,7 +622,10 @@ class Builder(QAbstractScrollArea):
             self.drop_gap = gap
             self.viewport().update()
         self._autoscroll(event.position().toPoint())
-        event.acceptProposedAction()
+        if self.graph is not None and self.drop_spot is None:
+            event.ignore()  # between two lanes: the pointer says a drop here would do nothing
+        else:
+            event.acceptProposedAction()
 
     def _autoscroll(self, pos: QPoint) -> None:
         bar, edge = self.verticalScrollBar(), round(30 * self.unit)

@@ -41,6 +41,17 @@ def test_resnet_opens_as_a_graph_its_adds_taking_two_inputs(qtbot, tmp_path, mon
     assert into == {add - 1, 2}  # the block's last BatchNorm, and the shortcut from ReLU #2
     shortcut = next(r for r in builder.graph.layout.routes if r.target == add and r.source == 2)
     assert shortcut.skip
+    # the shortcut is drawn: a pixel half way along its run above the cards has the line's colour
+    pieces = [r for r in builder.graph.layout.routes if r.target == add and r.source == 2]  # wrapped: two
+    (x0, y), (x1, _) = max((seg for r in pieces for seg in zip(r.points, r.points[1:])),
+                           key=lambda seg: abs(seg[1][0] - seg[0][0]))
+    assert y < builder.graph.layout.box(add).y and x1 - x0 > 20
+    builder.horizontalScrollBar().setValue(0)
+    builder.verticalScrollBar().setValue(round(y) - 40)
+    x, y = round((x0 + x1) / 2), round(y) - builder.verticalScrollBar().value()
+    image = builder.viewport().grab().toImage()
+    line, ground = image.pixelColor(x, y), image.pixelColor(x, y - 6)
+    assert line != ground and line.lightness() < ground.lightness()
     # the inspector and the summary table list the Add's inputs
     window.selection.select_index(add)
     assert window.inspector.result_labels["inputs"].text() == f"#{add - 1} (32×32×16), #2 (32×32×16)"

@@ -6,6 +6,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMenu
 
 from workbench.core.templates import template
+from workbench.ui.editing.summary import INPUTS
 
 from .test_window_builder import ACTIONS, palette_mime
 from .test_window_support import WAIT_MS, open_window
@@ -56,14 +57,14 @@ def test_resnet_opens_as_a_graph_its_adds_taking_two_inputs(qtbot, tmp_path, mon
     window.selection.select_index(add)
     assert window.inspector.result_labels["inputs"].text() == f"#{add - 1} (32×32×16), #2 (32×32×16)"
     table = window.summary_panel
-    column = table.model.headerData(8, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
-    assert column == "Inputs" and not table.table.isColumnHidden(8)
-    assert table.model.cells(add + 1)[8] == f"#{add - 1}, #2"
+    column = table.model.headerData(INPUTS, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
+    assert column == "Inputs" and not table.table.isColumnHidden(INPUTS)
+    assert table.model.cells(add + 1)[INPUTS] == f"#{add - 1}, #2"
 
 
 def test_a_chain_stays_a_chain_without_the_inputs_column(qtbot, tmp_path, monkeypatch) -> None:
     window = open_window(qtbot, tmp_path, monkeypatch, "conv-autoencoder")
-    assert window.builder.graph is None and window.summary_panel.table.isColumnHidden(8)
+    assert window.builder.graph is None and window.summary_panel.table.isColumnHidden(INPUTS)
     first, second = window.builder.cards[1].rect, window.builder.cards[2].rect
     assert first.top() == second.top() and first.left() < second.left()  # cards flow as text
 

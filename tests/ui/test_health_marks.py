@@ -23,7 +23,8 @@ def test_the_worst_finding_colours_the_card_and_every_sentence_is_kept():
 
 
 def test_times_read_in_milliseconds():
-    assert [format_time(t) for t in (0.00074, 0.0123, 1.5)] == ["0.74 ms", "12 ms", "1.5 s"]
+    assert [format_time(t) for t in (0.0000099, 0.00004, 0.00074, 0.0123, 1.5)] == [
+        "9.9 µs", "40 µs", "0.74 ms", "12 ms", "1.5 s"]
 
 
 def test_the_model_keeps_the_newest_and_marks_layers_by_id(qtbot):

@@ -47,7 +47,7 @@ def test_the_findings_are_written_under_the_plots_and_the_layers_coloured(qtbot,
     assert level_of(0, SICK["findings"]) == "red" and level_of(2, SICK["findings"]) is None
     x, y = panel.points["gradient"].getData()
     assert list(x) == [0, 1, 2] and list(np.round(y)) == [-9, -3, 0]
-    assert "step 17, epoch 1" in panel.plots["gradient"].titleLabel.text
+    assert panel.findings.text().startswith("<b>Step 17, epoch 1.</b>")
     assert not panel.plots["time"].isVisible()  # no timing yet
     panel.add_events([{"event": "timing", "epoch": 1, "global_step": 20, "device": "cpu", "batch_size": 8,
                        "layers": [{"layer": i, "forward_s": 1e-4, "backward_s": 1e-4, "time_share": 1 / 3,

@@ -21,11 +21,12 @@ from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, fmt_shape
 from workbench.core.commands import Command, InsertLayers, InsertProjection, MoveLayers, projection_fix
 from workbench.core.summary import fmt_inputs
-from workbench.ui.editing import graph_edits, volumes
+from workbench.ui.editing import graph_edits, health_cards, volumes
 from workbench.ui.editing.card_menu import card_menu, projection_text
 from workbench.ui.editing.graph_edits import Spot
 from workbench.ui.editing.graph_layout import Metrics
 from workbench.ui.editing.graph_view import GraphView, drawn_as_graph, merge_text
+from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.editing.route_paint import paint_route, paint_tag
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
@@ -82,6 +83,7 @@ class Builder(QAbstractScrollArea):
         self.cards: list[Card] = []
         self.drop_gap: int | None = None  # where a drop would insert (0…n), drawn as a bar
         self.locked_reason = ""
+        self.health: HealthModel | None = None  # a run's health on the cards (set_health)
         self._press: tuple[QPoint, Card] | None = None
         self._anchor: str | None = None
         self.graph: GraphView | None = None  # a network with branches: its geometry (None for a chain)
@@ -219,6 +221,10 @@ class Builder(QAbstractScrollArea):
     def set_locked(self, reason: str) -> None:
         self.locked_reason = reason
         self._relayout()
+
+    def set_health(self, model: HealthModel) -> None:
+        self.health = model
+        model.changed.connect(self.viewport().update)
 
     # painting ---------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -382,6 +388,8 @@ class Builder(QAbstractScrollArea):
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, text.params)
         if text.status in ("warning", "error"):  # "unknown" cards show their dashed "?" block only
             self._paint_badge(painter, rect, text.status, text.message, small)
+        if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
+            health_cards.paint_mark(painter, rect, area, mark, small, text.status in ("warning", "error"), text.narrow)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF, status: str, message: str, font: QFont) -> None:
         color = {"warning": WARNING, "error": ERROR}.get(status, self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -445,6 +453,8 @@ class Builder(QAbstractScrollArea):
             fix = projection_fix(self.editor.project, row["id"])
             if fix is not None:
                 lines.append(f"Click the badge: {projection_text(fix[1]).lower()}")
+        if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
+            lines += health_cards.tooltip_lines(mark)
         lines.append("Drag to move · from its right edge to a later card: connect · right-click: skip connections"
                      " · Delete removes · Ctrl+D duplicates")
         return "<br>".join(lines)

@@ -19,15 +19,19 @@ class LayerMark:
     level: Level | None = None        # the worst finding's; None: healthy (or no statistics)
     headline: str = ""                # the worst finding in a few words, for the card
     sentences: list[str] = field(default_factory=list)  # every finding, for the tooltip
+    per_batch: str = ""               # "0.74 ms": forward and backward, one batch (the card's corner)
     time: str = ""                    # "0.74 ms · 40 % of the time, 87 % of the MACs"
     slow: bool = False                # far more time than its share of the MACs
     slow_sentence: str = ""
 
 
 def format_time(seconds: float) -> str:
-    """0.00074 -> '0.74 ms', 0.0123 -> '12 ms', 1.5 -> '1.5 s'."""
+    """0.0000099 -> '9.9 µs', 0.00074 -> '0.74 ms', 0.0123 -> '12 ms', 1.5 -> '1.5 s' (short: a card's corner)."""
     if seconds >= 1:
         return f"{seconds:.2g} s"
+    if seconds < 1e-4:
+        us = seconds * 1e6
+        return f"{us:.2g} µs" if us < 10 else f"{us:.0f} µs"
     ms = seconds * 1e3
     return f"{ms:.2g} ms" if ms < 10 else f"{ms:.0f} ms"
 
@@ -49,7 +53,8 @@ def layer_marks(health: HealthEvent | None, timing: TimingEvent | None, layers: 
             mark = marks[t["layer"]]
             share = f"{t['time_share'] * 100:.0f} % of the time"
             macs = "" if t["macs_share"] is None else f", {t['macs_share'] * 100:.0f} % of the MACs"
-            mark.time = f"{format_time(t['forward_s'] + t['backward_s'])} · {share}{macs}"
+            mark.per_batch = format_time(t["forward_s"] + t["backward_s"])
+            mark.time = f"{mark.per_batch} · {share}{macs}"
             mark.slow = t["slow"]
             mark.slow_sentence = slow_message(t) if t["slow"] else ""
     return marks

@@ -27,6 +27,11 @@ class HealthModel(QObject):
         self.health: HealthEvent | None = None
         self.timing: TimingEvent | None = None
         self.layer_ids: list[str] = []
+        self._marks: dict[str, LayerMark] | None = None  # made once per change: every card paint reads them
+        self.changed.connect(self._forget_marks)
+
+    def _forget_marks(self) -> None:
+        self._marks = None
 
     def set_network(self, layer_ids: Sequence[str]) -> None:
         """The ids of the run's layers, in order (what the events' layer indices mean)."""
@@ -60,6 +65,7 @@ class HealthModel(QObject):
 
     def marks(self) -> dict[str, LayerMark]:
         """Each of the run's layers' mark, by layer id (empty without statistics)."""
-        if self.health is None and self.timing is None:
-            return {}
-        return dict(zip(self.layer_ids, layer_marks(self.health, self.timing, len(self.layer_ids))))
+        if self._marks is None:
+            self._marks = {} if self.health is None and self.timing is None else dict(
+                zip(self.layer_ids, layer_marks(self.health, self.timing, len(self.layer_ids))))
+        return self._marks

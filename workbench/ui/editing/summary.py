@@ -13,16 +13,21 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QStyle, QT
 
 from workbench.core.graph import is_branched
 from workbench.core.summary import fmt_count, fmt_inputs, fmt_output
+from workbench.ui.editing.health_cards import LEVEL_COLOURS
+from workbench.ui.editing.health_marks import LayerMark
+from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.shell.style import ERROR, WARNING
 
-COLUMNS = ("#", "Layer", "Output", "Params", "Without sharing", "MACs", "Memory", "RF", "Inputs", "Notes")
+COLUMNS = ("#", "Layer", "Output", "Params", "Without sharing", "MACs", "Time", "Memory", "RF", "Inputs", "Notes")
 INPUTS = COLUMNS.index("Inputs")  # shown for a network with branches (in a chain, each takes the one before)
 _TIPS = ("Layer index", "Card text", "Output volume W×H×D", "Learned parameters (weights shared)",
          "Parameters if no weights were shared", "Multiply-accumulates per sample",
+         "Measured forward and backward time per batch (the run trained or opened)",
          "Output activations per sample (float32)", "Receptive field (input pixels per side)",
-         "The cards whose outputs the layer takes", "Warnings and errors")
-_RIGHT = {0, 3, 4, 5, 6, 7}
+         "The cards whose outputs the layer takes", "Warnings and errors; a run's health findings")
+_RIGHT = {0, 3, 4, 5, 6, 7, 8}
+TIME = COLUMNS.index("Time")
 
 
 def memory_text(n: int | None) -> str:
@@ -37,7 +42,16 @@ class SummaryTableModel(QAbstractTableModel):
         self.summary = summary
         self._cells: dict[int, tuple[str, ...]] = {}  # a row's texts, made once per summary
         self._rows = self.rowCount()
+        self.health: HealthModel | None = None  # a run's time per layer and findings (set_health)
         summary.updated.connect(self._reset)
+
+    def set_health(self, model: HealthModel) -> None:
+        self.health = model
+        model.changed.connect(self._reset)
+
+    def mark(self, row: int) -> LayerMark | None:
+        marks = self.health.marks() if self.health is not None and row else {}
+        return marks.get(self.summary.summary["layers"][row - 1]["id"]) if marks else None
 
     def _reset(self) -> None:
         self._cells.clear()
@@ -70,7 +84,10 @@ class SummaryTableModel(QAbstractTableModel):
 
     def cells(self, row: int) -> tuple[str, ...]:
         if row not in self._cells:
-            self._cells[row] = self._texts(row)
+            texts, mark = self._texts(row), self.mark(row)
+            time = mark.per_batch if mark is not None else ""
+            notes = texts[-1] or (mark.headline if mark is not None else "")
+            self._cells[row] = (*texts[:TIME], time, *texts[TIME:-1], notes)
         return self._cells[row]
 
     def _texts(self, row: int) -> tuple[str, ...]:
@@ -86,6 +103,9 @@ class SummaryTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, col = index.row(), index.column()
+        mark = self.mark(row) if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole) else None
+        if role == Qt.ItemDataRole.ToolTipRole and mark is not None and col in (TIME, len(COLUMNS) - 1):
+            return "\n".join(t for t in (*mark.sentences, mark.time, mark.slow_sentence) if t) or None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self.cells(row)[col]
         status = self.summary.summary["layers"][row - 1]["status"] if row else "ok"
@@ -96,6 +116,11 @@ class SummaryTableModel(QAbstractTableModel):
             return QBrush(QColor(ERROR.red(), ERROR.green(), ERROR.blue(), 70))
         if role == Qt.ItemDataRole.ForegroundRole and status == "warning" and col == len(COLUMNS) - 1:
             return QBrush(WARNING)
+        if role == Qt.ItemDataRole.ForegroundRole and mark is not None:
+            if col == len(COLUMNS) - 1 and mark.level is not None:
+                return QBrush(LEVEL_COLOURS[mark.level].darker(115))
+            if col == TIME and mark.slow:
+                return QBrush(WARNING.darker(115))
         if role == Qt.ItemDataRole.FontRole and col == 2:
             font = QFont()
             font.setBold(True)
@@ -140,6 +165,11 @@ class SummaryPanel(QWidget):
         if event.type() == event.Type.FontChange:  # presentation mode: taller rows, wider columns
             self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
             self._fit_columns()
+
+    def set_health(self, model: HealthModel) -> None:
+        """A run's measured times and findings in the Time and Notes columns."""
+        self.model.set_health(model)
+        model.changed.connect(self._fit_columns)
 
     def _fit_columns(self) -> None:
         """Each column as wide as its longest text (the output column's is bold) or its title."""

@@ -22,17 +22,19 @@ from PySide6.QtCore import QObject, Signal
 from workbench.core.summary import Summary
 from workbench.training.events import Event, Probe
 from workbench.training.probes import ProbeRequest, RunProbe
-from workbench.ui.insight.activations import ActivationsPanel
 from workbench.ui.insight.base import InsightPanel
 from workbench.ui.insight.confusion import ConfusionPanel
 from workbench.ui.insight.curves import CurvesPanel
 from workbench.ui.insight.filters import FiltersPanel
+from workbench.ui.insight.health import HealthPanel
 from workbench.ui.insight.latent import LatentPanel
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
+from workbench.ui.insight.where_it_looks import ExplainingActivationsPanel
 
 PANEL_TYPES: dict[str, type[InsightPanel]] = {
-    "filters": FiltersPanel, "activations": ActivationsPanel, "latent": LatentPanel,
+    "filters": FiltersPanel, "activations": ExplainingActivationsPanel, "latent": LatentPanel,
     "reconstructions": ReconstructionsPanel, "confusion": ConfusionPanel, "curves": CurvesPanel,
+    "health": HealthPanel,  # fed from the health model (workbench.ui.shell.health_docks), not probes
 }
 
 

@@ -6,6 +6,7 @@ each diffed layer by layer against the first run's (workbench.training.compare).
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Sequence
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 from workbench.core.catalogue import fmt_shape
 from workbench.core.diff import LayerDiff
 from workbench.training.compare import METRICS, Comparison, compare_runs, format_metric
+from workbench.training.run_folder import open_run
 from workbench.ui.insight.base import BACKGROUND, INK, styled_plot
 from workbench.ui.shell.style import ERROR, WARNING
 
@@ -117,12 +119,18 @@ class CompareView(QWidget):
         self.paths = folders
         self._show()
 
-    def add_run(self, path: str | os.PathLike) -> None:
+    def add_run(self, path: str | os.PathLike) -> bool:
         """One more folder; a bad one is said in the message line and not added."""
+        if any(os.path.samefile(path, p) for p in self.paths if os.path.exists(p) and os.path.exists(path)):
+            self.message.setText(f"✖ {path}: already in the comparison")
+            return False
         try:
+            open_run(path)  # checked on its own: the first folder is not compared with anything yet
             self.set_runs([*self.paths, str(path)])
+            return True
         except (ValueError, OSError) as exc:
-            self.message.setText(str(exc))
+            self.message.setText(f"✖ {exc}")
+            return False
 
     def _ask_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a run folder to the comparison")
@@ -158,6 +166,9 @@ class CompareView(QWidget):
             if accuracy:
                 self.plots["val_accuracy"].plot([e for e, _ in accuracy], [a for _, a in accuracy], **style)
         self.plots["val_accuracy"].setVisible(any(a is not None for r in comparison.runs for a in r.curves.val_accuracy))
+        step = float(math.ceil(max((e for r in comparison.runs for e in r.curves.epoch), default=1) / 8))
+        for plot in self.plots.values():  # whole epochs: no tick at epoch 1.5
+            plot.getAxis("bottom").setTickSpacing(step, step)
         self._fill_metrics(comparison)
         self._show_diff()
 

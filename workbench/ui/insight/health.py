@@ -1,6 +1,6 @@
 """Training health per layer: the gradient that reaches each layer (relative to the output layer's),
 how much a step changes its weights, its dead or saturated share, its activations' mean and spread,
-and the time it takes beside its share of the MACs; the findings in words below.
+and the time it takes beside its share of the MACs; the findings in words above them.
 
 Fed with the engine's "health" and "timing" events (live, or a saved run's health.jsonl); it needs no
 probe. The dashed lines are where the findings begin (workbench.training.findings).
@@ -19,13 +19,15 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from workbench.training import findings as rules
 from workbench.training.events import Finding, HealthEvent, HealthRecord, LayerTiming
-from workbench.ui.insight.base import INK, InsightPanel, set_title, styled_plot
+from workbench.ui.insight.base import INK, InsightPanel, styled_plot
 from workbench.ui.shell.style import ERROR, WARNING
 
 LEVEL_COLOURS = {"amber": WARNING, "red": ERROR}
 HEALTHY = (70, 130, 180)
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 FLOOR = -12  # log10 values below this are drawn at it
+GRADIENT_TITLE = "Gradient reaching each layer (× the output's)"
+MIN_PLOT_HEIGHT = 110  # pixels per plot in a scrolling dock: below this the axes crowd out the points
 
 
 class PowerAxis(pg.AxisItem):
@@ -86,11 +88,11 @@ class HealthPanel(InsightPanel):
         self.latest: HealthEvent | None = None
         self.timing: list[LayerTiming] = []
         self.plots: dict[str, pg.PlotItem] = {}
-        specs = (("gradient", "Gradient reaching each layer (× the output layer's)", True),
+        specs = (("gradient", GRADIENT_TITLE, True),
                  ("update", "Weight change per step (÷ the weights)", True),
-                 ("units", "Dead ReLU units / saturated Sigmoid-Tanh outputs (%)", False),
+                 ("units", "Dead ReLU / saturated Sigmoid-Tanh units (%)", False),
                  ("activation", "Activations: mean ± spread", False),
-                 ("time", "Time per layer (%) beside its share of the MACs (%)", False))
+                 ("time", "Time per layer beside its MACs (% of all)", False))
         for row, (name, title, log) in enumerate(specs):
             axes = {"left": PowerAxis("left")} if log else {}
             plot = styled_plot(self.canvas.addPlot(row=row, col=0, axisItems=axes), title, "", "")
@@ -127,7 +129,7 @@ class HealthPanel(InsightPanel):
         self.findings.setWordWrap(True)
         self.findings.setTextFormat(Qt.TextFormat.RichText)
         self.findings.setStyleSheet(f"color: {INK}; background: white; padding: 4px;")
-        self.layout().insertWidget(2, self.findings)
+        self.layout().insertWidget(1, self.findings)  # the words first: in a low dock the plots scroll below
         self.refresh()
 
     def _thresholds(self) -> None:
@@ -202,12 +204,9 @@ class HealthPanel(InsightPanel):
             self.unit_bars.setOpts(x=[], height=[])
             self.spread.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
             self.findings.setText("Health statistics appear here while a network trains, or from an opened run.")
-            set_title(self.plots["gradient"], "Gradient reaching each layer (× the output layer's)")
             self._draw_timing()
             return
         found = latest["findings"]
-        set_title(self.plots["gradient"], f"Gradient reaching each layer (× the output layer's) — "
-                                          f"step {latest['global_step']:,}, epoch {latest['epoch']}")
         self._log_series("gradient", "grad_ratio", found)
         self._log_series("update", "update_ratio", found)
         shares = [(h["layer"], h["dead"] if h["dead"] is not None else h["saturated"]) for h in latest["layers"]
@@ -220,7 +219,8 @@ class HealthPanel(InsightPanel):
         std = np.array([s[2] for s in spread], float)
         self.spread.setData(x=x, y=mean, height=2 * std)
         self.means.setData(x, mean)
-        self.findings.setText(findings_html(found, types))
+        self.findings.setText(f"<b>Step {latest['global_step']:,}, epoch {latest['epoch']}.</b> "
+                              + findings_html(found, types))
         self._draw_timing()
 
     def _draw_timing(self) -> None:

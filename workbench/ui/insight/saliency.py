@@ -21,8 +21,10 @@ SHOWN_SIZE = 160  # each map is enlarged (by a whole factor) to about this many 
 CAM_BLEND = 0.55  # Grad-CAM's share of the overlay; the input shows through the rest
 
 
-def explanation_picture(x: np.ndarray, explanation: Explanation) -> tuple[np.ndarray, list[int], list[str], int]:
-    """(picture (H, W, 3) in [0, 1], each part's left edge, each part's caption, enlargement)."""
+def explanation_picture(x: np.ndarray, explanation: Explanation,
+                        spacing: float = 0.1) -> tuple[np.ndarray, list[int], list[str], int]:
+    """(picture (H, W, 3) in [0, 1], each part's left edge, each part's caption, enlargement);
+    spacing: the gap between parts, as a share of a part's width."""
     source = input_picture(x)
     zoom = max(1, SHOWN_SIZE // source.shape[0])
     parts = [(source, "input"), (colorize(explanation.saliency, HEAT), "saliency (input gradient)")]
@@ -32,7 +34,7 @@ def explanation_picture(x: np.ndarray, explanation: Explanation) -> tuple[np.nda
         parts.append((overlay.astype(np.float32), f"Grad-CAM at layer {explanation.cam_layer}"))
     parts.append((colorize(explanation.occlusion, HEAT), f"occlusion ({explanation.patch}×{explanation.patch} patches)"))
     pictures = [p.repeat(zoom, 0).repeat(zoom, 1) for p, _ in parts]
-    image, lefts = side_by_side(pictures, gap=max(2, pictures[0].shape[1] // 10))
+    image, lefts = side_by_side(pictures, gap=max(2, int(pictures[0].shape[1] * spacing)))
     return image, lefts, [name for _, name in parts], zoom
 
 
@@ -40,6 +42,18 @@ def explanation_title(explanation: Explanation, classes: Sequence[str], what: st
     """'sample 3: predicted 7 (97 %)' — what the maps explain."""
     name = classes[explanation.target] if explanation.target < len(classes) else str(explanation.target)
     return f"Where the network looks — {what}: class {name} ({explanation.probability * 100:.0f} %)"
+
+
+def describe_pixel(parts: Sequence[tuple[int, str]], maps: Sequence[np.ndarray | None], zoom: int, x: float,
+                   y: float) -> str:
+    """The hover line over an explanation picture: which part, which input pixel, its value."""
+    for (left, name), values in reversed(list(zip(parts, maps))):
+        if x >= left:
+            col, row = int((x - left) / zoom), int(y / zoom)
+            if values is None or not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
+                return f"{name}: pixel ({col}, {row})"
+            return f"{name}: pixel ({col}, {row}) = {values[row, col]:.2f} of the largest"
+    return ""
 
 
 class SaliencyPanel(InsightPanel):
@@ -85,11 +99,4 @@ class SaliencyPanel(InsightPanel):
         pixel = self.view.pixel_at(scene_pos) if self.parts else None
         if pixel is None:
             return ""
-        x, y = pixel
-        for (left, name), values in reversed(list(zip(self.parts, self.maps))):
-            if x >= left:
-                col, row = int((x - left) / self.zoom), int(y / self.zoom)
-                if values is None or not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
-                    return f"{name}: pixel ({col}, {row})"
-                return f"{name}: pixel ({col}, {row}) = {values[row, col]:.2f} of the largest"
-        return ""
+        return describe_pixel(self.parts, self.maps, self.zoom, *pixel)

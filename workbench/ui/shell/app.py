@@ -30,12 +30,13 @@ from workbench.ui.lessons.player import build_lessons_menu
 from workbench.ui.shell import settings as app_settings
 from workbench.ui.shell import style
 from workbench.ui.shell.docks import WorkingDocks
+from workbench.ui.shell.health_docks import HealthDocks
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.shell.import_dialog import import_network
 from workbench.ui.shell.workspace import Workspace
 
 SCREENSHOT_SIZE = (1400, 900)
-LAYOUT_VERSION = 2  # bumped when the set of docks changes: a layout stored for other docks is ignored
+LAYOUT_VERSION = 3  # bumped when the set of docks changes: a layout stored for other docks is ignored
 
 
 def paint_on_one_thread() -> None:
@@ -104,6 +105,9 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea)
         self.summary_dock = self.add_panel(self.summary_panel, "Summary", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.docks = WorkingDocks(self.workspace, self, self)
+        self.health = HealthDocks(self.docks, self, self, self)  # a run's health on the cards and its docks
+        self.builder.set_health(self.health.model)
+        self.summary_panel.set_health(self.health.model)
         self.inspector_dock.raise_()
         self.summary_dock.raise_()
         _hide_stale_tab_bars(self)
@@ -173,6 +177,8 @@ class MainWindow(QMainWindow):
     def open_run(self, path: str | Path) -> bool:
         """A saved run folder: its curves and insides in the docks; a bad folder explains itself."""
         opened = self.docks.show_run(path)
+        if opened:
+            self.health.show_run(path)
         self._update_title()
         return opened
 
@@ -220,6 +226,8 @@ class MainWindow(QMainWindow):
                                          "Bring in a torchvision model, a PyTorch class or an ONNX file as cards"))
         file_menu.addAction(self._action("open_run", "Open R&un…", self._choose_run, "Ctrl+Shift+O",
                                          "Show a saved training run: its curves, filters and activations"))
+        file_menu.addAction(self._action("compare_runs", "&Compare Runs…", lambda: self.health.compare_runs(), None,
+                                         "Two or more run folders side by side: curves, metrics, architectures"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("save", "&Save", self.files.save, "Ctrl+S", "Save the project",
                                          sp.SP_DialogSaveButton))

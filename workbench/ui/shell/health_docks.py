@@ -1,0 +1,133 @@
+"""Training health in the window: one HealthModel (the newest health and timing of the run being
+trained or the run opened) that the builder's cards, the summary table and the Health dock watch;
+the Filters forming dock (a run's first-layer filters, epoch by epoch); File > Compare Runs….
+
+    runner.updated (the Training dock's run)  -> model.add_events (start, newest health and timing)
+    training.run_started                      -> the model starts over on the network as it is now
+    a run opened in the window (show_run)     -> model.show_records(run.health()), the scrubber's run
+    model.changed                             -> the cards, the summary table, the Health panel redraw
+
+Marks go by layer id: the cards follow the layers they were measured on through later edits.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea, QWidget
+
+from workbench.training.filter_history import FilterHistory
+from workbench.training.run_folder import RunError, open_run
+from workbench.training.updates import RunUpdate
+from workbench.ui.editing.health_model import HealthModel
+from workbench.ui.insight.compare import CompareView
+from workbench.ui.insight.filter_scrubber import FilterScrubber
+from workbench.ui.insight.health import MIN_PLOT_HEIGHT, HealthPanel
+from workbench.ui.shell.docks import DockHost, WorkingDocks
+
+RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+COMPARE_SIZE = (1100, 720)
+
+
+def _scrolling(panel: HealthPanel) -> QScrollArea:
+    """The Health panel scrolls in a low dock (1280×720): its findings stay on top, its plots keep
+    a readable height below them."""
+    panel.canvas.setMinimumHeight(MIN_PLOT_HEIGHT * len(panel.plots))
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setMinimumSize(160, 120)
+    return area
+
+
+class HealthDocks(QObject):
+    """The health model and the views of it that are not cards (see the module docstring)."""
+
+    def __init__(self, docks: WorkingDocks, host: DockHost, window: QWidget, parent: QObject | None = None):
+        super().__init__(parent)
+        self.docks, self.window = docks, window
+        self.workspace, self.training = docks.workspace, docks.training
+        self.model = HealthModel(self)
+        self.panel: HealthPanel = docks.insight.panels["health"]  # type: ignore[assignment]
+        self.scrubber = FilterScrubber()
+        self.scrubber.set_summary(self.workspace.summary.summary)
+        self.compare: CompareView | None = None  # made when first asked for
+        # the Health panel is tall (five plots and the findings): beside the Inspector, not in the bottom row
+        self.health_dock = host.add_panel(_scrolling(self.panel), self.panel.title, RIGHT)
+        host.tabify_beside(RIGHT, self.health_dock)
+        self.scrubber_dock = host.add_panel(self.scrubber, self.scrubber.title, BOTTOM, visible=False)
+        host.tabify_beside(BOTTOM, self.scrubber_dock)
+        self.model.changed.connect(self._show_in_panel)
+        docks.runner.updated.connect(self._update)
+        self.training.run_started.connect(self._run_started)
+        self.training.events_received.connect(self._epochs)
+        self.workspace.summary.updated.connect(lambda: self.scrubber.set_summary(self.workspace.summary.summary))
+        self.scrubber_dock.visibilityChanged.connect(self._scrubber_shown)
+
+    def _layer_ids(self) -> list[str]:
+        """The layers as the window draws them now: the run's network (what its layer indices mean)."""
+        return [row["id"] for row in self.workspace.summary.summary["layers"]]
+
+    # a live run ------------------------------------------------------------------------------
+    def _run_started(self, run_dir: str) -> None:
+        self.model.clear()
+        self.model.set_network(self._layer_ids())
+        self.scrubber.set_history(FilterHistory(None, [], []))  # the run's first epoch brings its own
+
+    def _update(self, update: RunUpdate) -> None:
+        if self.docks.runner.owner is not self.training:  # the autoencoder lab's jobs are not this run
+            return
+        events = [e for e in (update.start, update.health, update.timing) if e is not None]
+        if events:
+            self.model.add_events(events)
+
+    def _epochs(self, events: list) -> None:
+        """A finished epoch leaves a filter snapshot: the scrubber, when shown, takes it."""
+        if any(e["event"] in ("epoch", "done") for e in events) and self.scrubber_dock.isVisible():
+            self._load_filters()
+
+    def _scrubber_shown(self, shown: bool) -> None:
+        if shown:
+            self._load_filters()
+
+    def _load_filters(self) -> None:
+        if self.training.run_dir and Path(self.training.run_dir).is_dir():
+            self.scrubber.set_run(self.training.run_dir)
+
+    def _show_in_panel(self) -> None:
+        self.panel.set_records([e for e in (self.model.health, self.model.timing) if e is not None])
+
+    # an opened run ---------------------------------------------------------------------------
+    def show_run(self, path: str | Path) -> None:
+        """The run the window has just opened (workbench.ui.shell.docks.WorkingDocks.show_run)."""
+        try:
+            records = open_run(path).health()
+        except RunError as exc:  # opened a moment ago: a folder changed since says what is wrong
+            self.docks.host.show_message(str(exc), 8000)
+            records = []
+        self.model.clear()
+        self.model.set_network(self._layer_ids())
+        self.model.show_records(records)
+        self.scrubber.set_run(path)
+
+    # comparing runs ---------------------------------------------------------------------------
+    def compare_runs(self) -> CompareView:
+        """The Compare Runs window, the run the window shows first; asks for folders until two are in."""
+        if self.compare is None:
+            self.compare = CompareView(self.window)
+            self.compare.setWindowFlag(Qt.WindowType.Window)
+            screen = self.window.screen().availableGeometry()
+            self.compare.resize(min(COMPARE_SIZE[0], screen.width() - 40), min(COMPARE_SIZE[1], screen.height() - 60))
+        view = self.compare
+        shown = self.training.run_dir
+        if not view.paths and shown and Path(shown, "project.json").is_file():
+            view.add_run(shown)
+        view.show()
+        view.raise_()
+        while len(view.paths) < 2:
+            path = QFileDialog.getExistingDirectory(view, f"Choose run folder {len(view.paths) + 1} to compare",
+                                                    str(self.training.runs_root))
+            if not path or not view.add_run(path):  # cancelled, or not a run: the view's message says why
+                break
+        return view

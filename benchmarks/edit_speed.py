@@ -5,7 +5,10 @@ Goal: under 100 ms at 1,000 layers (issue 12: it took 0.5 s, and 2.6 s at 10,000
 layer's out_features, as a spin-box step in the inspector does; printed: the median and the worst of
 the edits, and the ratio to the same edit at 50 layers measured in the same run.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/edit_speed.py [--edits 15] [--sizes 50 1000 10000]
+    QT_QPA_PLATFORM=offscreen python benchmarks/edit_speed.py [--edits 15] [--sizes 50 1000 10000] [--branched]
+
+--branched: residual blocks (Linear, ReLU, Linear, Add with a shortcut over them), which the builder
+draws as a graph (lanes, routed connections) rather than as a chain of cards.
 """
 from __future__ import annotations
 
@@ -18,20 +21,27 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("WORKBENCH_SETTINGS_SCOPE", "benchmarks")
 
 
-def network(layers: int) -> dict:
+def network(layers: int, branched: bool = False) -> dict:
     body: list[dict] = []
+    if branched:
+        body.append({"type": "Linear", "out_features": 64, "id": "stem"})
+        for b in range((layers - 1) // 4):
+            body += [{"type": "Linear", "out_features": 64, "id": f"a{b}"}, {"type": "ReLU", "id": f"r{b}"},
+                     {"type": "Linear", "out_features": 64, "id": f"c{b}"},
+                     {"type": "Add", "id": f"s{b}", "inputs": [f"c{b}", f"s{b - 1}" if b else "stem"]}]
+        return {"version": 2, "input": [64], "layers": body}
     for _ in range(layers // 2):
         body += [{"type": "Linear", "out_features": 64}, {"type": "ReLU"}]
     return {"input": [64], "layers": body}
 
 
-def edit_times(app, size: int, edits: int) -> list[float]:  # noqa: ANN001 - Qt types imported lazily
+def edit_times(app, size: int, edits: int, branched: bool = False) -> list[float]:  # noqa: ANN001
     from workbench.core.commands import SetParam
     from workbench.ui.shell.app import MainWindow
 
-    window = MainWindow(network(size), restore_layout=False)
+    window = MainWindow(network(size, branched), restore_layout=False)
     window.show()
-    middle = size // 4 * 2  # a Linear layer half way
+    middle = 1 + (size - 1) // 8 * 4 if branched else size // 4 * 2  # a Linear layer half way (a block's first)
     window.selection.select_index(middle)  # the inspector shows the layer being edited
     for _ in range(10):
         app.processEvents()
@@ -51,13 +61,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=15)
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 1000, 10000])
+    parser.add_argument("--branched", action="store_true", help="residual blocks, drawn as a graph")
     args = parser.parse_args()
     from workbench.ui.shell.app import create_app
 
     app = create_app()
     baseline = None
     for size in args.sizes:
-        times = edit_times(app, size, args.edits)
+        times = edit_times(app, size, args.edits, args.branched)
         median = statistics.median(times)
         baseline = baseline or median
         print(f"{size:>6,} layers: edit median {median * 1000:7.1f} ms, worst {max(times) * 1000:7.1f} ms, "

@@ -27,7 +27,7 @@ def test_edit_delete_on_a_branch_undo_and_save_as_version_2(qtbot, tmp_path, mon
     add = window.summary.row("l2b1_add")
     assert add["status"] == "error" and "insert a 1×1 Conv2d with 32 filters and stride 2" in add["message"]
     card = next(c for c in window.builder.cards if c.id == "l2b1_add")
-    assert "1×1 Conv2d" in window.builder.card_text(card).message
+    assert window.builder.card_text(card).message == "Click: 1×1 conv 32, s2"  # the badge offers the fix
     window.editor.stack.undo()
     assert window.project.to_dict() == original
     path = tmp_path / "resnet.json"

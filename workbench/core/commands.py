@@ -365,6 +365,44 @@ class InsertOnEdge(Rewire):
                          text or f"Insert {', '.join(layer['type'] for layer in chain)}")
 
 
+class MoveOnEdge(Rewire):
+    """Move layers (one, or a chain in which each takes the one before) onto the connection
+    `source` → `target`: the gap they leave closes (as a delete closes it), they go just above
+    `target`, the first taking `source`'s output and `target` the last one's. With `target` None
+    they go just after `source`, taking its output, and nothing else changes (the end of a branch,
+    or after the network's last layer). The builder's card drag on a network with branches. They
+    keep their ids, so a run's probes still find them."""
+
+    def __init__(self, project: Project, ids: list[str], source: str, target: str | None):
+        if not ids:
+            raise ProjectError("no layer selected to move")
+        order = sorted(ids, key=lambda i: _find(project, i))
+        layers = project.layers
+        moving = [layers[project.index_of(i)] for i in order]
+        for k, layer in enumerate(moving):
+            if layer["type"] in graph.MERGES:
+                raise ProjectError(f"{_name(project, project.index_of(layer['id']))} stays where its inputs meet: "
+                                   f"delete it and add a skip connection where it should be")
+            if k and graph.declared_inputs(layers, project.index_of(layer["id"])) != [order[k - 1]]:
+                raise ProjectError("move one layer, or layers that follow one another on one branch")
+        if source in order or target in order:
+            raise ProjectError("the layers are already there")
+        if source != graph.INPUT:
+            _find(project, source)
+        rest = graph.pinned(graph.without(layers, order))
+        chain = [{**layer, "inputs": [order[k - 1] if k else source]} for k, layer in enumerate(moving)]
+        if target is None:
+            at = 0 if source == graph.INPUT else next(i for i, layer in enumerate(rest) if layer["id"] == source) + 1
+        else:
+            _find(project, target)
+            at = next(i for i, layer in enumerate(rest) if layer["id"] == target)
+            if source not in rest[at]["inputs"]:
+                raise ProjectError(f"{_name(project, project.index_of(target))} does not take {source!r}: "
+                                   f"no such connection")
+            rest[at]["inputs"] = [order[-1] if i == source else i for i in rest[at]["inputs"]]
+        super().__init__(project, rest[:at] + chain + rest[at:], "Move " + ", ".join(layer["type"] for layer in moving))
+
+
 def projection_fix(project: Project, merge: str) -> tuple[str, dict] | None:
     """For an Add whose inputs differ in volume: the input to project and the layer that fixes it
     (a 1×1 Conv2d with the first input's depth and the stride that matches its size, as ResNet's

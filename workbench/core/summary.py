@@ -87,3 +87,21 @@ def fmt_count(n: int | None) -> str:
 def fmt_output(shape: list[int] | None) -> str:
     """An output shape for people: "27×27×256", or "?" when it is unknown."""
     return "?" if shape is None else fmt_shape(tuple(shape))
+
+
+def fmt_inputs(summary: Summary, row: LayerRow, volumes: bool = True) -> str:
+    """A layer's inputs by card number and volume, for people: "#7 (32×32×16), #2 (32×32×16)"
+    (without volumes: "#7, #2")."""
+    layers = summary["layers"]
+
+    def text(source: str) -> str:
+        if source == INPUT:
+            return f"input ({fmt_output(summary['input'])})" if volumes else "input"
+        before = row["index"] - 1  # most often the layer just before: no search (1,000-layer tables)
+        found = layers[before] if before >= 0 and layers[before]["id"] == source else \
+            next((r for r in layers if r["id"] == source), None)
+        if found is None:
+            return source
+        return f"#{found['index']} ({fmt_output(found['output'])})" if volumes else f"#{found['index']}"
+
+    return ", ".join(text(source) for source in row["inputs"])

@@ -1,8 +1,11 @@
 """The network builder: the pipeline as cards from Input to output, each with its volume as a block.
 
-One painted widget (a QAbstractScrollArea whose viewport paints every card), so a 100-layer network
-redraws in a few milliseconds. Cards flow left to right and wrap like text. The builder reads the
-shared summary and selection; every edit it makes (drop from the palette, reorder) is a command.
+One painted widget (a QAbstractScrollArea whose viewport paints the cards in view), so a 100-layer
+network redraws in a few milliseconds. A chain's cards flow left to right and wrap like text. A
+network with branches is drawn as a graph (graph_view: lanes side by side, merge cards, connections
+routed around the cards); there a drop lands on a connection, a drag from a card's output port to a
+later card connects them, and a bad Add's badge inserts its 1×1 projection in one click. The builder
+reads the shared summary and selection; every edit it makes is a command.
 """
 from __future__ import annotations
 
@@ -10,14 +13,21 @@ import json
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import (QColor, QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QFontMetrics,
-                           QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap)
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QToolTip, QWidget
+from PySide6.QtGui import (QColor, QContextMenuEvent, QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont,
+                           QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap)
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QMenu, QToolTip, QWidget
 
+from workbench.core import graph
 from workbench.core.catalogue import CATALOGUE, fmt_shape
-from workbench.core.commands import InsertLayers, MoveLayers
-from workbench.ui.editing import health_cards, volumes
+from workbench.core.commands import Command, InsertLayers, InsertProjection, MoveLayers, projection_fix
+from workbench.core.summary import fmt_inputs
+from workbench.ui.editing import graph_edits, health_cards, volumes
+from workbench.ui.editing.card_menu import card_menu, projection_text
+from workbench.ui.editing.graph_edits import Spot
+from workbench.ui.editing.graph_layout import Metrics
+from workbench.ui.editing.graph_view import GraphView, drawn_as_graph, merge_text
 from workbench.ui.editing.health_model import HealthModel
+from workbench.ui.editing.route_paint import paint_route, paint_tag
 from workbench.ui.shell.icons import category_icon
 from workbench.ui.shell.painted_text import PaintedTexts
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
@@ -50,6 +60,15 @@ class CardText:
     narrow: bool
 
 
+def fix_text(layer: dict) -> str:
+    """A bad Add's badge: the projection a click inserts ("Click: 1×1 conv 32, s2"), short enough
+    for the card (the tooltip and the card menu say it in full)."""
+    if layer["type"] != "Conv2d":
+        return f"Click: projection to {layer.get('out_features')}"
+    stride = layer.get("stride", 1)
+    return f"Click: 1×1 conv {layer['out_channels']}" + (f", s{stride}" if stride != 1 else "")
+
+
 def count_text(n: int | None, short: bool = False) -> str:
     """Every digit, as the inspector and the summary write counts: "37,752,832 params"."""
     if n is None:
@@ -70,9 +89,13 @@ class Builder(QAbstractScrollArea):
         self.health: HealthModel | None = None  # a run's health on the cards (set_health)
         self._press: tuple[QPoint, Card] | None = None
         self._anchor: str | None = None
+        self.graph: GraphView | None = None  # a network with branches: its geometry (None for a chain)
+        self.drop_spot: Spot | None = None  # where a drop would go on a graph, its connection highlighted
+        self.fixes: dict[str, str] = {}  # a bad Add's id -> the projection its badge inserts
+        self._link: tuple[int, QPoint] | None = None  # a connection being dragged: source layer, pointer
+        self._hover_port: int | None = None
         self.viewport().setAcceptDrops(True)
         self.viewport().setMouseTracking(True)
-        self.viewport().setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("")
         self.painted = PaintedTexts()  # the text of the last paint and its room (the layout tests check it)
@@ -104,24 +127,57 @@ class Builder(QAbstractScrollArea):
     def _gap(self) -> int:
         return round(22 * self.unit)
 
+    def port_dy(self) -> int:
+        """A card's output (and a chain's arrow) this far below its top: level with its volume."""
+        return round((volumes.AREA_H / 2 + 8) * self.unit)
+
     def _relayout(self) -> None:
         size, gap, margin = self.card_size(), self._gap(), round(14 * self.unit)
         sizes = {False: size, True: self.card_size(narrow=True)}
         width = max(self.viewport().width(), size.width() + 2 * margin)
         ids = [(INPUT_ID, -1, None)] + [(r["id"], r["index"], r["type"]) for r in self.summary.summary["layers"]]
         self.cards, x, y = [], margin, margin + (round(30 * self.unit) if self.locked_reason else 0)
-        for card_id, index, card_type in ids:
-            this = sizes[self.is_narrow(card_type)]
-            if x + this.width() > width - margin and x > margin:
-                x, y = margin, y + size.height() + gap
-            self.cards.append(Card(card_id, index, QRect(QPoint(x, y), this)))
-            x += this.width() + gap
-        bottom = (self.cards[-1].rect.bottom() + margin) if self.cards else 0
+        self._arrange_graph([sizes[self.is_narrow(t)].width() for _, _, t in ids], width, y)
+        if self.graph is not None:
+            self.cards = [Card(card_id, index, QRect(box.x, box.y, box.w, box.h))
+                          for (card_id, index, _), box in zip(ids, self.graph.layout.boxes)]
+            width = max(width, self.graph.layout.width)
+        else:
+            for card_id, index, card_type in ids:
+                this = sizes[self.is_narrow(card_type)]
+                if x + this.width() > width - margin and x > margin:
+                    x, y = margin, y + size.height() + gap
+                self.cards.append(Card(card_id, index, QRect(QPoint(x, y), this)))
+                x += this.width() + gap
+        bottom = (max(c.rect.bottom() for c in self.cards) + margin) if self.cards else 0
         self.verticalScrollBar().setRange(0, max(0, bottom - self.viewport().height()))
         self.verticalScrollBar().setPageStep(self.viewport().height())
         self.verticalScrollBar().setSingleStep(max(8, size.height() // 6))
         self.horizontalScrollBar().setRange(0, max(0, width - self.viewport().width()))
         self.viewport().update()
+
+    def _arrange_graph(self, widths: list[int], avail: int, top: int) -> None:
+        """A network with branches as a graph (self.graph; None for a chain), and the fix each bad Add's
+        badge offers."""
+        summary = self.summary.summary
+        self.graph, self.fixes = None, {}
+        if not drawn_as_graph(summary["layers"]):
+            return
+        u, small = self.unit, QFontMetrics(self._small_font())
+        metrics = Metrics(card_h=self.card_size().height(), gap=self._gap(), lane_gap=self._gap(),
+                          margin=round(14 * u), top=top, track=small.height() + 4, port_dy=self.port_dy(),
+                          port_step=round(12 * u), tag_char=small.horizontalAdvance("#00 → ") / 6)
+        self.graph = GraphView.arrange(summary, widths, metrics, avail)
+        for row in summary["layers"]:
+            fix = projection_fix(self.editor.project, row["id"]) if row["type"] == "Add" and row["status"] == "error" \
+                else None
+            if fix is not None:
+                self.fixes[row["id"]] = fix_text(fix[1])
+
+    def _small_font(self) -> QFont:
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.0, self.font().pointSizeF() * 0.85))
+        return small
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt override
         super().resizeEvent(event)
@@ -193,15 +249,57 @@ class Builder(QAbstractScrollArea):
         selected = set(self.selection.ids)
         # only the cards in the region to repaint: a 1,000-layer network has a screenful on view
         exposed = event.rect().translated(self._offset()).adjusted(-self._gap(), 0, self._gap(), 0)
+        if self.graph is not None:
+            self._paint_routes(painter, exposed, selected)
         for i, card in enumerate(self.cards):
             if not card.rect.intersects(exposed):
                 continue
-            if i and self.cards[i - 1].rect.top() == card.rect.top():
+            if self.graph is None and i and self.cards[i - 1].rect.top() == card.rect.top():
                 self._paint_arrow(painter, self.cards[i - 1].rect, card.rect)
             self._paint_card(painter, card, card.id in selected)
-        if self.drop_gap is not None:
+        self._paint_gestures(painter)
+        if self.drop_gap is not None and self.graph is None:
             self._paint_drop_bar(painter, self.drop_gap)
         painter.end()
+
+    def _paint_routes(self, painter: QPainter, exposed: QRect, selected: set[str]) -> None:
+        """The graph's connections in view; those of the selected cards in the highlight colour."""
+        assert self.graph is not None
+        pal = self.palette()
+        plain, marked = pal.color(QPalette.ColorRole.PlaceholderText), pal.color(QPalette.ColorRole.Highlight)
+        ids = [c.id for c in self.cards]
+        small = self._small_font()
+        area = QRectF(exposed)
+        for route in self.graph.layout.routes:
+            x0, y0, x1, y1 = route.bounds()
+            if not QRectF(x0 - 40, y0 - 20, x1 - x0 + 80, y1 - y0 + 40).intersects(area):
+                continue
+            mine = ids[route.source + 1] in selected or ids[route.target + 1] in selected
+            color = marked if mine else plain
+            paint_route(painter, route, color, (2.2 if mine else 1.6) * max(1.0, self.unit), 8 * self.unit)
+            paint_tag(painter, route, small, color, pal.color(QPalette.ColorRole.Base), draw=self.painted.draw)
+
+    def _paint_gestures(self, painter: QPainter) -> None:
+        """A graph drop's connection, the port under the pointer, a connection being dragged."""
+        color = self.palette().color(QPalette.ColorRole.Highlight)
+        if self.graph is not None and self.drop_spot is not None:
+            routes = self.graph.routes_of(self.drop_spot)
+            for route in routes:
+                paint_route(painter, route, color, 4, 8 * self.unit)
+            if not routes:  # after the last layer, or a lane that reads on in the next band
+                box = self.graph.end_box(self.drop_spot)
+                x = box.right + self._gap() / 2
+                painter.setPen(QPen(color, 4))
+                painter.drawLine(QPointF(x, box.y + 4), QPointF(x, box.bottom - 4))
+        source = self._link[0] if self._link is not None else self._hover_port
+        if source is not None:
+            start = self._port_point(source)
+            painter.setPen(QPen(color, 2))
+            painter.setBrush(self.palette().color(QPalette.ColorRole.Base))
+            painter.drawEllipse(start, 5 * self.unit, 5 * self.unit)
+            if self._link is not None:
+                painter.setPen(QPen(color, 2.5, Qt.PenStyle.DashLine))
+                painter.drawLine(start, QPointF(self._link[1]))
 
     def _paint_banner(self, painter: QPainter) -> None:
         rect = QRectF(0, 0, self.viewport().width(), 26 * self.unit)
@@ -228,8 +326,10 @@ class Builder(QAbstractScrollArea):
         narrow = self.is_narrow(row["type"])
         shape = row["output"]
         volume = fmt_shape(tuple(shape)) if shape is not None else "?"
+        merge = row["type"] in graph.MERGES  # says what it takes, and a bad Add's badge offers the fix
         return CardText(CATALOGUE[row["type"]].category, row["label"], shape, volume if narrow else "→ " + volume,
-                        count_text(row["params"], short=narrow), row["status"], row["message"], narrow)
+                        merge_text(row, self.summary.summary) if merge else count_text(row["params"], short=narrow),
+                        row["status"], self.fixes.get(row["id"], row["message"]), narrow)
 
     def _fit(self, font: QFont, text: str, width: float) -> QFont:
         """Shrink a label's font (down to 70 %) before eliding it, so "Conv 96 @ 11×11, s4, p0" fits."""
@@ -336,7 +436,10 @@ class Builder(QAbstractScrollArea):
     def viewportEvent(self, event) -> bool:  # noqa: ANN001
         if event.type() == event.Type.ToolTip:
             card = self.card_at(event.pos())
-            if card is not None:
+            if self._port_at(event.pos()) is not None:
+                QToolTip.showText(event.globalPos(), "Drag from this output to a later card: onto an Add or Concat "
+                                  "it is one more input, onto any other card a new merge after it", self.viewport())
+            elif card is not None:
                 QToolTip.showText(event.globalPos(), self.tooltip_for(card), self.viewport())
             else:
                 QToolTip.hideText()
@@ -354,11 +457,18 @@ class Builder(QAbstractScrollArea):
             lines.append(f"Output <b>{fmt_shape(tuple(row['output']))}</b>, {count_text(row['params'])}")
         if row["formula"]:
             lines.append(f"<i>{row['formula']}</i>")
+        if self.graph is not None:
+            lines.append(f"Inputs: {fmt_inputs(self.summary.summary, row)}")
         if row["message"]:
             lines.append(f"<b>{row['status']}</b>: {row['message']}")
+        if row["id"] in self.fixes:
+            fix = projection_fix(self.editor.project, row["id"])
+            if fix is not None:
+                lines.append(f"Click the badge: {projection_text(fix[1]).lower()}")
         if self.health is not None and (mark := self.health.marks().get(card.id)) is not None:
             lines += health_cards.tooltip_lines(mark)
-        lines.append("Drag to reorder · Delete removes · Ctrl+D duplicates")
+        lines.append("Drag to move · from its right edge to a later card: connect · right-click: skip connections"
+                     " · Delete removes · Ctrl+D duplicates")
         return "<br>".join(lines)
 
     # selection and dragging cards ----------------------------------------------------------------
@@ -366,6 +476,12 @@ class Builder(QAbstractScrollArea):
         card = self.card_at(event.position().toPoint())
         mods = event.modifiers()
         self._press = None
+        port = self._port_at(event.position().toPoint())
+        if port is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._link = (port, event.position().toPoint() + self._offset())
+            return
+        if card is not None and event.button() == Qt.MouseButton.LeftButton and self._on_fix(card, event):
+            return
         if card is None:
             if not mods & Qt.KeyboardModifier.ControlModifier:
                 self.selection.set([])
@@ -388,12 +504,17 @@ class Builder(QAbstractScrollArea):
             self._press = (event.position().toPoint(), card)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._link is not None:
+            self._connect_to(self.card_at(event.position().toPoint()))
+            return
         if self._press is not None and not event.modifiers() & (
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
             self.selection.set([self._press[1].id])  # a plain click on a multi-selection picks one
         self._press = None
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._track_link(event.position().toPoint()):
+            return
         if self._press is None or not event.buttons() & Qt.MouseButton.LeftButton:
             return
         start, card = self._press
@@ -420,6 +541,74 @@ class Builder(QAbstractScrollArea):
                                                 Qt.TransformationMode.SmoothTransformation))
         drag.exec(Qt.DropAction.MoveAction)
 
+    # connections on a graph: the output port, a connection dragged from it, the fix on a badge ---------
+    def _port_point(self, index: int) -> QPointF:
+        rect = self.cards[index + 1].rect
+        return QPointF(rect.right() + 1, rect.top() + self.port_dy())
+
+    def _port_at(self, pos: QPoint) -> int | None:
+        """The card (layer index, -1: Input) whose output port is under a viewport position; a
+        network's last layer has none (nothing after it to connect to)."""
+        point, reach = QPointF(pos + self._offset()), 8 * self.unit
+        for card in self.cards[:-1]:
+            port = self._port_point(card.index)
+            if abs(point.x() - port.x()) <= reach and abs(point.y() - port.y()) <= reach:
+                return card.index
+        return None
+
+    def _track_link(self, pos: QPoint) -> bool:
+        """Follow the pointer: a connection being dragged, or the port it hovers. True while dragging."""
+        if self._link is not None:
+            self._link = (self._link[0], pos + self._offset())
+            self._autoscroll(pos)
+            self.viewport().update()
+            return True
+        port = self._port_at(pos)
+        if port != self._hover_port:
+            self._hover_port = port
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor if port is not None else Qt.CursorShape.ArrowCursor)
+            self.viewport().update()
+        return False
+
+    def _connect_to(self, card: Card | None) -> None:
+        """The end of a connection drag: onto a later card, a merge takes it or a new merge after the card."""
+        assert self._link is not None
+        source = self._link[0]
+        self._link = None
+        self.viewport().update()
+        if card is None or card.index <= source:
+            if card is not None and card.index >= 0:
+                self.editor.refused.emit("a connection runs forward: drop it on a card after the one it leaves")
+            return
+        self._push(graph_edits.connect(self.summary.summary, source, card.index))
+
+    def _on_fix(self, card: Card, event: QMouseEvent) -> bool:
+        """A click on a bad Add's badge inserts the projection it offers."""
+        if card.id not in self.fixes:
+            return False
+        badge_top = card.rect.bottom() - QFontMetrics(self._small_font()).height() - 8
+        if event.position().toPoint().y() + self._offset().y() < badge_top:
+            return False
+        self._push(lambda p: InsertProjection(p, card.id))
+        return True
+
+    def _push(self, build: graph_edits.Build) -> Command | None:
+        """Apply an edit, and select what it made (a new merge, inserted layers)."""
+        command = self.editor.push(build)
+        if command is not None and graph_edits.made(command):
+            self.selection.set(graph_edits.made(command))
+        return command
+
+    def menu_for(self, card: Card | None) -> QMenu:
+        """A card's context menu (card_menu): skip connections, a merge's inputs, the fix; then the
+        window's card actions (Delete, Duplicate)."""
+        return card_menu(self.editor, self.summary.summary, card.index if card is not None else -1,
+                         self.viewport().actions(), self, lambda command: self.selection.set(graph_edits.made(command))
+                         if graph_edits.made(command) else None)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.menu_for(self.card_at(event.pos())).exec(event.globalPos())
+
     # drops ------------------------------------------------------------------------------------
     def _accepts(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
         mime = event.mimeData()
@@ -441,6 +630,7 @@ class Builder(QAbstractScrollArea):
         if self._accepts(event):
             event.acceptProposedAction()
             self.drop_gap = self.gap_at(event.position().toPoint())
+            self._aim(event.position().toPoint())
             self.viewport().update()
         else:
             event.ignore()
@@ -450,11 +640,14 @@ class Builder(QAbstractScrollArea):
             event.ignore()
             return
         gap = self.gap_at(event.position().toPoint())
-        if gap != self.drop_gap:
+        if gap != self.drop_gap or self._aim(event.position().toPoint()):
             self.drop_gap = gap
             self.viewport().update()
         self._autoscroll(event.position().toPoint())
-        event.acceptProposedAction()
+        if self.graph is not None and self.drop_spot is None:
+            event.ignore()  # between two lanes: the pointer says a drop here would do nothing
+        else:
+            event.acceptProposedAction()
 
     def _autoscroll(self, pos: QPoint) -> None:
         bar, edge = self.verticalScrollBar(), round(30 * self.unit)
@@ -463,15 +656,25 @@ class Builder(QAbstractScrollArea):
         elif pos.y() > self.viewport().height() - edge:
             bar.setValue(bar.value() + bar.singleStep())
 
+    def _aim(self, pos: QPoint) -> bool:
+        """On a graph, the connection a drop at `pos` lands on (drop_spot); True when it changed."""
+        point = pos + self._offset()
+        spot = self.graph.spot_at(point.x(), point.y()) if self.graph is not None else None
+        changed, self.drop_spot = spot != self.drop_spot, spot
+        return changed
+
     def dragLeaveEvent(self, event) -> None:  # noqa: ANN001
-        self.drop_gap = None
+        self.drop_gap = self.drop_spot = None
         self.viewport().update()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        self.drop_gap = None
+        self.drop_gap = self.drop_spot = None
         self.viewport().update()
         if not self._accepts(event):
             event.ignore()
+            return
+        if self.graph is not None:
+            self._drop_on_graph(event)
             return
         gap = self.gap_at(event.position().toPoint())
         mime = event.mimeData()
@@ -482,9 +685,34 @@ class Builder(QAbstractScrollArea):
             self._move(self._own_cards(mime) or [], gap)
         event.acceptProposedAction()
 
+    def _drop_on_graph(self, event: QDropEvent) -> None:
+        """A drop on a connection of a graph (nothing between two lanes, where it would be a guess)."""
+        assert self.graph is not None
+        point = event.position().toPoint() + self._offset()
+        spot = self.graph.spot_at(point.x(), point.y())
+        if spot is None:
+            event.ignore()
+            return
+        mime = event.mimeData()
+        if mime.hasFormat(MIME_LAYER):
+            kind = bytes(mime.data(MIME_LAYER).data()).decode(errors="replace")
+            if kind not in CATALOGUE:
+                self.editor.refused.emit(f"unknown layer type {kind!r}")
+            else:
+                self._push(graph_edits.insert(spot, CATALOGUE[kind].new_layer()))
+        else:
+            rows = self.summary.summary["layers"]
+            build = graph_edits.move([rows[i]["id"] for i in self._own_cards(mime) or []], spot)
+            if build is not None:  # dropping cards next to themselves makes no undo step
+                self.editor.push(build)
+        event.acceptProposedAction()
+
     def insert_kind(self, kind: str, gap: int) -> None:
         if kind not in CATALOGUE:
             self.editor.refused.emit(f"unknown layer type {kind!r}")
+            return
+        if self.graph is not None:  # on the connection that continues the lane of the layer before the gap
+            self._push(graph_edits.insert(self.graph.spot_after(gap - 1), CATALOGUE[kind].new_layer()))
             return
         command = self.editor.push(lambda p: InsertLayers(p, gap, [CATALOGUE[kind].new_layer()]))
         if command is not None:

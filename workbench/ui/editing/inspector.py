@@ -19,7 +19,7 @@ from workbench.core.project import MAX_CHANNELS, MAX_SIZE
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.editing.undo import Editor
 from workbench.ui.shell.style import ERROR, WARNING, colour_text
-from workbench.core.summary import LayerRow, fmt_count
+from workbench.core.summary import LayerRow, fmt_count, fmt_inputs
 
 SPIN_MAX = 2**31 - 1
 
@@ -153,6 +153,7 @@ class Inspector(QWidget):
         self.results = QFormLayout(self.results_box)
         self.result_labels: dict[str, QLabel] = {}
         for key, name, tip in (
+                ("inputs", "Inputs", "The cards whose outputs this layer takes, and their volumes"),
                 ("output", "Output volume", "The output shape in the lecture's notation W×H×D"),
                 ("formula", "Size formula", "Output size = 1 + (W − F + 2P)/S, on this layer's numbers"),
                 ("receptive_field", "Receptive field", "How many input pixels (per side) one output value sees"),
@@ -355,6 +356,7 @@ class Inspector(QWidget):
 
     def _show_row(self, row: LayerRow) -> None:
         labels = self.result_labels
+        labels["inputs"].setText(fmt_inputs(self.summary.summary, row))
         labels["output"].setText(f"<b>{fmt_shape(tuple(row['output']))}</b>" if row["output"] is not None else "?")
         labels["formula"].setText(row["formula"] or "—")
         rf = row["receptive_field"]

@@ -11,19 +11,21 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QStyle, QTableView, QVBoxLayout, QWidget
 
-from workbench.core.summary import fmt_count, fmt_output
+from workbench.core.graph import is_branched
+from workbench.core.summary import fmt_count, fmt_inputs, fmt_output
 from workbench.ui.editing.health_cards import LEVEL_COLOURS
 from workbench.ui.editing.health_marks import LayerMark
 from workbench.ui.editing.health_model import HealthModel
 from workbench.ui.editing.model import INPUT_ID, SelectionModel, SummaryModel
 from workbench.ui.shell.style import ERROR, WARNING
 
-COLUMNS = ("#", "Layer", "Output", "Params", "Without sharing", "MACs", "Time", "Memory", "RF", "Notes")
+COLUMNS = ("#", "Layer", "Output", "Params", "Without sharing", "MACs", "Time", "Memory", "RF", "Inputs", "Notes")
+INPUTS = COLUMNS.index("Inputs")  # shown for a network with branches (in a chain, each takes the one before)
 _TIPS = ("Layer index", "Card text", "Output volume W×H×D", "Learned parameters (weights shared)",
          "Parameters if no weights were shared", "Multiply-accumulates per sample",
          "Measured forward and backward time per batch (the run trained or opened)",
          "Output activations per sample (float32)", "Receptive field (input pixels per side)",
-         "Warnings and errors; a run's health findings")
+         "The cards whose outputs the layer takes", "Warnings and errors; a run's health findings")
 _RIGHT = {0, 3, 4, 5, 6, 7, 8}
 TIME = COLUMNS.index("Time")
 
@@ -91,11 +93,11 @@ class SummaryTableModel(QAbstractTableModel):
     def _texts(self, row: int) -> tuple[str, ...]:
         s = self.summary.summary
         if row == 0:
-            return ("", "Input", fmt_output(s["input"]), "", "", "", memory_text(4 * math.prod(s["input"])), "1", "")
+            return ("", "Input", fmt_output(s["input"]), "", "", "", memory_text(4 * math.prod(s["input"])), "1", "", "")
         r = s["layers"][row - 1]
         out = fmt_output(r["output"])
         return (str(r["index"]), r["label"], out, fmt_count(r["params"]), fmt_count(r["params_unshared"]), fmt_count(r["macs"]),
-                memory_text(r["memory"]), fmt_count(r["receptive_field"]), r["message"])
+                memory_text(r["memory"]), fmt_count(r["receptive_field"]), fmt_inputs(s, r, volumes=False), r["message"])
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -196,6 +198,7 @@ class SummaryPanel(QWidget):
                     f"sharing) · {s['total_macs']:,} MACs · {memory_text(s['total_memory'])} activations per sample"
                     f" · output <b>{fmt_output(s['output'])}</b>")
         self.totals.setText(text)
+        self.table.setColumnHidden(INPUTS, not is_branched(s["layers"]))  # type: ignore[arg-type]
         self._fit_columns()
         self._select_row()
 

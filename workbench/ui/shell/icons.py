@@ -71,6 +71,20 @@ def _reshape(p: QPainter, c: QColor) -> None:
     p.drawLine(QPointF(14, 16), QPointF(18, 16))
 
 
+def _merge(p: QPainter, c: QColor) -> None:
+    p.setPen(QPen(c, 2.0))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    path = QPainterPath(QPointF(3, 6))  # two branches flow into one
+    path.cubicTo(QPointF(10, 6), QPointF(10, 16), QPointF(15, 16))
+    path.moveTo(3, 26)
+    path.cubicTo(QPointF(10, 26), QPointF(10, 16), QPointF(15, 16))
+    path.moveTo(15, 16)
+    path.lineTo(29, 16)
+    p.drawPath(path)
+    p.setBrush(c)
+    p.drawEllipse(QPointF(16, 16), 3.2, 3.2)
+
+
 def _input(p: QPainter, c: QColor) -> None:
     p.setPen(QPen(c, 1.6))
     p.drawRect(QRectF(4, 6, 24, 20))
@@ -79,7 +93,8 @@ def _input(p: QPainter, c: QColor) -> None:
 
 
 _DRAW = {"Convolution": _conv, "Pooling": _pool, "Fully connected": _fc, "Activation": _activation,
-         "Normalization & regularization": _norm, "Reshape & autoencoder": _reshape, "Input": _input}
+         "Normalization & regularization": _norm, "Reshape & autoencoder": _reshape, "Merge": _merge,
+         "Input": _input}
 
 
 @lru_cache(maxsize=32)

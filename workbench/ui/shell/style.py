@@ -19,6 +19,7 @@ _HUES = {
     "Activation": 140,
     "Normalization & regularization": 185,
     "Reshape & autoencoder": 45,
+    "Merge": 330,
     "Imported": 0,  # opaque imported parts: grey
 }
 _SATURATION = {"Input": 20, "Imported": 0}

@@ -52,6 +52,30 @@ def tiny_run(tmp_path_factory):
     return run
 
 
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory):
+    """Two digits-cnn runs to compare, trained once per session and shared (read-only): "small" (2
+    epochs) and "wide" (3 epochs; its second conv has 48 filters, its Dropout 0.25 removed and a
+    Dropout 0.1 "extra" inserted at index 5), on 120 samples."""
+    import copy
+
+    from workbench.core.templates import template
+    from workbench.training.engine import Trainer
+
+    small = template("digits-cnn")
+    small["data"]["count"] = 120
+    wide = copy.deepcopy(small)
+    wide["layers"][2]["out_channels"] = 48
+    del wide["layers"][8]  # Dropout 0.25
+    wide["layers"].insert(5, {"type": "Dropout", "p": 0.1, "id": "extra"})
+    root = tmp_path_factory.mktemp("compare")
+    for name, doc, epochs in (("small", small, 2), ("wide", wide, 3)):
+        events = list(Trainer(doc, run_dir=root / name, epochs=epochs, device="cpu").events())
+        assert events[-1]["status"] == "finished", events[-1]
+    return root / "small", root / "wide"
+
+
 class Launch:
     """A command in its own session, its stdout and stderr read by threads (a test waits for a line
     with a timeout instead of blocking on a pipe), killed with its children if it is left running."""

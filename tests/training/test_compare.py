@@ -1,25 +1,8 @@
 """Runs side by side: the metrics table, curves and the architecture diff, and `workbench compare`."""
-import copy
 import json
 
-import pytest
-
-from workbench.core.templates import template
 from workbench.training.compare import compare_runs
-from workbench.training.engine import Trainer
 
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    a = template("digits-cnn")
-    a["data"]["count"] = 120
-    b = copy.deepcopy(a)
-    b["layers"][2]["out_channels"] = 48
-    del b["layers"][8]  # Dropout
-    root = tmp_path_factory.mktemp("runs")
-    for name, doc, epochs in (("small", a, 2), ("wide", b, 3)):
-        assert list(Trainer(doc, run_dir=root / name, epochs=epochs, device="cpu").events())[-1]["status"] == "finished"
-    return root / "small", root / "wide"
 
 
 def test_two_runs_give_a_metrics_table_curves_and_a_diff(two_runs):

@@ -1,28 +1,14 @@
 """Runs side by side in the window, and the first layer's filters scrubbed through epochs."""
-import copy
 
 import numpy as np
 import pytest
 
 from workbench.core.inference import summarize
 from workbench.core.templates import template
-from workbench.training.engine import Trainer
 from workbench.training.filter_history import FilterHistory, read_history
 from workbench.ui.insight.compare import CompareView, diff_cells
 from workbench.ui.insight.filter_scrubber import FilterScrubber, steady_scale
 
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    a = template("digits-cnn")
-    a["data"]["count"] = 120
-    b = copy.deepcopy(a)
-    b["layers"][2]["out_channels"] = 48
-    b["layers"].insert(5, {"type": "Dropout", "p": 0.1, "id": "extra"})
-    root = tmp_path_factory.mktemp("runs")
-    for name, doc, epochs in (("base", a, 2), ("wider", b, 3)):
-        list(Trainer(doc, run_dir=root / name, epochs=epochs, device="cpu").events())
-    return root / "base", root / "wider"
 
 
 def test_two_runs_show_curves_metrics_and_the_diff(qtbot, two_runs):
@@ -36,10 +22,10 @@ def test_two_runs_show_curves_metrics_and_the_diff(qtbot, two_runs):
     assert "no such run folder" in view.message.text() and len(view.paths) == 1
     view.add_run(two_runs[1])
     assert view.comparison is not None and view.message.text() == ""
-    assert [view.metrics.horizontalHeaderItem(c).text() for c in range(3)] == ["metric", "base", "wider"]
+    assert [view.metrics.horizontalHeaderItem(c).text() for c in range(3)] == ["metric", "small", "wide"]
     assert view.metrics.item(0, 0).text() == "epochs" and view.metrics.item(0, 2).text() == "3"
     legend = [label.text for _, label in view.plots["val_loss"].legend.items]
-    assert legend == ["base", "wider"]
+    assert legend == ["small", "wide"]
     rows = [[view.diff.item(r, c).text() for c in range(6)] for r in range(view.diff.rowCount())]
     assert ["+", "5  Dropout 0.1", "4×4×48", "0", "0", "6"] in rows
     changed = next(r for r in rows if r[0] == "~" and "Conv" in r[1])

@@ -2,17 +2,14 @@
 cards amber or red with the finding (card, tooltip, summary table, Health dock); digits-cnn stays
 plain but shows its measured time; an opened run brings its health back; Compare Runs… with real run
 folders; where the network looks in the Activation maps panel; the filters scrubbed by epoch."""
-import copy
 import re
 
 import numpy as np
-import pytest
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.templates import template
 from workbench.training.attribution import Explanation
-from workbench.training.engine import Trainer
 from workbench.ui.editing.summary import COLUMNS, TIME
 from workbench.ui.shell.app import MainWindow
 from workbench.ui.shell.style import ERROR, WARNING
@@ -113,18 +110,6 @@ def test_digits_cnn_trained_in_the_window_stays_plain_and_shows_its_times(qtbot,
         assert share_of(pixels, ERROR) == 0 and share_of(pixels, WARNING) < 0.01
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    a = template("digits-cnn")
-    a["data"]["count"] = 120
-    b = copy.deepcopy(a)
-    b["layers"][2]["out_channels"] = 48
-    root = tmp_path_factory.mktemp("compare")
-    for name, doc, epochs in (("narrow", a, 2), ("wide", b, 3)):
-        events = list(Trainer(doc, run_dir=root / name, epochs=epochs, device="cpu").events())
-        assert events[-1]["status"] == "finished"
-    return root / "narrow", root / "wide"
-
 
 def test_an_opened_run_brings_its_health_and_filters(qtbot, tmp_path, monkeypatch, two_runs):
     window = window_for(qtbot, tmp_path, monkeypatch, template("digits-cnn"))
@@ -152,9 +137,9 @@ def test_compare_runs_shows_both_curves_and_the_diff(qtbot, tmp_path, monkeypatc
     window.action("compare_runs").trigger()  # asks again: the first run goes in, the same folder again is refused
     assert len(view.paths) == 1 and "already in the comparison" in view.message.text()
     window.action("compare_runs").trigger()  # and again: the second run
-    assert [p.split("/")[-1] for p in view.paths] == ["narrow", "wide"] and view.message.text() == ""
+    assert [p.split("/")[-1] for p in view.paths] == ["small", "wide"] and view.message.text() == ""
     legend = [label.text for _, label in view.plots["val_loss"].legend.items]
-    assert legend == ["narrow", "wide"]
+    assert legend == ["small", "wide"]
     curves = [item.getData()[0].tolist() for item in view.plots["val_loss"].listDataItems()]
     assert curves == [[1.0, 2.0], [1.0, 2.0, 3.0]]
     rows = [[view.diff.item(r, c).text() for c in range(6)] for r in range(view.diff.rowCount())]

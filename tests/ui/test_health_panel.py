@@ -66,9 +66,13 @@ def test_the_same_finding_on_many_layers_is_one_line():
     assert findings_html([], []) == "<b>Healthy:</b> no findings."
 
 
-def test_log_axes_read_as_plain_factors(qapp):
-    axis = PowerAxis("left")
-    assert axis.tickStrings([-3.0, -1.0, 0.0, 2.0, -8.0, 0.5], 1, 1) == ["1/1,000", "1/10", "1", "100", "10⁻⁸", ""]
+def test_log_axes_read_as_plain_factors(qtbot):
+    panel = HealthPanel()  # the panel's own axes: the plots' shared styling once swapped them for linear ones ("-2")
+    qtbot.addWidget(panel)
+    for name in ("gradient", "update"):
+        axis = panel.plots[name].getAxis("left")
+        assert isinstance(axis, PowerAxis)
+        assert axis.tickStrings([-3.0, -1.0, 0.0, 2.0, -8.0, 0.5], 1, 1) == ["1/1,000", "1/10", "1", "100", "10⁻⁸", ""]
 
 
 def test_a_saved_runs_health_and_saliency_are_drawn(qtbot, tiny_run, tmp_path):

@@ -149,9 +149,10 @@ def scale_plot_text(root: QWidget, factor: float) -> None:
 def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: str = "") -> pg.PlotItem:
     """Dark text on white, for slides and projectors. Axes show the values themselves: pyqtgraph's
     automatic SI factor turned an accuracy of 0.9 into "900" under "accuracy (x0.001)". An "epoch"
-    axis ticks whole epochs."""
-    plot.setAxisItems({"left": ReadableAxis("left"),
-                       "bottom": EpochAxis("bottom") if x_label == "epoch" else ReadableAxis("bottom")})
+    axis ticks whole epochs. An axis the plot was made with (a log axis that writes factors) is kept."""
+    wanted = {"left": ReadableAxis("left"),
+              "bottom": EpochAxis("bottom") if x_label == "epoch" else ReadableAxis("bottom")}
+    plot.setAxisItems({side: axis for side, axis in wanted.items() if type(plot.getAxis(side)) is pg.AxisItem})
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
         axis.enableAutoSIPrefix(False)

@@ -178,6 +178,8 @@ class TrainingPanel(QWidget):
         self.noise.setPlaceholderText("gaussian:0.3")
         self.noise.setToolTip("denoise corruption KIND:LEVEL: gaussian:0.3, masking:0.5, salt-and-pepper:0.1")
         self.device = QComboBox()
+        # its items change once the training process says what the machine has: the flow makes room
+        self.device.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._set_devices(UNKNOWN_DEVICES)
         self.schedule = QComboBox()
         for schedule in SCHEDULES:

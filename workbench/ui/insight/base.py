@@ -164,14 +164,17 @@ def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: 
     _style_text(plot)
     if y_label == "accuracy":  # the whole scale, always: a curve near 0.9 reads as what it is
         plot.setYRange(0.0, 1.0, padding=0.02)
-    if not isinstance(plot.titleLabel, WrappingTitle):  # the title's cell of the plot's grid: row 0, column 1
+    if not isinstance(plot.titleLabel, WrappingTitle):  # the title's row of the plot's grid: row 0
         old = plot.titleLabel
         plot.layout.removeItem(old)
         old.setParentItem(None)
         if old.scene() is not None:
             old.scene().removeItem(old)
         plot.titleLabel = WrappingTitle(plot, "", size=_pt(TITLE_PT), parent=plot)
-        plot.layout.addItem(plot.titleLabel, 0, 1)
+        # over the whole plot, axes included (pyqtgraph: over the data area, column 1): wrapped to the data
+        # area's width, a title's lines changed the height, so the ticks, the axis's width, the data
+        # area's width and so the lines again: a plot that repainted itself on every turn of the event loop
+        plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)
         plot.setTitle(title, color=INK, size=_pt(TITLE_PT))
     return plot
 

@@ -174,16 +174,34 @@ def test_confusion_matrix_is_sized_by_the_classes_and_numbered_only_when_small(h
     panel.update_probe({"confusion": counts})
     assert panel.matrix.shape == (10, 10) and panel.matrix_view.item.image.shape[:2] == (10, 10)
     assert panel.matrix_view.plot.getAxis("left").isVisible()
-    assert len(panel.cell_texts) == 100 and panel.cell_texts[0].toPlainText() == str(counts[0, 0] or "")
+    assert panel.cell_numbers.counts.shape == (10, 10)
+    assert [panel.cell_numbers.text_at(0, j) for j in range(3)] == [str(c or "") for c in counts[0, :3]]
     accuracy = np.trace(counts) / counts.sum()  # predictions of output 10..99 count as wrong
     assert f"on {counts.sum()} validation samples: accuracy {accuracy:.1%}" in panel.matrix_view.plot.titleLabel.text
 
     panel.set_classes([f"class {i}" for i in range(30)])
     panel.set_summary({"layers": [], "output": [30]})
     panel.update_probe({"confusion": rng.integers(0, 5, (30, 30))})
-    assert panel.matrix.shape == (30, 30) and panel.cell_texts == []  # colour only
+    assert panel.matrix.shape == (30, 30) and panel.cell_numbers.counts.size == 0  # colour only
     corner = panel.matrix_view.plot.vb.mapViewToScene(pg.Point(2.5, 1.5))  # predicted 2, true 1
     assert panel.describe_at(corner) == f"true class 1, predicted class 2: {panel.matrix[1, 2]} samples"
+
+
+def test_confusion_counts_are_written_on_their_cells(hub):
+    panel = hub["confusion"]
+    panel.set_classes([str(i) for i in range(10)])
+    counts = np.full((10, 10), 7) + np.diag(np.full(10, 300))
+    panel.update_probe({"confusion": counts})
+
+    def matrix_pixels() -> np.ndarray:
+        image = panel.canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+        pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+        return pixels[:, :image.width()].astype(int)
+
+    numbered = matrix_pixels()
+    panel.cell_numbers.hide()
+    plain = matrix_pixels()
+    assert (numbered != plain).sum() > 100 * 10  # ten pixels at least for each of the 100 numbers
 
 
 def test_filters_of_another_kernel_size_are_not_shown_under_the_new_label(hub, runs):

@@ -2,7 +2,7 @@
 
 The matrix is as large as the dataset's classes, not the network's outputs (an AlexNet with 1,000
 outputs on 10 classes shows 10×10); above `NUMBERED_UP_TO` classes cells are colour only (their
-count is on hover): thousands of text items would take seconds to draw."""
+count is on hover): thousands of numbers are read by no one."""
 from __future__ import annotations
 
 import math
@@ -16,10 +16,11 @@ from PySide6.QtWidgets import QWidget
 from workbench.core.mosaic import Mosaic, colorize, tile
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel
+from workbench.ui.insight.cell_numbers import CellNumbers
 
 WRONG_SHOWN = 12
-CELL_ROOM = 0.9  # of a cell, for its count
 NUMBERED_UP_TO = 20
+LIGHT_BELOW = 0.6  # of the largest count: cells darker than this (viridis) get light numbers
 
 
 def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
@@ -30,8 +31,7 @@ def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.
 
 
 def _set_text(item: pg.TextItem, text: str, colour: str = INK) -> None:
-    """Touch only the text items that change: each setText re-lays out the item, and a live refresh
-    has K² + 12 of them."""
+    """Touch only the captions that change: each setText re-lays out the item."""
     if getattr(item, "_shown", None) != (text, colour):
         item.setText(text)
         item.setColor(colour)
@@ -52,7 +52,8 @@ class ConfusionPanel(InsightPanel):
         self.wrong_view = ImagePlot(self.canvas, row=0, col=1)
         self.wrong_view.plot.hideAxis("left")
         self.wrong_view.plot.hideAxis("bottom")
-        self.cell_texts: list[pg.TextItem] = []
+        self.cell_numbers = CellNumbers()
+        self.matrix_view.plot.addItem(self.cell_numbers)
         self._cells_for: int | None = None
         self.wrong_texts = [pg.TextItem(color=INK, anchor=(0.5, 0)) for _ in range(WRONG_SHOWN)]
         for text in self.wrong_texts:
@@ -72,17 +73,10 @@ class ConfusionPanel(InsightPanel):
         return self.classes[k] if 0 <= k < len(self.classes) else str(k)
 
     def _cells(self, k: int) -> None:
-        """K² count labels (none above NUMBERED_UP_TO classes), made again only when K changes."""
-        if self._cells_for == k:
-            return
-        self._cells_for = k
-        for text in self.cell_texts:
-            self.matrix_view.plot.removeItem(text)
-        self.cell_texts = [pg.TextItem(anchor=(0.5, 0.5)) for _ in range(k * k if k <= NUMBERED_UP_TO else 0)]
-        for i, text in enumerate(self.cell_texts):
-            text.setPos(i % k + 0.5, i // k + 0.5)
-            self.matrix_view.plot.addItem(text)
-        self._fit_ticks()
+        """The class names on the axes follow the number of classes."""
+        if self._cells_for != k:
+            self._cells_for = k
+            self._fit_ticks()
 
     def _fit_ticks(self, *_: Any) -> None:
         """Class names on the axes: every one when the cells are large enough, else every second,
@@ -109,7 +103,8 @@ class ConfusionPanel(InsightPanel):
             self._show_axes(False)  # no axis with made-up numbers on an empty plot
             self.matrix_view.clear("The confusion matrix appears here (classification runs)")
             self.wrong_view.clear("")
-            for text in self.cell_texts + self.wrong_texts:
+            self.cell_numbers.set_counts(np.zeros((0, 0), np.int64), np.zeros((0, 0), bool))
+            for text in self.wrong_texts:
                 _set_text(text, "")
             return
         # the classes' rows and columns: outputs beyond them hold no true class, and predictions
@@ -120,10 +115,8 @@ class ConfusionPanel(InsightPanel):
         full, matrix = matrix, self.matrix
         self._cells(k)
         peak = max(int(matrix.max()), 1)
-        for i, text in enumerate(self.cell_texts):
-            count = int(matrix[i // k, i % k])
-            _set_text(text, str(count) if count else "", "w" if count < peak * 0.6 else "k")  # readable on any cell
-        self.matrix_view.set_captions([(text, CELL_ROOM, CELL_ROOM) for text in self.cell_texts])
+        numbered = matrix if k <= NUMBERED_UP_TO else np.zeros((0, 0), np.int64)
+        self.cell_numbers.set_counts(numbered, numbered < peak * LIGHT_BELOW)  # readable on any cell
         accuracy = np.trace(matrix) / max(full.sum(), 1)
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
                               f"Confusion on {int(full.sum())} validation samples: accuracy {accuracy:.1%}")

@@ -232,3 +232,29 @@ def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub, qtbot):
     assert list(curves.lines[2][0].getData()[0]) == [1, 2, 3, 4]
     assert curves.stage_marks.stages == ["pretrain-1", "finetune"]
     assert [line.value() for line, _ in curves.stage_marks.items] == [0, 2]
+
+
+def test_latent_codes_move_in_a_steady_frame(hub):
+    """The scatter's axes stay put while the codes move a little, grow at once when a code leaves
+    the frame, and a view the user zoomed is theirs until the next run."""
+    panel = hub["latent"]
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(200, 2)).astype(np.float32)  # 2 units: drawn as they are, no PCA
+    labels = rng.integers(0, 10, 200)
+
+    def show(values: np.ndarray) -> list[list[float]]:
+        panel.update_probe({"latent": values, "labels": labels})
+        return panel.codes_plot.vb.viewRange()
+
+    first = show(codes)
+    assert first[0][0] <= codes[:, 0].min() and codes[:, 0].max() <= first[0][1]
+    assert show(codes * 1.05) == first  # a little wider: same axes
+    assert show(codes * 0.8) == first  # a little narrower: same axes
+    grown = show(codes * 3)
+    assert grown[0][1] >= 3 * codes[:, 0].max() and grown[1][1] >= 3 * codes[:, 1].max()
+    assert show(codes * 0.5)[0][1] < grown[0][1]  # a sixth of the frame: it shrinks to the codes
+    panel.codes_plot.vb.sigRangeChangedManually.emit([True, True])  # the user zoomed or panned
+    zoomed = panel.codes_plot.vb.viewRange()
+    assert show(codes * 10) == zoomed
+    panel.set_classes([str(i) for i in range(10)])  # another run
+    assert show(codes * 10)[0][1] >= 10 * codes[:, 0].max()

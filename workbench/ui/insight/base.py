@@ -252,7 +252,13 @@ def set_title(plot: pg.PlotItem, title: str, size: float = TITLE_PT) -> None:
     """setTitle (`size` in points at plain size), only when the text changes: each call re-lays out
     the whole canvas, which made titles a large part of a live refresh."""
     if getattr(plot, "_shown_title", None) != (title, size):
-        plot.setTitle(html.escape(title, quote=False), color=INK, size=_pt(size))  # rich text: "a < b" is no tag
+        text = html.escape(title, quote=False)  # rich text: "a < b" is no tag
+        if isinstance(plot.titleLabel, WrappingTitle) and plot.titleLabel.isVisible():
+            # not plot.setTitle: it sets the title's row back to one line first, then the wrapped lines
+            # set it again, so every new text (a live percentage) laid out the canvas twice and repainted
+            plot.titleLabel.setText(text, color=INK, size=_pt(size))
+        else:
+            plot.setTitle(text, color=INK, size=_pt(size))
         plot.titleLabel.setToolTip(title)
         plot._shown_title = (title, size)
 

@@ -15,6 +15,7 @@ from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
                                       fit_canvas, legend_size, set_label, set_title,
                                       styled_plot)
+from workbench.ui.insight.framing import SteadyFrame
 
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
 WIDE_RATIO = 1.6  # a panel this many times wider than high puts its plots in one row
@@ -77,7 +78,7 @@ class LatentPanel(InsightPanel):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.layers = LayerChooser()
-        self.layers.picked.connect(lambda _: self.request_changed.emit())
+        self.layers.picked.connect(self._layer_picked)
         self.bar.addWidget(QLabel("Codes at"))
         self.bar.addWidget(self.layers)
         self.classes: list[str] = []
@@ -97,6 +98,7 @@ class LatentPanel(InsightPanel):
             scatter.sigHovered.connect(self._hovered)
             plot.addItem(scatter)
             self.scatters.append(scatter)
+        self.frames = [SteadyFrame(plot) for plot in (self.codes_plot, self.inputs_plot)]
         self._legend_for: list[str] = []
         self._input_pca: tuple[Any, np.ndarray, str, str] | None = None  # (key, points, how, in short)
         self.points = 0
@@ -150,8 +152,15 @@ class LatentPanel(InsightPanel):
             self.legend.setColumnCount(max(1, min(len(self.legend.items), int(room // entry))))
 
     def set_classes(self, names: list[str]) -> None:
+        """Another run's classes (a run starts or is opened): its codes are framed afresh."""
         self.classes = list(names)
+        for frame in self.frames:
+            frame.reset()
         self.refresh()
+
+    def _layer_picked(self, _: int) -> None:
+        self.frames[0].reset()  # codes of another layer: another scale
+        self.request_changed.emit()
 
     def request_fields(self) -> dict:
         layer = self.layers.current()
@@ -204,6 +213,7 @@ class LatentPanel(InsightPanel):
         brushes = self._brushes[1]
         points, how, short = project_2d(codes)
         self.scatters[0].setData(pos=points, brush=brushes, data=np.arange(len(codes)))
+        self.frames[0].show(points)
         where = layer_name(self.summary, index) if index is not None else "the code layer"
         # a side dock's plots are narrow: a long title wrapped to five lines and left the points a sliver
         set_title(self.codes_plot, f"Codes at {where}: {how}" if self._wide else
@@ -218,6 +228,8 @@ class LatentPanel(InsightPanel):
             raw, raw_how, raw_short = self._raw_pca(self.probe["inputs"])
             if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
                 self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
+                self.frames[1].reset()
+                self.frames[1].show(raw)
             set_title(self.inputs_plot, f"Raw inputs: {raw_how if self._wide else raw_short}", 10.0)
             set_label(self.inputs_plot, "bottom", "PC 1")
             set_label(self.inputs_plot, "left", "PC 2")

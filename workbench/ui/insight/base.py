@@ -271,6 +271,17 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
         axis._shown_label = text
 
 
+def set_captions_text(texts: dict[pg.TextItem, str], colour: str = INK) -> None:
+    """Each caption's new text ("" for none): only those whose text changes are touched, as each
+    setText re-lays out the item and repaints its plot (blanking every caption and writing them
+    again repainted a panel twice a live refresh, even one with nothing to show)."""
+    for item, text in texts.items():
+        if getattr(item, "_shown", None) != (text, colour):
+            item.setText(text)
+            item.setColor(colour)
+            item._shown = (text, colour)
+
+
 class ImagePlot:
     """One plot holding ONE ImageItem (a whole mosaic), rows drawn top-down, square pixels.
 
@@ -331,7 +342,8 @@ class ImagePlot:
             self._framing = framing
 
     def clear(self, title: str = "") -> None:
-        self.item.clear()
+        if self.item.image is not None:  # (clearing an empty picture repainted the panel at every live probe)
+            self.item.clear()
         set_title(self.plot, title)
         self._framing = None
 

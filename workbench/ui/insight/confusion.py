@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel
+from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel, set_captions_text
 from workbench.ui.insight.cell_numbers import CellNumbers
 
 WRONG_SHOWN = 12
@@ -28,14 +28,6 @@ def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.
     """Indices of misclassified samples, most confident first."""
     wrong = np.flatnonzero(labels != predicted)
     return wrong[np.argsort(-confidence[wrong], kind="stable")][:count]
-
-
-def _set_text(item: pg.TextItem, text: str, colour: str = INK) -> None:
-    """Touch only the captions that change: each setText re-lays out the item."""
-    if getattr(item, "_shown", None) != (text, colour):
-        item.setText(text)
-        item.setColor(colour)
-        item._shown = (text, colour)
 
 
 class ConfusionPanel(InsightPanel):
@@ -104,8 +96,7 @@ class ConfusionPanel(InsightPanel):
             self.matrix_view.clear("The confusion matrix appears here (classification runs)")
             self.wrong_view.clear("")
             self.cell_numbers.set_counts(np.zeros((0, 0), np.int64), np.zeros((0, 0), bool))
-            for text in self.wrong_texts:
-                _set_text(text, "")
+            set_captions_text(dict.fromkeys(self.wrong_texts, ""))
             return
         # the classes' rows and columns: outputs beyond them hold no true class, and predictions
         # there are wrong (counted in the accuracy below, not drawn)
@@ -134,8 +125,7 @@ class ConfusionPanel(InsightPanel):
         complete = (labels is not None and predicted is not None and confidence is not None and inputs is not None
                     and len(inputs) == len(predicted))
         wrong = confidently_wrong(labels, predicted, confidence) if complete else np.zeros(0, np.int64)
-        for text in self.wrong_texts[len(wrong):]:
-            _set_text(text, "")
+        set_captions_text(dict.fromkeys(self.wrong_texts[len(wrong):], ""))
         if len(wrong) == 0:
             self.wrong, self.wrong_mosaic = wrong, None
             self.wrong_view.clear("No wrong predictions" if complete else "")
@@ -156,7 +146,7 @@ class ConfusionPanel(InsightPanel):
         self.wrong, m = wrong, self.wrong_mosaic
         for text, i, index in zip(self.wrong_texts, self.wrong, range(len(self.wrong))):
             x, y = m.origin(index)
-            _set_text(text, f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))}\n{confidence[i]:.0%}")
+            set_captions_text({text: f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))}\n{confidence[i]:.0%}"})
             text.setPos(x + m.tile_w / 2, y + m.tile_h)
         self.wrong_view.set_captions([(text, m.tile_w + m.gap * 0.8, m.gap) for text in self.wrong_texts[:len(self.wrong)]])
 

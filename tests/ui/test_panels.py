@@ -258,3 +258,23 @@ def test_latent_codes_move_in_a_steady_frame(hub):
     assert show(codes * 10) == zoomed
     panel.set_classes([str(i) for i in range(10)])  # another run
     assert show(codes * 10)[0][1] >= 10 * codes[:, 0].max()
+
+
+def test_a_tall_classification_panel_puts_the_wrong_samples_under_the_matrix(hub, qtbot):
+    """Presentation mode's side column: side by side, the class names' axis and the samples were
+    wider than the dock and the samples were cut off at its edge."""
+    panel = hub["confusion"]
+    names = ["circle", "square", "plus", "horizontal bars", "vertical bars", "diagonal bars",
+             "anti-diagonal bars", "ring", "triangle", "cross"]
+    panel.set_classes(names)
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 10
+    predicted = (labels + 1) % 10  # every one wrong: twelve samples to show
+    panel.update_probe({"confusion": rng.integers(0, 9, (10, 10)), "labels": labels, "predicted": predicted,
+                        "confidence": rng.random(40), "inputs": rng.random((40, 3, 32, 32)).astype(np.float32)})
+    for size, beside in (((1200, 300), True), ((520, 500), False)):
+        panel.resize(*size)
+        qtbot.waitUntil(lambda: panel.wrong_view.plot.sceneBoundingRect().right() <= panel.canvas.viewport().width())
+        matrix, wrong = panel.matrix_view.plot.sceneBoundingRect(), panel.wrong_view.plot.sceneBoundingRect()
+        assert (wrong.left() >= matrix.right() - 1) == beside and (wrong.top() >= matrix.bottom() - 1) != beside
+        assert panel.wrong_view.item.image is not None

@@ -10,16 +10,18 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel, set_captions_text
+from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel, fit_canvas, set_captions_text
 from workbench.ui.insight.cell_numbers import CellNumbers
 
 WRONG_SHOWN = 12
 NUMBERED_UP_TO = 20
+WIDE_RATIO = 1.3  # a panel this many times wider than high has the wrong samples beside the matrix, else under it
 LIGHT_BELOW = 0.6  # of the largest count: cells darker than this (viridis) get light numbers
 
 
@@ -55,7 +57,26 @@ class ConfusionPanel(InsightPanel):
         self.wrong_mosaic: Mosaic | None = None
         self._pictures_of: tuple = (None, b"")  # (the inputs, the wrong samples) wrong_mosaic shows
         self._axes_shown = True
+        self._wide = True
         self.refresh()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
+
+    def _arrange(self, wide: bool) -> None:
+        """Wide (a bottom dock): the wrong samples beside the matrix. Tall (presentation mode's side
+        column): under it; side by side there, the class names' axis and the samples were wider
+        than the dock, and the samples were cut off at its edge."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        layout = self.canvas.ci
+        layout.removeItem(self.wrong_view.plot)
+        layout.addItem(self.wrong_view.plot, row=0 if wide else 1, col=1 if wide else 0)
+        layout.layout.setRowStretchFactor(0, 1 if wide else 3)  # tall: the matrix first, the samples under it
+        layout.layout.setRowStretchFactor(1, 0 if wide else 2)
+        QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
 
     def set_classes(self, names: list[str]) -> None:
         self.classes = list(names)

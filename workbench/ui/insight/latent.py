@@ -156,6 +156,9 @@ class LatentPanel(InsightPanel):
         self.classes = list(names)
         for frame in self.frames:
             frame.reset()
+        # the legend made now, at the run's start, not with its first codes: that turn of the event
+        # loop has the codes' first scatter and PCA to draw already
+        self._update_legend(np.arange(len(self.classes)))
         self.refresh()
 
     def _layer_picked(self, _: int) -> None:

@@ -278,3 +278,17 @@ def test_a_tall_classification_panel_puts_the_wrong_samples_under_the_matrix(hub
         matrix, wrong = panel.matrix_view.plot.sceneBoundingRect(), panel.wrong_view.plot.sceneBoundingRect()
         assert (wrong.left() >= matrix.right() - 1) == beside and (wrong.top() >= matrix.bottom() - 1) != beside
         assert panel.wrong_view.item.image is not None
+
+
+def test_a_live_probe_is_drawn_panel_by_panel_and_whole(hub, runs, qtbot):
+    """Live probes go through the pacer (one panel per turn of the event loop, the latent panel's
+    raw-input PCA in a turn of its own): every visible panel ends up drawn, none left half done."""
+    run = runs["digits-cnn"]
+    hub.set_summary(summarize(run.project))
+    probe = RunProbe(run).capture(ProbeRequest.for_panels(ALL_KINDS))
+    hub.show_live_probe(probe)
+    assert hub["filters"].mosaic is None  # not drawn within the call: the window goes on meanwhile
+    n = len(probe["latent"])
+    qtbot.waitUntil(lambda: hub.pacer.waiting == 0 and len(hub["latent"].scatters[1].data) == n)
+    assert hub["filters"].mosaic.count == 16 and hub["latent"].points == n
+    assert hub["confusion"].matrix.sum() == n

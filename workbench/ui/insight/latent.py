@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from workbench.training.events import Probe
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
                                       fit_canvas, legend_size, set_label, set_title,
@@ -103,6 +104,7 @@ class LatentPanel(InsightPanel):
         self._input_pca: tuple[Any, np.ndarray, str, str] | None = None  # (key, points, how, in short)
         self.points = 0
         self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
+        self._raw_later = False  # (see show_live_probe)
         self.refresh()
 
     def _arrange(self, wide: bool) -> bool:
@@ -184,9 +186,22 @@ class LatentPanel(InsightPanel):
         self._legend_for = names
         self._fit_legend()
 
+    def show_live_probe(self, result: Probe) -> None:
+        """A live run's probe: a new probe batch's raw-input PCA (7 ms for 256 samples of 3,072
+        values, 40 beside training on 2 cores) is left to a turn of the event loop of its own."""
+        self._raw_later = True
+        try:
+            self.update_probe(result)
+        finally:
+            self._raw_later = False
+
+    @staticmethod
+    def _raw_key(inputs: np.ndarray) -> tuple:
+        return inputs.shape, float(inputs.sum())  # the probe batch is fixed for a run: its PCA is made once
+
     def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str, str]:
         flat = inputs.reshape(len(inputs), -1)
-        key = (flat.shape, float(flat.sum()))  # the probe batch is fixed: compute once
+        key = self._raw_key(inputs)
         if self._input_pca is None or self._input_pca[0] != key:
             points, how, short = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values",
                                                                              "the raw values")
@@ -226,9 +241,13 @@ class LatentPanel(InsightPanel):
         set_label(self.codes_plot, "left", axis[1])
         self.points = len(codes)
         self._update_legend(labels)
-        if "inputs" in self.probe and len(self.probe["inputs"]) == len(codes):
+        inputs = self.probe.get("inputs")
+        if inputs is not None and len(inputs) == len(codes):
+            if self._raw_later and (self._input_pca is None or self._input_pca[0] != self._raw_key(inputs)):
+                QTimer.singleShot(0, self, self.refresh)
+                return
             drawn = self._input_pca
-            raw, raw_how, raw_short = self._raw_pca(self.probe["inputs"])
+            raw, raw_how, raw_short = self._raw_pca(inputs)
             if self._input_pca is not drawn or len(self.scatters[1].data) != len(codes):  # fixed batch: draw once
                 self.scatters[1].setData(pos=raw, brush=brushes, data=np.arange(len(codes)))
                 self.frames[1].reset()

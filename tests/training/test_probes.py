@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
 from sklearn.metrics import confusion_matrix
 
 from workbench.core.build import build_model
@@ -179,6 +180,11 @@ def test_live_probes_refresh_the_batch_a_chunk_at_a_time_and_send_the_inputs_onc
     new = capture(model, x, y, ALL, classes=10)
     second = live.capture(model, ALL)
     assert "inputs" not in second and "labels" not in second  # the panels keep them from the first
+    points, how, _ = first["inputs_2d"]  # the raw inputs' PCA beside the codes, made once here
+    assert points.shape == (40, 2) and how.startswith("PCA of 64 input values") and "inputs_2d" not in second
+    pca = PCA(2).fit(x.flatten(1).numpy())
+    assert np.isclose(float(how.split("(")[1].split("%")[0]) / 100, pca.explained_variance_ratio_.sum(), atol=0.006)
+    np.testing.assert_allclose(np.abs(points), np.abs(pca.transform(x.flatten(1).numpy())), rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(second["latent"][:16], new["latent"][:16], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(second["latent"][16:], old["latent"][16:])  # not probed yet
     expected = np.concatenate([new["predicted"][:16], old["predicted"][16:]])

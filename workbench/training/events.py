@@ -108,6 +108,7 @@ class Probe(TypedDict, total=False):
     activations: dict[int, Any]   # layer -> (C, H, W) or (N,), of the chosen sample
     input: Any                    # the chosen sample (C, H, W)
     inputs: Any                   # the probe batch (n, C, H, W)
+    inputs_2d: Any                # the batch as (n, 2) points, how and in short (core.projection.project_inputs)
     labels: Any                   # (n,) int64
     latent: Any                   # (n, d) codes
     latent_layer: int | None

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from workbench.core.layers import Corruption
+from workbench.core.projection import project_inputs
 from workbench.training.events import Probe
 from workbench.training.probe_request import LIVE_RECONSTRUCTIONS, ProbeRequest, bottleneck
 
@@ -258,6 +259,7 @@ class LiveProbe:
         self._wide: Probe = {}
         self._offset = 0
         self._no_reconstructions: nn.Module | None = None  # a model whose output is not the input's shape
+        self._inputs_2d: tuple[np.ndarray, str, str] | None = None
 
     def capture(self, model: nn.Module, request: ProbeRequest) -> Probe:
         result = capture(model, self.x, self.y, replace(request, latent=False, reconstructions=False,
@@ -265,6 +267,10 @@ class LiveProbe:
         if request is not self._request:
             self._request = request
             result["inputs"] = _numpy(self.x)
+            if request.latent:  # the scatter beside the codes: made once here, not in the window
+                if self._inputs_2d is None:
+                    self._inputs_2d = project_inputs(result["inputs"])
+                result["inputs_2d"] = self._inputs_2d
             if self.labels is not None:
                 result["labels"] = self.labels
         if request.reconstructions and model is not self._no_reconstructions:

@@ -2,7 +2,6 @@
 class, beside a linear PCA of the raw inputs, so the two can be compared."""
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -11,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from workbench.core.projection import project_2d, project_inputs
 from workbench.training.events import Probe
 from workbench.ui.insight.activations import input_picture
 from workbench.ui.insight.base import (INK, ImagePlot, InsightPanel, LayerChooser, class_colour, layer_choice, layer_name,
@@ -21,55 +21,6 @@ from workbench.ui.insight.framing import SteadyFrame
 AUTO = -1  # the chooser's "bottleneck" entry: the probe picks the narrowest layer
 WIDE_RATIO = 1.6  # a panel this many times wider than high puts its plots in one row
 LEGEND_MARK = 20  # px: the box pyqtgraph's legend draws each class's marker in
-
-
-def project_2d(values: np.ndarray) -> tuple[np.ndarray, str, str]:
-    """(n, 2) points for a scatter, how they were made and the same in short (a narrow title): the
-    units themselves up to 2-D, else the first two principal components."""
-    n, d = values.shape
-    if d == 2:
-        return values.astype(np.float32), "the 2 units", "the 2 units"
-    if d == 1:
-        return np.column_stack([values[:, 0], np.zeros(n)]).astype(np.float32), "the 1 unit", "the 1 unit"
-    if n < 2:
-        return np.zeros((n, 2), np.float32), "PCA (too few points)", "PCA (too few points)"
-    points, share = principal_components(values, 2)
-    return (points.astype(np.float32), f"PCA of {d} units ({share:.0%} of the variance)",
-            f"PCA, {share:.0%} of variance")
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController  # sklearn's dependency; scans the loaded libraries once
-
-    return ThreadpoolController()
-
-
-def _one_blas_thread() -> Any:
-    """These matrices are small: BLAS's threads only wait for a core that training is using (on 2
-    cores beside the training process a 64×64 eigh took 40-170 ms with 2 threads, 0.5 ms with 1)."""
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-def principal_components(values: np.ndarray, k: int) -> tuple[np.ndarray, float]:
-    """The (n, k) projections on the first k principal components and their share of the variance.
-    From the eigenvectors of the smaller of the covariance and Gram matrices: a full SVD (sklearn's
-    PCA) took 40-300 ms per refresh with multithreaded BLAS beside the training process, this ~1 ms.
-    Signs fixed (each component's largest projection is positive), so refreshes do not flip."""
-    # float32 inputs stay float32 (half the time of float64 for a 256×3,072 batch; two components
-    # on a scatter need no more)
-    centred = values.astype(np.result_type(values.dtype, np.float32)) - values.mean(0)
-    with _one_blas_thread():
-        if centred.shape[1] <= centred.shape[0]:
-            eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
-            points = centred @ vectors[:, ::-1][:, :k]
-        else:
-            eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
-            points = vectors[:, ::-1][:, :k] * np.sqrt(eigenvalues[::-1][:k].clip(0))
-    total = float(np.square(centred).sum())
-    share = float(eigenvalues[::-1][:k].clip(0).sum()) / total if total > 0 else 0.0
-    signs = np.sign(points[np.abs(points).argmax(0), np.arange(points.shape[1])])
-    return points * np.where(signs == 0, 1.0, signs), share
 
 
 class LatentPanel(InsightPanel):
@@ -101,7 +52,7 @@ class LatentPanel(InsightPanel):
             self.scatters.append(scatter)
         self.frames = [SteadyFrame(plot) for plot in (self.codes_plot, self.inputs_plot)]
         self._legend_for: list[str] = []
-        self._input_pca: tuple[Any, np.ndarray, str, str] | None = None  # (key, points, how, in short)
+        self._input_pca: tuple[np.ndarray, np.ndarray, str, str] | None = None  # (inputs, points, how, in short)
         self.points = 0
         self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
         self._raw_later = False  # (see show_live_probe)
@@ -187,25 +138,27 @@ class LatentPanel(InsightPanel):
         self._fit_legend()
 
     def show_live_probe(self, result: Probe) -> None:
-        """A live run's probe: a new probe batch's raw-input PCA (7 ms for 256 samples of 3,072
-        values, 40 beside training on 2 cores) is left to a turn of the event loop of its own."""
+        """A live run's probe. The training process sends the probe batch's raw-input PCA with the
+        batch; made here, it (7 ms for 256 samples of 3,072 values, 40 beside training on 2 cores)
+        is left to a turn of the event loop of its own."""
         self._raw_later = True
         try:
             self.update_probe(result)
         finally:
             self._raw_later = False
 
-    @staticmethod
-    def _raw_key(inputs: np.ndarray) -> tuple:
-        return inputs.shape, float(inputs.sum())  # the probe batch is fixed for a run: its PCA is made once
+    def _raw_ready(self, inputs: np.ndarray) -> bool:
+        sent = self.probe.get("inputs_2d")
+        return (sent is not None and len(sent[0]) == len(inputs)) or (
+            self._input_pca is not None and self._input_pca[0] is inputs)
 
     def _raw_pca(self, inputs: np.ndarray) -> tuple[np.ndarray, str, str]:
-        flat = inputs.reshape(len(inputs), -1)
-        key = self._raw_key(inputs)
-        if self._input_pca is None or self._input_pca[0] != key:
-            points, how, short = project_2d(flat) if flat.shape[1] > 2 else (flat[:, :2], "the raw values",
-                                                                             "the raw values")
-            self._input_pca = (key, points, how.replace(" units", " input values"), short)
+        """The probe batch's inputs in 2-D: sent with the batch, or made here once per batch (a run
+        sends its fixed batch once: the same array until another run's)."""
+        if self._input_pca is None or self._input_pca[0] is not inputs:
+            sent = self.probe.get("inputs_2d")
+            self._input_pca = (inputs, *(sent if sent is not None and len(sent[0]) == len(inputs)
+                                         else project_inputs(inputs)))
         return self._input_pca[1], self._input_pca[2], self._input_pca[3]
 
     def refresh(self) -> None:
@@ -243,7 +196,7 @@ class LatentPanel(InsightPanel):
         self._update_legend(labels)
         inputs = self.probe.get("inputs")
         if inputs is not None and len(inputs) == len(codes):
-            if self._raw_later and (self._input_pca is None or self._input_pca[0] != self._raw_key(inputs)):
+            if self._raw_later and not self._raw_ready(inputs):
                 QTimer.singleShot(0, self, self.refresh)
                 return
             drawn = self._input_pca

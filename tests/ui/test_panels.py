@@ -174,16 +174,34 @@ def test_confusion_matrix_is_sized_by_the_classes_and_numbered_only_when_small(h
     panel.update_probe({"confusion": counts})
     assert panel.matrix.shape == (10, 10) and panel.matrix_view.item.image.shape[:2] == (10, 10)
     assert panel.matrix_view.plot.getAxis("left").isVisible()
-    assert len(panel.cell_texts) == 100 and panel.cell_texts[0].toPlainText() == str(counts[0, 0] or "")
+    assert panel.cell_numbers.counts.shape == (10, 10)
+    assert [panel.cell_numbers.text_at(0, j) for j in range(3)] == [str(c or "") for c in counts[0, :3]]
     accuracy = np.trace(counts) / counts.sum()  # predictions of output 10..99 count as wrong
     assert f"on {counts.sum()} validation samples: accuracy {accuracy:.1%}" in panel.matrix_view.plot.titleLabel.text
 
     panel.set_classes([f"class {i}" for i in range(30)])
     panel.set_summary({"layers": [], "output": [30]})
     panel.update_probe({"confusion": rng.integers(0, 5, (30, 30))})
-    assert panel.matrix.shape == (30, 30) and panel.cell_texts == []  # colour only
+    assert panel.matrix.shape == (30, 30) and panel.cell_numbers.counts.size == 0  # colour only
     corner = panel.matrix_view.plot.vb.mapViewToScene(pg.Point(2.5, 1.5))  # predicted 2, true 1
     assert panel.describe_at(corner) == f"true class 1, predicted class 2: {panel.matrix[1, 2]} samples"
+
+
+def test_confusion_counts_are_written_on_their_cells(hub):
+    panel = hub["confusion"]
+    panel.set_classes([str(i) for i in range(10)])
+    counts = np.full((10, 10), 7) + np.diag(np.full(10, 300))
+    panel.update_probe({"confusion": counts})
+
+    def matrix_pixels() -> np.ndarray:
+        image = panel.canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+        pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+        return pixels[:, :image.width()].astype(int)
+
+    numbered = matrix_pixels()
+    panel.cell_numbers.hide()
+    plain = matrix_pixels()
+    assert (numbered != plain).sum() > 100 * 10  # ten pixels at least for each of the 100 numbers
 
 
 def test_filters_of_another_kernel_size_are_not_shown_under_the_new_label(hub, runs):
@@ -214,3 +232,49 @@ def test_curves_go_on_cleanly_after_a_resume_and_mark_stages(hub, qtbot):
     assert list(curves.lines[2][0].getData()[0]) == [1, 2, 3, 4]
     assert curves.stage_marks.stages == ["pretrain-1", "finetune"]
     assert [line.value() for line, _ in curves.stage_marks.items] == [0, 2]
+
+
+def test_latent_codes_move_in_a_steady_frame(hub):
+    """The scatter's axes stay put while the codes move a little, grow at once when a code leaves
+    the frame, and a view the user zoomed is theirs until the next run."""
+    panel = hub["latent"]
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(200, 2)).astype(np.float32)  # 2 units: drawn as they are, no PCA
+    labels = rng.integers(0, 10, 200)
+
+    def show(values: np.ndarray) -> list[list[float]]:
+        panel.update_probe({"latent": values, "labels": labels})
+        return panel.codes_plot.vb.viewRange()
+
+    first = show(codes)
+    assert first[0][0] <= codes[:, 0].min() and codes[:, 0].max() <= first[0][1]
+    assert show(codes * 1.05) == first  # a little wider: same axes
+    assert show(codes * 0.8) == first  # a little narrower: same axes
+    grown = show(codes * 3)
+    assert grown[0][1] >= 3 * codes[:, 0].max() and grown[1][1] >= 3 * codes[:, 1].max()
+    assert show(codes * 0.5)[0][1] < grown[0][1]  # a sixth of the frame: it shrinks to the codes
+    panel.codes_plot.vb.sigRangeChangedManually.emit([True, True])  # the user zoomed or panned
+    zoomed = panel.codes_plot.vb.viewRange()
+    assert show(codes * 10) == zoomed
+    panel.set_classes([str(i) for i in range(10)])  # another run
+    assert show(codes * 10)[0][1] >= 10 * codes[:, 0].max()
+
+
+def test_a_tall_classification_panel_puts_the_wrong_samples_under_the_matrix(hub, qtbot):
+    """Presentation mode's side column: side by side, the class names' axis and the samples were
+    wider than the dock and the samples were cut off at its edge."""
+    panel = hub["confusion"]
+    names = ["circle", "square", "plus", "horizontal bars", "vertical bars", "diagonal bars",
+             "anti-diagonal bars", "ring", "triangle", "cross"]
+    panel.set_classes(names)
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 10
+    predicted = (labels + 1) % 10  # every one wrong: twelve samples to show
+    panel.update_probe({"confusion": rng.integers(0, 9, (10, 10)), "labels": labels, "predicted": predicted,
+                        "confidence": rng.random(40), "inputs": rng.random((40, 3, 32, 32)).astype(np.float32)})
+    for size, beside in (((1200, 300), True), ((520, 500), False)):
+        panel.resize(*size)
+        qtbot.waitUntil(lambda: panel.wrong_view.plot.sceneBoundingRect().right() <= panel.canvas.viewport().width())
+        matrix, wrong = panel.matrix_view.plot.sceneBoundingRect(), panel.wrong_view.plot.sceneBoundingRect()
+        assert (wrong.left() >= matrix.right() - 1) == beside and (wrong.top() >= matrix.bottom() - 1) != beside
+        assert panel.wrong_view.item.image is not None

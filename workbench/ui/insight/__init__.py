@@ -4,7 +4,7 @@ Each panel views numpy probe results (workbench.training.events.Probe) and the n
 `InsightHub` holds one of each, feeds them together and keeps them on the layer of interest; the
 window's docks (workbench.ui.shell.docks) wire it:
 
-    training panel's probe_received  -> update_probe       (live probes; only visible panels redraw)
+    training panel's probe_received  -> show_live_probe    (only visible panels redraw, one per turn)
     training panel's events_received -> add_events         (curves; a "start" carries the classes)
     the summary model's updates      -> set_summary
     the selection's current layer    -> set_layer
@@ -28,6 +28,7 @@ from workbench.ui.insight.curves import CurvesPanel
 from workbench.ui.insight.filters import FiltersPanel
 from workbench.ui.insight.health import HealthPanel
 from workbench.ui.insight.latent import LatentPanel
+from workbench.ui.insight.pacing import PanelPacer
 from workbench.ui.insight.reconstructions import ReconstructionsPanel
 from workbench.ui.insight.where_it_looks import ExplainingActivationsPanel
 
@@ -61,6 +62,7 @@ class InsightHub(QObject):
         self.panels: dict[str, InsightPanel] = {name: cls() for name, cls in PANEL_TYPES.items()}
         self.run: RunProbe | None = None  # a saved run being shown (probed here), or None when live
         self._finished: str | None = None  # the folder of the live run that ended last (see run_finished)
+        self.pacer = PanelPacer(self)
         for panel in self.panels.values():
             panel.request_changed.connect(self._request_changed)
             panel.visibility_changed.connect(self._visibility_changed)  # a method: Qt disconnects it with us
@@ -97,6 +99,7 @@ class InsightHub(QObject):
     def clear(self) -> None:
         """Another project: no earlier run's curves or insides (File > Open Run shows them again)."""
         self.run, self._finished = None, None
+        self.pacer.forget()
         for panel in self.panels.values():
             panel.clear()
 
@@ -109,9 +112,15 @@ class InsightHub(QObject):
     # feeding -------------------------------------------------------------------------------------
     def update_probe(self, result: Probe) -> None:
         """A probe event: only visible panels redraw (hidden ones get the next probe when shown)."""
-        for panel in self.panels.values():
-            if panel.kind and panel.isVisible():
-                panel.update_probe(result)
+        for panel in self._visible():
+            panel.update_probe(result)
+
+    def show_live_probe(self, result: Probe) -> None:
+        """A live run's probe: the visible panels redraw one per turn of the event loop (PanelPacer)."""
+        self.pacer.feed(self._visible(), result)
+
+    def _visible(self) -> list[InsightPanel]:
+        return [panel for panel in self.panels.values() if panel.kind and panel.isVisible()]
 
     def add_event(self, event: Event) -> None:
         self.add_events([event])
@@ -121,6 +130,7 @@ class InsightHub(QObject):
         for event in events:
             if event["event"] == "start":
                 self.run, self._finished = None, None  # live training takes over from a saved run
+                self.pacer.forget()
                 if event.get("classes"):  # (a start event made by hand may leave them out)
                     self.set_classes(event["classes"])
             if event["event"] == "probe":
@@ -144,6 +154,7 @@ class InsightHub(QObject):
         """Show a saved run (workbench.training.run_folder.Run): curves, and probes of its model."""
         from workbench.training.probes import RunProbe  # torch: loaded by now, as the run was opened
 
+        self.pacer.forget()
         self.run = RunProbe(run)
         self.set_classes(self.run.classes)
         self.panels["curves"].set_metrics(run.metrics)

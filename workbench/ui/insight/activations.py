@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpin
 from workbench.core.mosaic import Mosaic, colorize, side_by_side, tile, vector_map
 from workbench.core.summary import input_index
 from workbench.ui.insight.base import (GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name,
-                                      matches_summary)
+                                      matches_summary, set_captions_text)
 
 POOLING = ("MaxPool2d", "AvgPool2d", "LPPool2d", "AdaptiveAvgPool2d")
 SCALES = ("per map", "shared")
@@ -119,9 +119,9 @@ class ActivationsPanel(InsightPanel):
         if "inputs" in self.probe:
             self.sample.setMaximum(max(0, len(self.probe["inputs"]) - 1))
         index = self.layers.set_choices([(i, layer_choice(self.summary, i)) for i in sorted(acts)])
-        for caption in self.captions:
-            caption.setText("")
+        texts = dict.fromkeys(self.captions, "")
         if index is None or "input" not in self.probe:
+            set_captions_text(texts)
             self.sections = []
             self.view.clear("Activation maps appear here (start training or open a run)")
             return
@@ -141,8 +141,9 @@ class ActivationsPanel(InsightPanel):
         image, lefts = side_by_side(pictures, gap=max(2, pictures[-1].shape[1] // 12))
         self.sections = [(left, name, mosaic, maps) for left, (name, mosaic, maps) in zip(lefts, parts)]
         for caption, (left, name, _, _) in zip(self.captions, self.sections):
-            caption.setText(name)
+            texts[caption] = name
             caption.setPos(left, 0)
+        set_captions_text(texts)  # only the captions that change (each change repaints the panel)
         act = acts[index]
         depth = f"{act.shape[0]} depth slices" if act.ndim == 3 else f"{act.shape[0]} units"
         self.view.show(image, f"{layer_name(self.summary, index)}: {depth}", headroom=HEADROOM)

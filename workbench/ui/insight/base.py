@@ -164,14 +164,17 @@ def styled_plot(plot: pg.PlotItem, title: str = "", x_label: str = "", y_label: 
     _style_text(plot)
     if y_label == "accuracy":  # the whole scale, always: a curve near 0.9 reads as what it is
         plot.setYRange(0.0, 1.0, padding=0.02)
-    if not isinstance(plot.titleLabel, WrappingTitle):  # the title's cell of the plot's grid: row 0, column 1
+    if not isinstance(plot.titleLabel, WrappingTitle):  # the title's row of the plot's grid: row 0
         old = plot.titleLabel
         plot.layout.removeItem(old)
         old.setParentItem(None)
         if old.scene() is not None:
             old.scene().removeItem(old)
         plot.titleLabel = WrappingTitle(plot, "", size=_pt(TITLE_PT), parent=plot)
-        plot.layout.addItem(plot.titleLabel, 0, 1)
+        # over the whole plot, axes included (pyqtgraph: over the data area, column 1): wrapped to the data
+        # area's width, a title's lines changed the height, so the ticks, the axis's width, the data
+        # area's width and so the lines again: a plot that repainted itself on every turn of the event loop
+        plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)
         plot.setTitle(title, color=INK, size=_pt(TITLE_PT))
     return plot
 
@@ -249,7 +252,13 @@ def set_title(plot: pg.PlotItem, title: str, size: float = TITLE_PT) -> None:
     """setTitle (`size` in points at plain size), only when the text changes: each call re-lays out
     the whole canvas, which made titles a large part of a live refresh."""
     if getattr(plot, "_shown_title", None) != (title, size):
-        plot.setTitle(html.escape(title, quote=False), color=INK, size=_pt(size))  # rich text: "a < b" is no tag
+        text = html.escape(title, quote=False)  # rich text: "a < b" is no tag
+        if isinstance(plot.titleLabel, WrappingTitle) and plot.titleLabel.isVisible():
+            # not plot.setTitle: it sets the title's row back to one line first, then the wrapped lines
+            # set it again, so every new text (a live percentage) laid out the canvas twice and repainted
+            plot.titleLabel.setText(text, color=INK, size=_pt(size))
+        else:
+            plot.setTitle(text, color=INK, size=_pt(size))
         plot.titleLabel.setToolTip(title)
         plot._shown_title = (title, size)
 
@@ -260,6 +269,17 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
     if getattr(axis, "_shown_label", None) != text:
         plot.setLabel(side, text, color=INK, **{"font-size": _pt(LABEL_PT)})
         axis._shown_label = text
+
+
+def set_captions_text(texts: dict[pg.TextItem, str], colour: str = INK) -> None:
+    """Each caption's new text ("" for none): only those whose text changes are touched, as each
+    setText re-lays out the item and repaints its plot (blanking every caption and writing them
+    again repainted a panel twice a live refresh, even one with nothing to show)."""
+    for item, text in texts.items():
+        if getattr(item, "_shown", None) != (text, colour):
+            item.setText(text)
+            item.setColor(colour)
+            item._shown = (text, colour)
 
 
 class ImagePlot:
@@ -322,7 +342,8 @@ class ImagePlot:
             self._framing = framing
 
     def clear(self, title: str = "") -> None:
-        self.item.clear()
+        if self.item.image is not None:  # (clearing an empty picture repainted the panel at every live probe)
+            self.item.clear()
         set_title(self.plot, title)
         self._framing = None
 

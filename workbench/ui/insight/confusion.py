@@ -2,7 +2,7 @@
 
 The matrix is as large as the dataset's classes, not the network's outputs (an AlexNet with 1,000
 outputs on 10 classes shows 10×10); above `NUMBERED_UP_TO` classes cells are colour only (their
-count is on hover): thousands of text items would take seconds to draw."""
+count is on hover): thousands of numbers are read by no one."""
 from __future__ import annotations
 
 import math
@@ -10,16 +10,19 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel
+from workbench.ui.insight.base import HEAT, INK, ImagePlot, InsightPanel, fit_canvas, set_captions_text
+from workbench.ui.insight.cell_numbers import CellNumbers
 
 WRONG_SHOWN = 12
-CELL_ROOM = 0.9  # of a cell, for its count
 NUMBERED_UP_TO = 20
+WIDE_RATIO = 1.3  # a panel this many times wider than high has the wrong samples beside the matrix, else under it
+LIGHT_BELOW = 0.6  # of the largest count: cells darker than this (viridis) get light numbers
 
 
 def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
@@ -27,15 +30,6 @@ def confidently_wrong(labels: np.ndarray, predicted: np.ndarray, confidence: np.
     """Indices of misclassified samples, most confident first."""
     wrong = np.flatnonzero(labels != predicted)
     return wrong[np.argsort(-confidence[wrong], kind="stable")][:count]
-
-
-def _set_text(item: pg.TextItem, text: str, colour: str = INK) -> None:
-    """Touch only the text items that change: each setText re-lays out the item, and a live refresh
-    has K² + 12 of them."""
-    if getattr(item, "_shown", None) != (text, colour):
-        item.setText(text)
-        item.setColor(colour)
-        item._shown = (text, colour)
 
 
 class ConfusionPanel(InsightPanel):
@@ -52,7 +46,8 @@ class ConfusionPanel(InsightPanel):
         self.wrong_view = ImagePlot(self.canvas, row=0, col=1)
         self.wrong_view.plot.hideAxis("left")
         self.wrong_view.plot.hideAxis("bottom")
-        self.cell_texts: list[pg.TextItem] = []
+        self.cell_numbers = CellNumbers()
+        self.matrix_view.plot.addItem(self.cell_numbers)
         self._cells_for: int | None = None
         self.wrong_texts = [pg.TextItem(color=INK, anchor=(0.5, 0)) for _ in range(WRONG_SHOWN)]
         for text in self.wrong_texts:
@@ -62,7 +57,26 @@ class ConfusionPanel(InsightPanel):
         self.wrong_mosaic: Mosaic | None = None
         self._pictures_of: tuple = (None, b"")  # (the inputs, the wrong samples) wrong_mosaic shows
         self._axes_shown = True
+        self._wide = True
         self.refresh()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._arrange(wide=self.width() >= WIDE_RATIO * self.height())
+
+    def _arrange(self, wide: bool) -> None:
+        """Wide (a bottom dock): the wrong samples beside the matrix. Tall (presentation mode's side
+        column): under it; side by side there, the class names' axis and the samples were wider
+        than the dock, and the samples were cut off at its edge."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        layout = self.canvas.ci
+        layout.removeItem(self.wrong_view.plot)
+        layout.addItem(self.wrong_view.plot, row=0 if wide else 1, col=1 if wide else 0)
+        layout.layout.setRowStretchFactor(0, 1 if wide else 3)  # tall: the matrix first, the samples under it
+        layout.layout.setRowStretchFactor(1, 0 if wide else 2)
+        QTimer.singleShot(0, self.canvas, lambda: fit_canvas(self.canvas))
 
     def set_classes(self, names: list[str]) -> None:
         self.classes = list(names)
@@ -72,17 +86,10 @@ class ConfusionPanel(InsightPanel):
         return self.classes[k] if 0 <= k < len(self.classes) else str(k)
 
     def _cells(self, k: int) -> None:
-        """K² count labels (none above NUMBERED_UP_TO classes), made again only when K changes."""
-        if self._cells_for == k:
-            return
-        self._cells_for = k
-        for text in self.cell_texts:
-            self.matrix_view.plot.removeItem(text)
-        self.cell_texts = [pg.TextItem(anchor=(0.5, 0.5)) for _ in range(k * k if k <= NUMBERED_UP_TO else 0)]
-        for i, text in enumerate(self.cell_texts):
-            text.setPos(i % k + 0.5, i // k + 0.5)
-            self.matrix_view.plot.addItem(text)
-        self._fit_ticks()
+        """The class names on the axes follow the number of classes."""
+        if self._cells_for != k:
+            self._cells_for = k
+            self._fit_ticks()
 
     def _fit_ticks(self, *_: Any) -> None:
         """Class names on the axes: every one when the cells are large enough, else every second,
@@ -109,8 +116,8 @@ class ConfusionPanel(InsightPanel):
             self._show_axes(False)  # no axis with made-up numbers on an empty plot
             self.matrix_view.clear("The confusion matrix appears here (classification runs)")
             self.wrong_view.clear("")
-            for text in self.cell_texts + self.wrong_texts:
-                _set_text(text, "")
+            self.cell_numbers.set_counts(np.zeros((0, 0), np.int64), np.zeros((0, 0), bool))
+            set_captions_text(dict.fromkeys(self.wrong_texts, ""))
             return
         # the classes' rows and columns: outputs beyond them hold no true class, and predictions
         # there are wrong (counted in the accuracy below, not drawn)
@@ -120,10 +127,8 @@ class ConfusionPanel(InsightPanel):
         full, matrix = matrix, self.matrix
         self._cells(k)
         peak = max(int(matrix.max()), 1)
-        for i, text in enumerate(self.cell_texts):
-            count = int(matrix[i // k, i % k])
-            _set_text(text, str(count) if count else "", "w" if count < peak * 0.6 else "k")  # readable on any cell
-        self.matrix_view.set_captions([(text, CELL_ROOM, CELL_ROOM) for text in self.cell_texts])
+        numbered = matrix if k <= NUMBERED_UP_TO else np.zeros((0, 0), np.int64)
+        self.cell_numbers.set_counts(numbered, numbered < peak * LIGHT_BELOW)  # readable on any cell
         accuracy = np.trace(matrix) / max(full.sum(), 1)
         self.matrix_view.show(colorize((matrix / peak).astype(np.float32), HEAT),
                               f"Confusion on {int(full.sum())} validation samples: accuracy {accuracy:.1%}")
@@ -141,8 +146,7 @@ class ConfusionPanel(InsightPanel):
         complete = (labels is not None and predicted is not None and confidence is not None and inputs is not None
                     and len(inputs) == len(predicted))
         wrong = confidently_wrong(labels, predicted, confidence) if complete else np.zeros(0, np.int64)
-        for text in self.wrong_texts[len(wrong):]:
-            _set_text(text, "")
+        set_captions_text(dict.fromkeys(self.wrong_texts[len(wrong):], ""))
         if len(wrong) == 0:
             self.wrong, self.wrong_mosaic = wrong, None
             self.wrong_view.clear("No wrong predictions" if complete else "")
@@ -163,7 +167,7 @@ class ConfusionPanel(InsightPanel):
         self.wrong, m = wrong, self.wrong_mosaic
         for text, i, index in zip(self.wrong_texts, self.wrong, range(len(self.wrong))):
             x, y = m.origin(index)
-            _set_text(text, f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))}\n{confidence[i]:.0%}")
+            set_captions_text({text: f"{self._name(int(labels[i]))}→{self._name(int(predicted[i]))}\n{confidence[i]:.0%}"})
             text.setPos(x + m.tile_w / 2, y + m.tile_h)
         self.wrong_view.set_captions([(text, m.tile_w + m.gap * 0.8, m.gap) for text in self.wrong_texts[:len(self.wrong)]])
 

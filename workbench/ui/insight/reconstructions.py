@@ -13,7 +13,7 @@ from workbench.core.graph import bypass
 from workbench.core.mosaic import Mosaic, tile
 from workbench.training.probe_request import LIVE_RECONSTRUCTIONS, bottleneck
 from workbench.ui.insight.activations import input_picture
-from workbench.ui.insight.base import INK, ImagePlot, InsightPanel
+from workbench.ui.insight.base import INK, ImagePlot, InsightPanel, set_captions_text
 from workbench.core.summary import Summary, row_sources
 
 MAX_SHOWN = LIVE_RECONSTRUCTIONS  # a live probe sends this many
@@ -58,8 +58,12 @@ class ReconstructionsPanel(InsightPanel):
         self.refresh()
 
     def refresh(self) -> None:
-        for caption in self.row_captions + self.error_captions:
-            caption.setText("")
+        texts = dict.fromkeys(self.row_captions + self.error_captions, "")
+        self._show(texts)
+        set_captions_text(texts)  # (drawn already when there was a mosaic)
+
+    def _show(self, texts: dict[pg.TextItem, str]) -> None:
+        """Draw the mosaic and fill in `texts`, the captions' new texts."""
         recon, inputs = self.probe.get("reconstructions"), self.probe.get("inputs")
         stale = (recon is not None and self.summary is not None
                  and list(recon.shape[1:]) != list((self.summary.get("output") or [])))
@@ -78,11 +82,11 @@ class ReconstructionsPanel(InsightPanel):
         self.mosaic = tile(pictures, columns=n, gap=max(1, pictures.shape[1] // 8), normalized=True)
         m = self.mosaic
         for caption, name, row in zip(self.row_captions, self.row_names, range(len(rows))):
-            caption.setText(name)
+            texts[caption] = name
             caption.setPos(-m.gap, m.origin(row * n)[1] + m.tile_h / 2)
         for i, caption in enumerate(self.error_captions[:n]):
             x, y = m.origin((len(rows) - 1) * n + i)
-            caption.setText(f"{self.errors[i]:.3f}")
+            texts[caption] = f"{self.errors[i]:.3f}"
             caption.setPos(x + m.tile_w / 2, y + m.tile_h)
         title = f"Mean squared error {self.errors.mean():.4f} (under each reconstruction)"
         ratio = compression(self.summary)
@@ -92,6 +96,7 @@ class ReconstructionsPanel(InsightPanel):
         self.view.show(m.image, title)
         width, height = m.image.shape[1], m.image.shape[0]
         self.view.plot.setRange(xRange=(-0.45 * width, width), yRange=(0, height * 1.12), padding=0.02)
+        set_captions_text(texts)  # before set_captions: captions are sized to their text
         self.view.set_captions([(c, 0.45 * width - m.gap, m.tile_h) for c in self.row_captions[:len(rows)]]
                                + [(c, m.tile_w + m.gap * 0.8, 0.12 * height) for c in self.error_captions[:n]])
 

@@ -7,7 +7,7 @@ selection, and through the training panel's public signals:
 
     training.training_changed      -> the builder's "edits apply to the next run" banner
     training.events_received       -> insight.add_events (curves; the start event carries class names)
-    training.probe_received        -> insight.update_probe, the arithmetic dock's real numbers
+    training.probe_received        -> insight.show_live_probe, the arithmetic dock's real numbers
     summary.updated                -> insight.set_summary, the arithmetic dock
     selection.changed              -> insight.set_layer, the arithmetic dock
     insight / lesson layer picks   -> selection
@@ -187,7 +187,7 @@ class WorkingDocks(QObject):
             self.probe = {}
 
     def _probe(self, probe: ProbeEvent) -> None:
-        self.insight.update_probe(probe)
+        self.insight.show_live_probe(probe)
         self.probe = merge_probe(self.probe, probe)
         self._lesson_numbers = False
         if self.on_screen("arithmetic"):

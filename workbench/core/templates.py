@@ -72,8 +72,11 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
     }),
     "mlp-cifar10": ("A fully connected network on 32×32×3: 3,072 weights per first-layer neuron", {
         "input": [3, 32, 32],
-        "layers": [FLAT, _fc(256), RELU, _fc(128), RELU, _fc(10)],
-        **_classify("shapes", 15),
+        # BatchNorm1d standardizes each of the 3,072 inputs: on raw [0, 1] pixels, all positive and
+        # dominated by each image's random colours, the network stayed at chance (~12 % after 15
+        # epochs, training accuracy too). 12,000 images: on 6,000 it learns the training set, not shapes.
+        "layers": [FLAT, {"type": "BatchNorm1d"}, _fc(256), RELU, _fc(128), RELU, _fc(10)],
+        **_classify("shapes", 15, batch_size=128, count=12_000),
     }),
     "digits-cnn": ("A small CNN for the embedded 8×8 handwritten digits (the default project)", {
         "input": [1, 8, 8],
@@ -83,8 +86,11 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
     }),
     "autoencoder": ("A shallow autoencoder: 64 → 16-unit code → 64 on the 8×8 digits", {
         "input": [1, 8, 8],
-        "layers": [FLAT, _fc(16), RELU, _fc(64), SIGMOID, {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
-        **_reconstruct("digits"),
+        # LeakyReLU on the code: with ReLU, 2 seeds in 6 lost code units for good (their error stuck
+        # at 0.0152, PCA-16's is 0.0115); all 6 reach PCA-16's error +10 % by epoch ~55 (< 1 s).
+        "layers": [FLAT, _fc(16), {"type": "LeakyReLU"}, _fc(64), SIGMOID,
+                   {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
+        **_reconstruct("digits", epochs=100),
     }),
     "deep-autoencoder": ("A deep autoencoder: 64 → 48 → 32 → 2-unit code → 32 → 48 → 64 (a plottable code)", {
         "input": [1, 8, 8],
@@ -102,9 +108,12 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
     }),
     "denoising-autoencoder": ("A denoising autoencoder: corrupt the digits with noise, reconstruct them clean", {
         "input": [1, 8, 8],
-        "layers": [{"type": "Corruption", "kind": "gaussian", "level": 0.3}, FLAT, _fc(32), RELU, _fc(64), SIGMOID,
+        # Noise std 0.2, as the conv denoisers: at 0.3 (more noise than the digits' own variance) the
+        # clean reconstruction levels off at R² 0.89-0.90 whatever the learning rate, activation or
+        # epochs (800 tried); at 0.2 it reaches R² 0.9 by epoch ~70 (< 1 s), ~0.93 by 150.
+        "layers": [{"type": "Corruption", "kind": "gaussian", "level": 0.2}, FLAT, _fc(32), RELU, _fc(64), SIGMOID,
                    {"type": "Unflatten", "unflattened_size": [1, 8, 8]}],
-        **_reconstruct("digits"),
+        **_reconstruct("digits", epochs=150),
     }),
     "stacked-autoencoder": ("A stacked autoencoder for greedy layer-wise pretraining: 64 → 48 → 24 → 8 → 24 → 48 → 64 "
                             "(trains layer-wise by default)", {
@@ -125,9 +134,14 @@ _TEMPLATES: dict[str, tuple[str, dict]] = {
         "input": [3, 32, 32],
         "layers": [{"type": "Corruption", "kind": "gaussian", "level": 0.2},
                    _conv(16, 3, p=1), RELU, _pool(2), _conv(8, 3, p=1), RELU, _pool(2),
-                   {"type": "ConvTranspose2d", "out_channels": 16, "kernel_size": 2, "stride": 2}, RELU,
-                   {"type": "ConvTranspose2d", "out_channels": 3, "kernel_size": 2, "stride": 2}, SIGMOID],
-        **_reconstruct("shapes", epochs=15),
+                   # 4×4 kernels at stride 2 overlap, so each output pixel mixes neighbouring codes: with
+                   # 2×2 ones (and 16 channels) every 4×4 patch came from one 8-value code and the error
+                   # levelled off at R² 0.885; with these, batch 32 and lr 5e-3 R² 0.9 comes by epoch
+                   # 12-22 (seeds 0-2; with 16 channels here seed 2 missed it in 30).
+                   {"type": "ConvTranspose2d", "out_channels": 32, "kernel_size": 4, "stride": 2, "padding": 1}, RELU,
+                   {"type": "ConvTranspose2d", "out_channels": 3, "kernel_size": 4, "stride": 2, "padding": 1},
+                   SIGMOID],
+        **_reconstruct("shapes", epochs=30, lr=5e-3, batch_size=32),
     }),
 }
 

@@ -97,3 +97,17 @@ def test_a_saved_runs_health_and_saliency_are_drawn(qtbot, tiny_run, tmp_path):
     view.show()
     view.show_explanation(x.numpy(), explanation, "title")
     _not_blank(view, tmp_path / "saliency.png")
+
+
+def test_a_network_without_relu_sigmoid_or_tanh_shows_its_health_without_unit_bars(qtbot):
+    """A linear autoencoder has no dead or saturated units to count: pyqtgraph's bar item raised on
+    the empty bars (a traceback on stderr at every statistics event of such a run)."""
+    panel = HealthPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    linear = {"input": [4], "layers": [{"type": "Linear", "out_features": 2}, {"type": "Linear", "out_features": 4}]}
+    panel.set_summary(summarize(linear))
+    panel.add_events([{"event": "health", "epoch": 1, "global_step": 5, "findings": [],
+                       "layers": [layer(0, grad_ratio=0.5), layer(1, grad_ratio=1.0)]}])
+    assert panel.findings.text().startswith("<b>Step 5, epoch 1.</b>")
+    assert len(panel.points["gradient"].getData()[0]) == 2

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.templates import template
 from workbench.training.attribution import Explanation
+from workbench.training.updates import RunUpdate
 from workbench.ui.editing.summary import COLUMNS, TIME
 from workbench.ui.shell.app import MainWindow
 from workbench.ui.shell.style import ERROR, WARNING
@@ -160,3 +161,25 @@ def test_where_the_network_looks_for_a_chosen_sample(qtbot, tmp_path, monkeypatc
     assert not panel.view.plot.getAxis("left").isVisible()
     panel.explain_box.setChecked(False)
     assert "depth slices" in panel.view.plot.titleLabel.text
+
+
+def test_a_live_runs_health_is_redrawn_at_most_once_a_second_and_last_at_its_end(qtbot, tmp_path, monkeypatch):
+    """digits-cnn sends statistics ~3 times a second; each redraw of the cards and the Health panel
+    took the window ~15 ms. The newest are shown at once, then after a second, and the last when the
+    run ends."""
+    window = window_for(qtbot, tmp_path, monkeypatch, template("digits-cnn"))
+    runner, health = window.docks.runner, window.health
+    runner.owner = window.training_panel
+
+    def statistics(step: int) -> dict:
+        return {"event": "health", "epoch": 1, "global_step": step, "layers": [], "findings": []}
+
+    shown: list[int] = []
+    health.model.changed.connect(lambda: shown.append(health.model.health["global_step"]))
+    for step in (10, 20, 30):
+        runner.updated.emit(RunUpdate(health=statistics(step)))
+    assert shown == [10]  # the first at once; 20 and 30 wait, and only the newest matters
+    qtbot.waitUntil(lambda: shown[-1] == 30, timeout=WAIT_MS)
+    runner.updated.emit(RunUpdate(health=statistics(40)))
+    window.training_panel.run_finished.emit({"status": "finished", "run_dir": None, "message": ""})
+    assert shown[-1] == 40  # the run's last statistics, as it ends

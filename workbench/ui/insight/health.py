@@ -220,8 +220,11 @@ class HealthPanel(InsightPanel):
         self._log_series("update", "update_ratio", found)
         shares = [(h["layer"], h["dead"] if h["dead"] is not None else h["saturated"]) for h in latest["layers"]
                   if h["dead"] is not None or h["saturated"] is not None]
-        self.unit_bars.setOpts(x=[i for i, _ in shares], height=[100 * (s or 0) for _, s in shares],
-                               brushes=self._brushes([i for i, _ in shares], found), pens=[None] * len(shares))
+        if shares:
+            self.unit_bars.setOpts(x=[i for i, _ in shares], height=[100 * (s or 0) for _, s in shares],
+                                   brushes=self._brushes([i for i, _ in shares], found), pens=[None] * len(shares))
+        else:  # no ReLU, Sigmoid or Tanh (a linear autoencoder): no bars; pyqtgraph fails on empty pens
+            self.unit_bars.setOpts(x=[], height=[])
         spread = [(h["layer"], h["act_mean"], h["act_std"] or 0.0) for h in latest["layers"] if h["act_mean"] is not None]
         x = np.array([s[0] for s in spread], float)
         mean = np.array([s[1] for s in spread], float)

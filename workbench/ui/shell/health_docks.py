@@ -2,7 +2,7 @@
 trained or the run opened) that the builder's cards, the summary table and the Health dock watch;
 the Filters forming dock (a run's first-layer filters, epoch by epoch); File > Compare Runs….
 
-    runner.updated (the Training dock's run)  -> model.add_events (start, newest health and timing)
+    runner.updated (the Training dock's run)  -> model.add_events (start; newest health and timing, once a second)
     training.run_started                      -> the model starts over on the network as it is now
     a run opened in the window (show_run)     -> model.show_records(run.health()), the scrubber's run
     model.changed                             -> the cards, the summary table, the Health panel redraw
@@ -11,9 +11,10 @@ Marks go by layer id: the cards follow the layers they were measured on through 
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea, QWidget
 
 from workbench.training.filter_history import FilterHistory
@@ -28,6 +29,10 @@ from workbench.ui.shell.docks import DockHost, WorkingDocks
 
 RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
 COMPARE_SIZE = (1100, 720)
+# A live run's newest statistics reach the cards and the Health panel at most this often: digits-cnn
+# sends them ~3 times a second, and each redraw of the panel and the builder took ~15 ms of the
+# window's time (on 2 cores, as much of training's). The last ones are shown when the run ends.
+HEALTH_SHOWN_EVERY_S = 1.0
 
 
 def _scrolling(panel: HealthPanel) -> QScrollArea:
@@ -60,8 +65,12 @@ class HealthDocks(QObject):
         self.scrubber_dock = host.add_panel(self.scrubber, self.scrubber.title, BOTTOM, visible=False)
         host.tabify_beside(BOTTOM, self.scrubber_dock)
         self.model.changed.connect(self._show_in_panel)
+        self._waiting: list = []  # a live run's health and timing events not shown yet
+        self._shown_at = -HEALTH_SHOWN_EVERY_S
+        self._waiting_timer = QTimer(self, singleShot=True, timeout=self._show_waiting)
         docks.runner.updated.connect(self._update)
         self.training.run_started.connect(self._run_started)
+        self.training.run_finished.connect(lambda _: self._show_waiting())
         self.training.events_received.connect(self._epochs)
         self.workspace.summary.updated.connect(lambda: self.scrubber.set_summary(self.workspace.summary.summary))
         self.scrubber_dock.visibilityChanged.connect(self._scrubber_shown)
@@ -79,6 +88,8 @@ class HealthDocks(QObject):
 
     # a live run ------------------------------------------------------------------------------
     def _run_started(self, run_dir: str) -> None:
+        self._waiting_timer.stop()
+        self._waiting = []
         self.model.clear()
         self.model.set_network(self._layer_ids())
         self.scrubber.set_history(FilterHistory(None, [], []))  # the run's first epoch brings its own
@@ -86,8 +97,23 @@ class HealthDocks(QObject):
     def _update(self, update: RunUpdate) -> None:
         if self.docks.runner.owner is not self.training:  # the autoencoder lab's jobs are not this run
             return
-        events = [e for e in (update.start, update.health, update.timing) if e is not None]
+        if update.start is not None:  # (a resumed run's start keeps the statistics it had)
+            self.model.add_events([update.start])
+        news = [e for e in (update.health, update.timing) if e is not None]
+        if not news:
+            return
+        self._waiting += news
+        wait = self._shown_at + HEALTH_SHOWN_EVERY_S - time.monotonic()
+        if wait <= 0:
+            self._show_waiting()
+        elif not self._waiting_timer.isActive():
+            self._waiting_timer.start(int(wait * 1000) + 1)
+
+    def _show_waiting(self) -> None:
+        self._waiting_timer.stop()
+        events, self._waiting = self._waiting, []
         if events:
+            self._shown_at = time.monotonic()
             self.model.add_events(events)
 
     def _epochs(self, events: list) -> None:

@@ -2,15 +2,17 @@
 
 pyqtgraph's auto-range fitted the view to the points at every refresh: the axes rescaled five times
 a second (the cloud looked the same size whether it grew or shrank), and the fit ran while painting,
-so each refresh painted the plot two or three times. Here the frame grows at once when a point
-leaves it and shrinks only when the points fill less than 1/SLACK of it; a view the user zoomed or
-panned is left as it is until `SteadyFrame.reset`."""
+so each refresh painted the plot two or three times. Here the frame grows at once, with room to
+grow on, when a point leaves it, and shrinks only when the points fill less than 1/SLACK of it; a
+view the user zoomed or panned is left as it is until `SteadyFrame.reset`."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
-MARGIN = 0.08  # of the points' extent, left free around them
+MARGIN = 0.2  # of the points' extent, left free around them
+GROWTH = 0.5  # the same when points have left the frame: codes spread as a network learns, and a
+# frame that grew by just enough was outgrown at the next probe (more than half of cifar10-cnn's)
 SLACK = 2.0  # a frame this many times the points' extent (with margins) shrinks to them
 
 
@@ -19,10 +21,12 @@ def steady_range(current: tuple[float, float], low: float, high: float) -> tuple
     extent = high - low
     if extent <= 0:  # one value (or all alike): a frame around it
         extent = max(abs(high), 1.0) * 0.1
-    margin = MARGIN * extent
     shown_low, shown_high = current
-    if shown_low <= low and high <= shown_high and shown_high - shown_low <= SLACK * (extent + 2 * margin):
+    inside = shown_low <= low and high <= shown_high
+    if inside and shown_high - shown_low <= SLACK * extent * (1 + 2 * MARGIN):
         return None
+    outgrown = not inside and shown_high > shown_low  # (no frame yet: framed as tight as a shrink)
+    margin = (GROWTH if outgrown else MARGIN) * extent
     return low - margin, high + margin
 
 

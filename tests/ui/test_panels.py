@@ -174,8 +174,7 @@ def test_confusion_matrix_is_sized_by_the_classes_and_numbered_only_when_small(h
     panel.update_probe({"confusion": counts})
     assert panel.matrix.shape == (10, 10) and panel.matrix_view.item.image.shape[:2] == (10, 10)
     assert panel.matrix_view.plot.getAxis("left").isVisible()
-    assert panel.cell_numbers.counts.shape == (10, 10)
-    assert [panel.cell_numbers.text_at(0, j) for j in range(3)] == [str(c or "") for c in counts[0, :3]]
+    np.testing.assert_array_equal(panel.cell_numbers.counts, counts[:10, :10])  # the classes' cells only
     accuracy = np.trace(counts) / counts.sum()  # predictions of output 10..99 count as wrong
     assert f"on {counts.sum()} validation samples: accuracy {accuracy:.1%}" in panel.matrix_view.plot.titleLabel.text
 
@@ -281,8 +280,8 @@ def test_a_tall_classification_panel_puts_the_wrong_samples_under_the_matrix(hub
 
 
 def test_a_live_probe_is_drawn_panel_by_panel_and_whole(hub, runs, qtbot):
-    """Live probes go through the pacer (one panel per turn of the event loop, the latent panel's
-    raw-input PCA in a turn of its own): every visible panel ends up drawn, none left half done."""
+    """Live probes go through the pacer (one panel per turn of the event loop): every visible panel
+    ends up drawn, none left half done."""
     run = runs["digits-cnn"]
     hub.set_summary(summarize(run.project))
     probe = RunProbe(run).capture(ProbeRequest.for_panels(ALL_KINDS))

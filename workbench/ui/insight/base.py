@@ -426,11 +426,6 @@ class InsightPanel(QWidget):
         self.probe = merge_probe(self.probe, result)
         self.refresh()
 
-    def show_live_probe(self, result: Probe) -> None:
-        """A live run's probe (drawn by the hub's PanelPacer, one panel per turn of the event loop):
-        update_probe, unless a panel leaves part of its work to a later turn."""
-        self.update_probe(result)
-
     def clear(self) -> None:
         self.probe = {}
         self.refresh()

@@ -36,11 +36,6 @@ class CellNumbers(pg.GraphicsObject):
         self.counts, self._light = counts.astype(np.int64), light
         self.update()
 
-    def text_at(self, row: int, column: int) -> str:
-        """What the cell says: its count, or nothing for none."""
-        count = int(self.counts[row, column])
-        return str(count) if count else ""
-
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         rows, columns = self.counts.shape
         return QRectF(0, 0, columns, rows)

@@ -48,7 +48,7 @@ class ConfusionPanel(InsightPanel):
         self.wrong_view.plot.hideAxis("bottom")
         self.cell_numbers = CellNumbers()
         self.matrix_view.plot.addItem(self.cell_numbers)
-        self._cells_for: int | None = None
+        self._named_classes: int | None = None  # how many classes the axes name
         self.wrong_texts = [pg.TextItem(color=INK, anchor=(0.5, 0)) for _ in range(WRONG_SHOWN)]
         for text in self.wrong_texts:
             self.wrong_view.plot.addItem(text)
@@ -85,16 +85,16 @@ class ConfusionPanel(InsightPanel):
     def _name(self, k: int) -> str:
         return self.classes[k] if 0 <= k < len(self.classes) else str(k)
 
-    def _cells(self, k: int) -> None:
+    def _name_axes(self, k: int) -> None:
         """The class names on the axes follow the number of classes."""
-        if self._cells_for != k:
-            self._cells_for = k
+        if self._named_classes != k:
+            self._named_classes = k
             self._fit_ticks()
 
     def _fit_ticks(self, *_: Any) -> None:
         """Class names on the axes: every one when the cells are large enough, else every second,
         third… (names on top of each other are read by no one; hover names every cell)."""
-        k = getattr(self, "_cells_for", None) or 0  # (resized while being made)
+        k = getattr(self, "_named_classes", None) or 0  # (resized while being made)
         unit = self.matrix_view.plot.vb.viewPixelSize()[0]  # classes per screen pixel
         plot = self.matrix_view.plot
         for side in ("bottom", "left"):
@@ -125,7 +125,7 @@ class ConfusionPanel(InsightPanel):
         self.matrix = matrix[:k, :k]
         self._show_axes(True)
         full, matrix = matrix, self.matrix
-        self._cells(k)
+        self._name_axes(k)
         peak = max(int(matrix.max()), 1)
         numbered = matrix if k <= NUMBERED_UP_TO else np.zeros((0, 0), np.int64)
         self.cell_numbers.set_counts(numbered, numbered < peak * LIGHT_BELOW)  # readable on any cell

@@ -51,6 +51,6 @@ class PanelPacer(QObject):
         panel = next(iter(self._waiting))
         result = self._waiting.pop(panel)
         if isValid(panel) and panel.isVisible():  # hidden meanwhile: it is probed afresh when shown
-            panel.show_live_probe(result)
+            panel.update_probe(result)
         if self._waiting:
             self._timer.start()

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 from workbench.core.lessons import LESSONS
 
 from .layout_checks import problems_on_screen
-from .test_window_support import open_window
+from .test_window_support import open_window, wait_for_hardware
 
 SIZES = ((1024, 768), (1280, 720), (1366, 768), (1920, 1080))
 
@@ -48,6 +48,7 @@ def look_at_every_dock(window, qtbot, mode: str, found: dict[str, str], names=No
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_nothing_on_screen_is_cut(qtbot, tmp_path, monkeypatch, runs, size):
     window = open_window(qtbot, tmp_path, monkeypatch, "digits-cnn")
+    wait_for_hardware(qtbot, window)
     window.resize(*size)
     found: dict[str, str] = {}
     for presentation in (False, True):

@@ -18,3 +18,10 @@ def open_window(qtbot, tmp_path, monkeypatch, name: str = "alexnet") -> MainWind
     window.show()
     qtbot.waitExposed(window)
     return window
+
+
+def wait_for_hardware(qtbot, window: MainWindow) -> None:
+    """Until the training process has said what the machine has: the device menu and the data's
+    placement line change then, and the layout with them. A layout check that looks while that news
+    arrives sees a dock halfway through laying itself out (CI saw a 32 px device menu once)."""
+    qtbot.waitUntil(lambda: window.training_panel.hardware is not None, timeout=WAIT_MS)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpin
 from workbench.core.mosaic import Mosaic, colorize, side_by_side, tile, vector_map
 from workbench.core.summary import input_index
 from workbench.ui.insight.base import (GREY, HEAT, INK, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name,
-                                      matches_summary, set_captions_text)
+                                      matches_summary, set_captions_text, set_spin_range)
 
 POOLING = ("MaxPool2d", "AvgPool2d", "LPPool2d", "AdaptiveAvgPool2d")
 SCALES = ("per map", "shared")
@@ -117,7 +117,7 @@ class ActivationsPanel(InsightPanel):
         acts = {i: a for i, a in self.probe.get("activations", {}).items()
                 if matches_summary(self.summary, i, tuple(a.shape))}
         if "inputs" in self.probe:
-            self.sample.setMaximum(max(0, len(self.probe["inputs"]) - 1))
+            set_spin_range(self.sample, 0, max(0, len(self.probe["inputs"]) - 1))
         index = self.layers.set_choices([(i, layer_choice(self.summary, i)) for i in sorted(acts)])
         texts = dict.fromkeys(self.captions, "")
         if index is None or "input" not in self.probe:

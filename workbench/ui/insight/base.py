@@ -15,7 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
-from PySide6.QtWidgets import QComboBox, QFileDialog, QGraphicsItem, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsItem, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 from shiboken6 import isValid
 
 from workbench.core.catalogue import fmt_shape
@@ -269,6 +270,13 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
     if getattr(axis, "_shown_label", None) != text:
         plot.setLabel(side, text, color=INK, **{"font-size": _pt(LABEL_PT)})
         axis._shown_label = text
+
+
+def set_spin_range(box: QSpinBox, low: int, high: int) -> None:
+    """setRange, only when the range changes: Qt's setRange asks for a new layout every time, and a
+    spin box in a dock made the whole main window lay out its docks again at every live refresh."""
+    if (box.minimum(), box.maximum()) != (low, high):
+        box.setRange(low, high)
 
 
 def set_captions_text(texts: dict[pg.TextItem, str], colour: str = INK) -> None:

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
 from workbench.core.mosaic import Mosaic, colorize, tile
 from workbench.core.summary import Summary, input_shape
-from workbench.ui.insight.base import DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name
+from workbench.ui.insight.base import (DIVERGING, ImagePlot, InsightPanel, LayerChooser, layer_choice, layer_name,
+                                      set_spin_range)
 
 SCALES = ("per filter", "shared")
 
@@ -83,7 +84,7 @@ class FiltersPanel(InsightPanel):
         k, c, fh, fw = weights.shape
         colour = c == 3 and index == min(filters)  # the first layer sees RGB: draw its filters in colour
         self.channel.setVisible(not colour and c > 1)
-        self.channel.setRange(0, c - 1)
+        set_spin_range(self.channel, 0, c - 1)
         per_filter = self.scale.currentText() == "per filter"
         if colour:
             self.mosaic = tile(weights.transpose(0, 2, 3, 1), per_tile=per_filter)

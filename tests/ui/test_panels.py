@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from workbench.core.inference import summarize
 from workbench.core.mosaic import tile
@@ -257,6 +258,22 @@ def test_latent_codes_move_in_a_steady_frame(hub):
     assert show(codes * 10) == zoomed
     panel.set_classes([str(i) for i in range(10)])  # another run
     assert show(codes * 10)[0][1] >= 10 * codes[:, 0].max()
+
+
+def test_the_latent_legend_names_a_runs_classes_before_its_first_codes(hub, qtbot):
+    """At a run's start the legend lists its classes (made on a turn of its own, not in the start
+    event's); codes that arrive first make the legend of the classes they hold instead."""
+    panel = hub["latent"]
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    panel.set_classes(names)
+    qtbot.waitUntil(lambda: len(panel.legend.items) == 10)
+    assert [label.text for _, label in panel.legend.items] == names
+    panel.set_classes([f"class {i}" for i in range(4)])
+    panel.update_probe({"latent": np.ones((6, 2), np.float32), "labels": np.array([0, 1, 0, 1, 0, 1])})
+    assert [label.text for _, label in panel.legend.items] == ["class 0", "class 1"]
+    for _ in range(5):  # the start's legend, had it been left waiting, would be made now
+        QApplication.processEvents()
+    assert [label.text for _, label in panel.legend.items] == ["class 0", "class 1"]
 
 
 def test_a_tall_classification_panel_puts_the_wrong_samples_under_the_matrix(hub, qtbot):

@@ -55,6 +55,7 @@ class LatentPanel(InsightPanel):
             self.scatters.append(scatter)
         self.frames = [SteadyFrame(plot) for plot in (self.codes_plot, self.inputs_plot)]
         self._legend_for: list[str] = []
+        self._legend_timer = QTimer(self, singleShot=True, interval=0, timeout=self._legend_of_classes)
         # (the batch, its content key, points, how, in short)
         self._input_pca: tuple[np.ndarray, tuple, np.ndarray, str, str] | None = None
         self.points = 0
@@ -112,10 +113,14 @@ class LatentPanel(InsightPanel):
         self.classes = list(names)
         for frame in self.frames:
             frame.reset()
-        # the legend made now, at the run's start, not with its first codes: that turn of the event
-        # loop has the codes' first scatter and PCA to draw already
-        self._update_legend(np.arange(len(self.classes)))
+        # the legend made at the run's start, not with its first codes (that turn of the event loop
+        # has the codes' first scatter and PCA to draw already), and on a turn of its own: ten
+        # entries took 10-30 ms, added to the turn that handles the run's start event
+        self._legend_timer.start()
         self.refresh()
+
+    def _legend_of_classes(self) -> None:
+        self._update_legend(np.arange(len(self.classes)))
 
     def _layer_picked(self, _: int) -> None:
         self.frames[0].reset()  # codes of another layer: another scale
@@ -129,6 +134,7 @@ class LatentPanel(InsightPanel):
         return self.classes[label] if 0 <= label < len(self.classes) else str(label)
 
     def _update_legend(self, labels: np.ndarray) -> None:
+        self._legend_timer.stop()  # codes came first: the legend of their classes is the one to show
         present = np.flatnonzero(np.bincount(labels))  # (np.unique imported numpy.ma on a run's first probe)
         names = [self._class_name(int(k)) for k in present]
         if names == self._legend_for:

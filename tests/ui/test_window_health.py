@@ -5,6 +5,7 @@ folders; where the network looks in the Activation maps panel; the filters scrub
 import re
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -125,6 +126,21 @@ def test_an_opened_run_brings_its_health_and_filters(qtbot, tmp_path, monkeypatc
     assert scrubber.history.epochs == [0, 1, 2, 3] and scrubber.epoch_label.text() == "3 of 3"
     scrubber.slider.setValue(0)
     assert scrubber.epoch_label.text() == "0 of 3" and "before training" in scrubber.view.plot.titleLabel.text
+
+
+def test_the_training_docks_open_run_opens_the_whole_run(qtbot, tmp_path, monkeypatch, two_runs):
+    """Open run… in the Training dock does what File > Open Run does: the run's network in the
+    builder, its curves, its filters and its health on the cards (it showed the curves alone, beside
+    the network and health of the project that was open)."""
+    window = window_for(qtbot, tmp_path, monkeypatch, template("digits-cnn"))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(two_runs[1]))
+    assert window.health.model.marks() == {}
+    qtbot.mouseClick(window.training_panel.open_button, Qt.MouseButton.LeftButton)
+    assert window.project.layers[2]["out_channels"] == 48  # the wide run's network
+    assert window.training_panel.run_dir == str(two_runs[1])
+    assert window.insight.run is not None  # its insides, probed from its weights
+    marks = window.health.model.marks()
+    assert len(marks) == len(window.project.layers) and all(m.per_batch for m in marks.values())
 
 
 def test_compare_runs_shows_both_curves_and_the_diff(qtbot, tmp_path, monkeypatch, two_runs):

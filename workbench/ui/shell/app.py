@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.summary.slow.connect(self._too_large_to_edit_live)
         self.files.title_changed.connect(self._update_title)
+        self.training_panel.open_requested.connect(self._choose_run)
         self.editor.stack.cleanChanged.connect(self._update_title)
         self.resize(*SCREENSHOT_SIZE)
         self._update_title()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
                                QWidget)
 
@@ -127,6 +127,9 @@ class TrainingPanel(QWidget):
     run_finished = Signal(dict)
     training_changed = Signal(bool)
     events_received = Signal(list)  # the run's start/batch/epoch/done events (plain numbers), coalesced
+    # Open run… pressed: the window opens the run whole (network, curves, insides, health), as File >
+    # Open Run does; this panel showing only its curves left the rest showing another network's run
+    open_requested = Signal()
 
     def __init__(self, project: Project, parent: QWidget | None = None, runs_root: str | Path | None = None,
                  editor: Any = None, runner: JobRunner | None = None):
@@ -240,7 +243,7 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
-        self.open_button.clicked.connect(self._choose_run)
+        self.open_button.clicked.connect(self.open_requested)
         buttons = FlowLayout()
         for button in (self.start_button, self.pause_button, self.stop_button, self.open_button):
             buttons.addWidget(button)
@@ -630,11 +633,6 @@ class TrainingPanel(QWidget):
         self._frame_epochs()
         self._redraw()
         return True
-
-    def _choose_run(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.runs_root))
-        if path:
-            self.show_run(path)
 
     # updates from the worker ------------------------------------------------------------------------
     def _on_update(self, update: RunUpdate) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from workbench.core.templates import template
 from workbench.training.probes import ProbeRequest
-from workbench.training.remote import CRASHED, PROBE_CREDITS, TrainingProcess
+from workbench.training.remote import CRASHED, NICENESS, PROBE_CREDITS, TrainingProcess
 from workbench.training.run_folder import open_run
 
 
@@ -152,3 +152,11 @@ def test_the_ready_child_says_what_torch_finds_on_this_machine(process):
         assert process.hardware.gpu_name == torch.cuda.get_device_name(0)
     else:
         assert (process.hardware.gpu_bytes, process.hardware.gpu_name) == (None, None)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_the_child_trains_below_the_windows_priority(process):
+    """The window keeps a core when it wakes (a click is not kept waiting behind torch's threads)."""
+    assert NICENESS > 0 and process.wait_ready()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(own + NICENESS, 19)

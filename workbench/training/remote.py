@@ -26,7 +26,10 @@ them (and at most every `PROBE_INTERVAL_S`). Two, not one: the window's poll and
 overlap the wait for the next.
 
 Torch threads in the child (`DEFAULT_TORCH_THREADS`): all cores; the measurements behind that
-are in benchmarks/README.md.
+are in benchmarks/README.md. The child runs `NICENESS` steps below the window: with torch's threads on
+every core, the window's thread waited for a core up to 30 ms at a time, and a click with it; a
+little lower, the window is given a core when it wakes, and training has every core it leaves idle
+(the same speed on cifar10-cnn and digits-cnn with every panel live, benchmarks/panels_speed.py).
 
 The child's "ready" news carries the machine as torch sees it (`Hardware`: the device menu's
 choices, the GPU's memory), so the window, which starts without torch, never imports it to know.
@@ -51,6 +54,9 @@ from workbench.training.events import LIVE_LOG_INTERVAL_S, DoneEvent, Event, fai
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
 PROBE_INTERVAL_S = 0.18  # 5.5 refreshes a second (the goal is 5); each costs the window ~20 ms of CPU
 PROBE_CREDITS = 2
+# A 5 ms timer on the GUI thread, digits-cnn / cifar10-cnn live on 2 cores: late by p99 12-13 / 14 ms
+# and max 20-62 / 40 ms at the window's priority, p99 5-7 / 6 ms and max 16-25 / 16 ms at 5 below.
+NICENESS = 5
 CRASHED = "the training process stopped unexpectedly"
 NEWS, ANSWER = 0, -1  # run ids of what the child sends outside runs: "ready", answers to questions
 
@@ -397,6 +403,8 @@ def _child_main(*args: Any) -> None:
 
 def serve(commands: Connection, events: Connection, torch_threads: int, probe_interval_s: float) -> None:
     """The child's main: runs come in through `commands`, events go out through `events`."""
+    if hasattr(os, "nice"):  # (POSIX)
+        os.nice(NICENESS)
     import torch
 
     torch.set_num_threads(max(1, torch_threads))

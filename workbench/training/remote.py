@@ -54,8 +54,9 @@ from workbench.training.events import LIVE_LOG_INTERVAL_S, DoneEvent, Event, fai
 DEFAULT_TORCH_THREADS = os.cpu_count() or 1
 PROBE_INTERVAL_S = 0.18  # 5.5 refreshes a second (the goal is 5); each costs the window ~20 ms of CPU
 PROBE_CREDITS = 2
-# A 5 ms timer on the GUI thread, digits-cnn / cifar10-cnn live on 2 cores: late by p99 12-13 / 14 ms
-# and max 20-62 / 40 ms at the window's priority, p99 5-7 / 6 ms and max 16-25 / 16 ms at 5 below.
+# digits-cnn live with every panel on 2 cores, 10 paired rounds: a 5 ms GUI timer late by p99 10.8 ms
+# and max 33 ms (medians) at the window's priority, 7.9 and 17 ms at 5 below; training kept 0.90 of
+# headless either way (benchmarks/README.md)
 NICENESS = 5
 CRASHED = "the training process stopped unexpectedly"
 NEWS, ANSWER = 0, -1  # run ids of what the child sends outside runs: "ready", answers to questions

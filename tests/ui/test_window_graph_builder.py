@@ -104,6 +104,25 @@ def test_dragging_from_an_output_port_onto_a_later_card_connects_them(qtbot, tmp
     assert len(window.project) == 10
 
 
+def test_escape_lets_a_dragged_connection_go(qtbot, tmp_path, monkeypatch) -> None:
+    """Escape during a drag from an output port: the line goes, and the release on a later card
+    connects nothing (as Escape cancels a card drag)."""
+    window = open_window(qtbot, tmp_path, monkeypatch, "conv-autoencoder")
+    builder, viewport = window.builder, window.builder.viewport()
+    builder.ensure_visible(window.project.layer(4)["id"])
+    source, target = builder.card_rect(window.project.layer(4)["id"]), builder.card_rect(window.project.layer(7)["id"])
+    port = QPoint(source.right(), source.top() + builder.port_dy())
+    original = window.project.to_dict()
+    mouse(viewport, QMouseEvent.Type.MouseButtonPress, port)
+    mouse(viewport, QMouseEvent.Type.MouseMove, target.center())
+    dragging = viewport.grab().toImage()
+    qtbot.keyClick(builder, Qt.Key.Key_Escape)
+    let_go = viewport.grab().toImage()
+    mouse(viewport, QMouseEvent.Type.MouseButtonRelease, target.center(), Qt.MouseButton.NoButton)
+    assert window.project.to_dict() == original and window.editor.stack.count() == 0
+    assert dragging != let_go  # the dragged line is no longer drawn
+
+
 def test_a_drop_lands_on_the_connection_the_indicator_shows(qtbot, tmp_path, monkeypatch) -> None:
     window = open_window(qtbot, tmp_path, monkeypatch, "resnet-20")
     builder, viewport = window.builder, window.builder.viewport()

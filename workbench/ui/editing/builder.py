@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (QColor, QContextMenuEvent, QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont,
-                           QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap)
+                           QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap)
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QMenu, QToolTip, QWidget
 
 from workbench.core import graph
@@ -511,6 +511,14 @@ class Builder(QAbstractScrollArea):
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
             self.selection.set([self._press[1].id])  # a plain click on a multi-selection picks one
         self._press = None
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self._link is not None:
+            self._link = None  # the connection being dragged is let go: the release connects nothing
+            self.viewport().update()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._track_link(event.position().toPoint()):

@@ -12,7 +12,7 @@ from torch import nn
 from workbench.core.build import build_model
 from workbench.core.importing import save_imported
 from workbench.core.importing.torch_fx import import_module
-from workbench.core.project import Project, ProjectError, read_project, validate_project
+from workbench.core.project import Project, ProjectError, project_file_text, read_project, validate_project
 from workbench.core.weights import apply_weights, load_initial_weights, read_weights
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -54,6 +54,27 @@ def test_the_project_names_its_weights_beside_it_and_reads_them_from_anywhere(sa
     x = torch.rand(2, 1, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(model(x), source(x))
+
+
+def test_saving_names_the_weights_relative_to_the_project_so_the_folder_can_move(saved, tmp_path) -> None:
+    """Saved again (File > Save As… in the window), the project names weights in its folder or below
+    relative to it; the folder moved whole still opens with them. Weights elsewhere stay absolute."""
+    path, _ = saved
+    doc = read_project(path)  # the weights absolute, as in memory
+    (tmp_path / "kept").mkdir()
+    again = tmp_path / "again.json"
+    again.write_text(project_file_text(doc, again))
+    assert json.loads(again.read_text())["weights"] == "digits.safetensors"
+    deeper = tmp_path / "kept" / "deeper.json"
+    deeper.write_text(project_file_text(doc, deeper))
+    assert json.loads(deeper.read_text())["weights"] == str(tmp_path / "digits.safetensors")  # not below it
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    tmp_path.rename(moved)
+    assert Path(read_project(moved / "again.json")["weights"]) == moved / "digits.safetensors"
+    assert read_weights(read_project(moved / "again.json")["weights"])
+    outer = {**doc, "weights": str(moved / "digits.safetensors")}
+    assert json.loads(project_file_text(outer, moved / "kept" / "x.json"))["weights"] == outer["weights"]
+    moved.rename(tmp_path)  # (pytest removes tmp_path)
 
 
 def test_a_bad_or_missing_weights_file_is_one_line(saved, tmp_path) -> None:

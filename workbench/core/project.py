@@ -233,6 +233,17 @@ def dumps_project(doc: dict) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def project_file_text(doc: dict, path: str | os.PathLike) -> str:
+    """`doc` as the text of the project file `path`. Its weights file, absolute in memory (as
+    `read_project` makes it), is named relative to the file's folder when it lies there or below,
+    so that the folder can be moved or shared whole; elsewhere it stays absolute."""
+    if WEIGHTS in doc:
+        weights, folder = Path(doc[WEIGHTS]), Path(path).absolute().parent
+        if weights.is_absolute() and weights.is_relative_to(folder):
+            doc = {**doc, WEIGHTS: weights.relative_to(folder).as_posix()}
+    return dumps_project(doc)
+
+
 def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename: the old file survives any failure."""
     path = Path(path)

@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from workbench.core.commands import ReplaceProject
-from workbench.core.project import (MAX_FILE_BYTES, ProjectError, dumps_project, read_project, validate_project,
-                                    write_atomic)
+from workbench.core.project import (MAX_FILE_BYTES, ProjectError, project_file_text, read_project,
+                                    validate_project, write_atomic)
 from workbench.core.regular_file import read_regular
 from workbench.core.templates import blank, template
 from workbench.training.config import section_problem
@@ -136,7 +136,7 @@ class FileController(QObject):
                 return False
         path = Path(path)
         try:
-            write_atomic(path, dumps_project(self.editor.project.to_dict()))
+            write_atomic(path, project_file_text(self.editor.project.to_dict(), path))
         except OSError as exc:
             QMessageBox.critical(self.parent_widget, "Cannot save project",
                                  f"{path}: {exc.strerror or exc}\nThe previous file, if any, is unchanged.")

@@ -81,3 +81,37 @@ def test_a_failed_import_keeps_the_dialog_open_with_the_message(window, qtbot, t
     dialog.model_name.setCurrentText("resnet18")
     dialog.run_import()
     assert "must be C,H,W" in dialog.message.text()
+
+
+def test_undo_and_redo_take_the_file_along_so_save_never_writes_over_another(window, tmp_path: Path) -> None:
+    """Save after undoing an import wrote the project from before it over the imported file. Now the
+    file follows the document through Undo and Redo, Save As included; a template after it is a
+    document without a file (Save asks for a name) whichever way the history is walked."""
+    from workbench.core.project import dumps_project, read_project
+    from workbench.core.templates import template
+
+    mine = tmp_path / "mine.json"
+    assert window.files.save_as(mine)
+    imported = tmp_path / "imported.json"
+    imported.write_text(dumps_project(template("lenet5")))
+    imported_text = imported.read_text()
+    assert load_imported(window.files, imported)
+    assert window.files.path == imported
+    window.editor.stack.undo()
+    assert window.files.path == mine and window.windowTitle().startswith("mine.json")
+    assert window.files.save()
+    assert imported.read_text() == imported_text  # untouched
+    assert [layer["type"] for layer in read_project(mine)["layers"]] == [
+        layer["type"] for layer in template("digits-cnn")["layers"]]
+    window.editor.stack.redo()
+    assert window.files.path == imported
+    assert window.files.load_template("autoencoder")  # (no unsaved changes: nothing asked)
+    assert window.files.path is None
+    window.editor.stack.undo()
+    assert window.files.path == imported
+    copy = tmp_path / "copy.json"
+    assert window.files.save_as(copy)  # the imported network, saved elsewhere
+    window.editor.stack.redo()
+    assert window.files.path is None
+    window.editor.stack.undo()
+    assert window.files.path == copy

@@ -21,7 +21,6 @@ from typing import Protocol
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
-from workbench.core.commands import ReplaceProject
 from workbench.core.lessons import Lesson
 from workbench.training.events import DoneEvent, Probe, ProbeEvent
 from workbench.training.probe_request import ProbeRequest
@@ -259,9 +258,8 @@ class WorkingDocks(QObject):
             self.host.warn("Cannot open run", str(exc))
             return False
         if not _same_network(run.project, w.project.to_dict()):
-            if w.editor.push(lambda p: ReplaceProject(p, run.project, f"Open run {Path(path).name}")) is None:
+            if not w.files.replace_document(run.project, f"Open run {Path(path).name}", None):
                 return False
-            w.files.path = None
         self.training.show_run(path)
         try:
             self.insight.show_run(run)

@@ -35,8 +35,12 @@ class FileController(QObject):
         super().__init__(parent_widget)
         self.editor, self.parent_widget = editor, parent_widget
         self.path: Path | None = None
+        # the undoable replacements of the whole document (an import, a template, an opened run's
+        # network): [its place in the undo stack, the file before it, the file after it]
+        self._documents: list[list] = []
         self.recovery_path = recovery_path or app_settings.data_dir() / "recovery.json"
         editor.stack.cleanChanged.connect(lambda *_: self.title_changed.emit())
+        editor.stack.indexChanged.connect(self._follow_undo)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -117,12 +121,43 @@ class FileController(QObject):
         document (Save asks for a name), and still one undoable step: Undo brings back what was there."""
         if not self.maybe_save():
             return False
-        if self.editor.push(lambda p: ReplaceProject(p, doc, text)) is None:
+        if not self.replace_document(doc, text, None):
             return False
         self.editor.stack.setClean()
-        self.path = None
+        return True
+
+    def replace_document(self, doc: dict, text: str, path: Path | None) -> bool:
+        """`doc` in place of the project as one undoable step, the document of the file `path` (None:
+        Save asks for a name). Undo and Redo take the file along: after undoing an import, Save wrote
+        the project from before it over the imported file."""
+        before = self.path
+        if self.editor.push(lambda p: ReplaceProject(p, doc, text)) is None:
+            return False
+        self._documents.append([self.editor.stack.index(), before, path])
+        self.path = path
         self.title_changed.emit()
         return True
+
+    def _follow_undo(self, index: int) -> None:
+        """The file of the document at the undo stack's `index`."""
+        self._documents = [d for d in self._documents if d[0] <= self.editor.stack.count()]  # (redo history gone)
+        if not self._documents:
+            return
+        done = [d for d in self._documents if d[0] <= index]
+        path = done[-1][2] if done else self._documents[0][1]
+        if path != self.path:
+            self.path = path
+            self.title_changed.emit()
+
+    def _saved_as(self, path: Path) -> None:
+        """Save As names the file of the document now shown, wherever Undo and Redo go."""
+        index = self.editor.stack.index()
+        done = [d for d in self._documents if d[0] <= index]
+        if done:
+            done[-1][2] = path
+        elif self._documents:
+            self._documents[0][1] = path
+        self.path = path
 
     # saving -----------------------------------------------------------------------------------
     def save(self) -> bool:
@@ -141,7 +176,7 @@ class FileController(QObject):
             QMessageBox.critical(self.parent_widget, "Cannot save project",
                                  f"{path}: {exc.strerror or exc}\nThe previous file, if any, is unchanged.")
             return False
-        self.path = path
+        self._saved_as(path)
         self.editor.stack.setClean()
         app_settings.add_recent(str(path))
         self.title_changed.emit()
@@ -204,7 +239,4 @@ class FileController(QObject):
         self.discard_recovery()
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        self.editor.push(lambda p: ReplaceProject(p, doc, "Recover autosaved project"))
-        self.path = Path(origin) if origin else None
-        self.title_changed.emit()
-        return True
+        return self.replace_document(doc, "Recover autosaved project", Path(origin) if origin else None)

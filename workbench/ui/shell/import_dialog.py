@@ -14,7 +14,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
-from workbench.core.commands import ReplaceProject
 from workbench.core.project import ProjectError, read_project
 from workbench.ui.shell.files import FileController
 from workbench.ui.shell.style import ERROR, colour_text
@@ -166,11 +165,9 @@ def load_imported(files: FileController, path: Path) -> bool:
     except ProjectError as exc:
         files.message.emit(str(exc))
         return False
-    if files.editor.push(lambda p: ReplaceProject(p, doc, f"Import {doc['name'] or path.stem}")) is None:
+    if not files.replace_document(doc, f"Import {doc['name'] or path.stem}", path):
         return False
-    files.path = path
     files.editor.stack.setClean()
-    files.title_changed.emit()
     opaque = sum(layer["type"] == "Opaque" for layer in doc["layers"])
     files.message.emit(f"Imported {path.name}: {len(doc['layers'])} layers"
                        + (f", {opaque} opaque cards (not in the catalogue: their warnings say what they are)" if opaque

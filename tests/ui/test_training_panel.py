@@ -278,7 +278,8 @@ def test_compiling_shows_in_the_progress_and_how_it_went_in_the_status(panel):
     panel.runner.owner = panel  # as if the panel had started the run
     events = Coalescer()  # what the runner makes of the engine's events between two polls
     events.add({"event": "start", "device": "cuda", "device_name": "NVIDIA H200", "epochs": 3, "steps_per_epoch": 12,
-                "train_size": 192, "val_size": 48, "classes": list("0123456789"), "epoch": 0, "global_step": 0})
+                "train_size": 192, "val_size": 48, "classes": list("0123456789"), "epoch": 0, "global_step": 0,
+                "weight_notes": []})
     events.add({"event": "compiling", "epoch": 1, "global_step": 20})
     panel._on_update(events.take())
     assert panel.progress.format() == "epoch 1/3 · compiling…"
@@ -287,3 +288,25 @@ def test_compiling_shows_in_the_progress_and_how_it_went_in_the_status(panel):
     panel._on_update(events.take())
     assert panel.status.text() == ("Training on NVIDIA H200 · compiling failed (RuntimeError: no C++ compiler): "
                                    "training uncompiled")
+
+
+def test_layers_that_start_fresh_instead_of_from_the_projects_weights_are_said(qtbot, tmp_path):
+    """An imported network edited since: the layers its weights file no longer fits start from fresh
+    weights, and the status says how many while the run goes and after it (each one on hover)."""
+    from workbench.core.build import build_model
+    from workbench.core.weights import by_layer_id, write_weights
+
+    doc = tiny_project(epochs=1).to_dict()
+    write_weights(tmp_path / "imported.safetensors", by_layer_id(build_model(doc), doc["layers"]))
+    doc["weights"] = str(tmp_path / "imported.safetensors")
+    doc["layers"][0]["out_channels"] = 24  # edited after the import: this conv and the next no longer fit
+    widget = TrainingPanel(Project(doc), runs_root=tmp_path)
+    qtbot.addWidget(widget)
+    widget.show()
+    with qtbot.waitSignal(widget.run_finished, timeout=WAIT_MS) as finished:
+        widget.start()
+    assert finished.args[0]["status"] == "finished"
+    assert widget.status.text().endswith(" · 2 layers started from fresh weights, not the project's file (hover)")
+    notes = widget.status.toolTip().splitlines()
+    assert notes[0].startswith("layer 0 (") and "needs 24×1×" in notes[0] and len(notes) == 2
+    widget.stop_and_wait()

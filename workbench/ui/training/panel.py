@@ -147,6 +147,7 @@ class TrainingPanel(QWidget):
         self._progress_shown = 0.0
         self._progress_text = ""  # how far the run got: "epoch 3/20 · 1,234 samples/s · ETA 0:12"
         self._device_name = ""  # what the run going on trains on
+        self._fresh = ""  # how many layers of the run start from fresh weights, not the project's file
         self.run_dir: str | None = None
         self.steps_per_epoch = 1
         self.epochs = 1
@@ -425,6 +426,8 @@ class TrainingPanel(QWidget):
         self._progress_text = ""
         self.progress.setFormat("idle")
         self.status.setText("")
+        self.status.setToolTip("")
+        self._fresh = ""
         self._suggested_input = self._suggested_resize = None
         self.fix_input.hide()
         self.fix_resize.hide()
@@ -643,8 +646,12 @@ class TrainingPanel(QWidget):
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
             self.epochs = int(start["epochs"])
             self._device_name = start["device_name"]
+            notes = start["weight_notes"]  # an imported network edited since: layers its file no longer fits
+            self._fresh = (f" · {len(notes)} layer{'s' if len(notes) > 1 else ''} started from fresh weights, "
+                           "not the project's file (hover)" if notes else "")
+            self.status.setToolTip("\n".join(notes))
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
-                                f"{start['val_size']:,} validation samples")
+                                f"{start['val_size']:,} validation samples{self._fresh}")
             self._frame_epochs()
         self._add(*update.steps, update.epochs)
         self.stage_marks.add(update.epochs)
@@ -682,7 +689,7 @@ class TrainingPanel(QWidget):
             return
         self._active = False
         self._redraw()
-        self.status.setText(done["message"])
+        self.status.setText(done["message"] + self._fresh)
         self._suggested_input = done.get("suggested_input")
         if self._suggested_input:
             self.fix_input.setText(f"Set the input to {fmt_shape(tuple(self._suggested_input))}")

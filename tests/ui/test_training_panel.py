@@ -306,7 +306,7 @@ def test_layers_that_start_fresh_instead_of_from_the_projects_weights_are_said(q
     with qtbot.waitSignal(widget.run_finished, timeout=WAIT_MS) as finished:
         widget.start()
     assert finished.args[0]["status"] == "finished"
-    assert widget.status.text().endswith(" · 2 layers started from fresh weights, not the project's file (hover)")
+    assert widget.status.text() == "finished 1 epoch · 2 layers started from fresh weights"
     notes = widget.status.toolTip().splitlines()
     assert notes[0].startswith("layer 0 (") and "needs 24×1×" in notes[0] and len(notes) == 2
     widget.stop_and_wait()

@@ -297,7 +297,7 @@ class Trainer:
                     self.stage_epoch = 0
                 self.stage_index += 1
             self.stage_index = len(stages) - 1
-            message = f"finished {self.epoch} epochs"
+            message = f"finished {self.epoch} epoch{'' if self.epoch == 1 else 's'}"
         except _Stopped:
             status, message = "stopped", f"stopped at epoch {self.epoch + 1}, step {self.global_step}"
         except NonFiniteLoss as exc:

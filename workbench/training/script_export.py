@@ -297,7 +297,8 @@ $accuracy        record.update({"val_loss": val_loss, "samples_per_s": sums[2].i
                 save(model, os.path.join(args.out, "best.safetensors"))
         best = min(best, val_loss)
         emit(record)
-    emit({"event": "done", "status": "finished", "message": f"finished {args.epochs} epochs", "run_dir": args.out,
+    epochs = f"{args.epochs} epoch{'' if args.epochs == 1 else 's'}"
+    emit({"event": "done", "status": "finished", "message": f"finished {epochs}", "run_dir": args.out,
           "epoch": args.epochs, "global_step": step, "best_val_loss": best})
     if world > 1:
         dist.barrier()  # every process is done with the group before any leaves it

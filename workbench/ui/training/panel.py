@@ -264,6 +264,9 @@ class TrainingPanel(QWidget):
         # where the data will live while training (on the GPU, streamed to it, in memory): see training.placement
         self.placement = QLabel("")
         self.placement.setWordWrap(True)
+        # its line kept while empty: the line comes once the training process has loaded torch, and the
+        # fields' column (as narrow as fits the dock's height) must not change width then
+        self.placement.setMinimumHeight(self.placement.fontMetrics().lineSpacing())
         self.placement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
         self.placement.setToolTip("The dataset's size from the input's size per sample: kept whole on the GPU when it "
                                   "takes at most half its memory, else streamed batch by batch from host memory")
@@ -335,9 +338,10 @@ class TrainingPanel(QWidget):
         self._arrange(wide=True)
 
     def _arrange(self, wide: bool) -> None:
-        """Wide (a bottom dock): the controls and the run's report in a column, the plots beside them.
-        Tall (a side dock): controls, plots, and the report last, where a longer message only
-        shortens the plots: nothing above it moves during a run."""
+        """Wide (a bottom dock): the controls in a column, the plots beside them and the run's report
+        under the plots. Tall (a side dock): controls, plots, and the report last. Either way a
+        longer message only shortens the plots (nothing above it moves during a run), and the report
+        is never below the column's fields (in a low dock, 1024×768, it was scrolled out of sight)."""
         if wide == self._wide:
             return
         self._wide = wide
@@ -348,10 +352,10 @@ class TrainingPanel(QWidget):
             grid.setRowStretch(i, 0)
             grid.setColumnStretch(i, 0)
         if wide:
-            grid.addWidget(self.controls, 0, 0)
-            grid.addWidget(self.report, 1, 0)
-            grid.addWidget(self.canvas, 0, 1, 2, 1)
-            grid.setRowStretch(1, 1)
+            grid.addWidget(self.controls, 0, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(self.canvas, 0, 1)
+            grid.addWidget(self.report, 1, 1)
+            grid.setRowStretch(0, 1)
             grid.setColumnStretch(1, 1)
         else:
             grid.addWidget(self.controls, 0, 0)
@@ -366,6 +370,12 @@ class TrainingPanel(QWidget):
         # wrapped fields need, which says nothing of the dock's shape
         room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
         self._arrange(wide=room.width() >= WIDE_RATIO * room.height())
+        # lines kept for the run's messages, shown or not, so that the plots above do not move when a
+        # run starts or ends (a longer message, an error's, takes its lines from them): two under wide
+        # plots (1024×768 wraps the start's message), one in a side column, where the plots are low
+        reserved = (2 if self._wide else 1) * self.status.fontMetrics().lineSpacing()
+        if self.status.minimumHeight() != reserved:
+            self.status.setMinimumHeight(reserved)
         # the two plots side by side, or one above the other in a narrow column
         side_by_side = self.canvas.width() >= STACK_RATIO * self.canvas.height()
         self._plots_row.setDirection(QBoxLayout.Direction.LeftToRight if side_by_side
@@ -383,11 +393,12 @@ class TrainingPanel(QWidget):
         pair = max(item.widget().sizeHint().width() for item in
                    (self.settings.layout().itemAt(i) for i in range(self.settings.layout().count())))
         spacing = self.settings.layout().spacing()
+        margins = self._grid.contentsMargins()
+        height = room.height() - margins.top() - margins.bottom()  # (the column within the panel's margins)
         width = pair
         for pairs in (2, 3, 4):
             width = pairs * pair + (pairs - 1) * spacing
-            if self.controls.layout().totalHeightForWidth(width) + self.report.minimumSizeHint().height() \
-                    <= room.height() or width > self.width() // 2:
+            if self.controls.layout().totalHeightForWidth(width) <= height or width > self.width() // 2:
                 break
         return min(width, self.width() // 2)
 
@@ -647,8 +658,8 @@ class TrainingPanel(QWidget):
             self.epochs = int(start["epochs"])
             self._device_name = start["device_name"]
             notes = start["weight_notes"]  # an imported network edited since: layers its file no longer fits
-            self._fresh = (f" · {len(notes)} layer{'s' if len(notes) > 1 else ''} started from fresh weights, "
-                           "not the project's file (hover)" if notes else "")
+            self._fresh = (f" · {len(notes)} layer{'s' if len(notes) > 1 else ''} started from fresh weights"
+                           if notes else "")  # (which, and why, on hover)
             self.status.setToolTip("\n".join(notes))
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples{self._fresh}")

@@ -408,6 +408,9 @@ class TrainingPanel(QWidget):
 
     def _show_settings(self, shown: bool) -> None:
         self.settings.setVisible(shown)
+        # where the data will live goes with the settings it follows from: folded (presentation
+        # mode's side column), its two lines went to the plots' height
+        self.placement.setVisible(shown)
         self.settings_summary.setVisible(not shown)
         self.settings_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self._summarize_settings()

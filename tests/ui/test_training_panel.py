@@ -292,7 +292,8 @@ def test_compiling_shows_in_the_progress_and_how_it_went_in_the_status(panel):
 
 def test_layers_that_start_fresh_instead_of_from_the_projects_weights_are_said(qtbot, tmp_path):
     """An imported network edited since: the layers its weights file no longer fits start from fresh
-    weights, and the status says how many while the run goes and after it (each one on hover)."""
+    weights, and the status says how many while the run goes, after it and when the run is opened
+    again (each one on hover)."""
     from workbench.core.build import build_model
     from workbench.core.weights import by_layer_id, write_weights
 
@@ -309,4 +310,9 @@ def test_layers_that_start_fresh_instead_of_from_the_projects_weights_are_said(q
     assert widget.status.text() == "finished 1 epoch · 2 layers started from fresh weights"
     notes = widget.status.toolTip().splitlines()
     assert notes[0].startswith("layer 0 (") and "needs 24×1×" in notes[0] and len(notes) == 2
+    widget.clear_run()
+    assert widget.status.toolTip() == ""
+    assert widget.show_run(finished.args[0]["run_dir"])  # the run opened again later says the same
+    assert widget.status.text().endswith("finished 1 epoch · 2 layers started from fresh weights")
+    assert widget.status.toolTip().splitlines() == notes
     widget.stop_and_wait()

@@ -3,7 +3,7 @@ class, beside a linear PCA of the raw inputs, so the two can be compared."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,6 +24,15 @@ LEGEND_MARK = 20  # px: the box pyqtgraph's legend draws each class's marker in
 
 def _batch_key(inputs: np.ndarray) -> tuple:
     return inputs.shape, float(inputs.sum())  # the probe batch is fixed for a run
+
+
+class _InputPoints(NamedTuple):
+    """The probe batch's inputs in 2-D, and the batch they were made of (the array and its content)."""
+    batch: np.ndarray
+    key: tuple
+    points: np.ndarray
+    how: str
+    short: str
 
 
 class LatentPanel(InsightPanel):
@@ -56,8 +65,7 @@ class LatentPanel(InsightPanel):
         self.frames = [SteadyFrame(plot) for plot in (self.codes_plot, self.inputs_plot)]
         self._legend_for: list[str] = []
         self._legend_timer = QTimer(self, singleShot=True, interval=0, timeout=self._legend_of_classes)
-        # (the batch, its content key, points, how, in short)
-        self._input_pca: tuple[np.ndarray, tuple, np.ndarray, str, str] | None = None
+        self._input_pca: _InputPoints | None = None
         self.points = 0
         self._brushes: tuple[Any, list] = (None, [])  # (labels, a brush per label)
         self.refresh()
@@ -153,11 +161,11 @@ class LatentPanel(InsightPanel):
         cached = self._input_pca
         # the same array first: a live run's batch comes once and stays (summing 3 MB of CIFAR inputs
         # at every probe was a twelfth of the window's drawing on cifar10-cnn)
-        if cached is not None and (cached[0] is inputs or cached[1] == _batch_key(inputs)):
-            return cached[2], cached[3], cached[4]
+        if cached is not None and (cached.batch is inputs or cached.key == _batch_key(inputs)):
+            return cached.points, cached.how, cached.short
         sent = self.probe.get("inputs_2d")
         points, how, short = sent if sent is not None and len(sent[0]) == len(inputs) else project_inputs(inputs)
-        self._input_pca = (inputs, _batch_key(inputs), points, how, short)
+        self._input_pca = _InputPoints(inputs, _batch_key(inputs), points, how, short)
         return points, how, short
 
     def refresh(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -27,6 +28,15 @@ FILTER = "Workbench projects (*.json *.wbproj);;All files (*)"
 AUTOSAVE_MS = 60_000
 
 
+@dataclass
+class _Replacement:
+    """A replacement of the whole document (an import, a template, an opened run's network): where it
+    is in the undo stack (the stack's index once it is done), and the file before and after it."""
+    index: int
+    before: Path | None
+    after: Path | None
+
+
 class FileController(QObject):
     title_changed = Signal()
     message = Signal(str)  # a short note for the status bar
@@ -35,9 +45,7 @@ class FileController(QObject):
         super().__init__(parent_widget)
         self.editor, self.parent_widget = editor, parent_widget
         self.path: Path | None = None
-        # the undoable replacements of the whole document (an import, a template, an opened run's
-        # network): [its place in the undo stack, the file before it, the file after it]
-        self._documents: list[list] = []
+        self._documents: list[_Replacement] = []  # the undoable replacements of the whole document
         self.recovery_path = recovery_path or app_settings.data_dir() / "recovery.json"
         editor.stack.cleanChanged.connect(lambda *_: self.title_changed.emit())
         editor.stack.indexChanged.connect(self._follow_undo)
@@ -133,18 +141,18 @@ class FileController(QObject):
         before = self.path
         if self.editor.push(lambda p: ReplaceProject(p, doc, text)) is None:
             return False
-        self._documents.append([self.editor.stack.index(), before, path])
+        self._documents.append(_Replacement(self.editor.stack.index(), before, path))
         self.path = path
         self.title_changed.emit()
         return True
 
     def _follow_undo(self, index: int) -> None:
         """The file of the document at the undo stack's `index`."""
-        self._documents = [d for d in self._documents if d[0] <= self.editor.stack.count()]  # (redo history gone)
+        self._documents = [d for d in self._documents if d.index <= self.editor.stack.count()]  # (redo history gone)
         if not self._documents:
             return
-        done = [d for d in self._documents if d[0] <= index]
-        path = done[-1][2] if done else self._documents[0][1]
+        done = [d for d in self._documents if d.index <= index]
+        path = done[-1].after if done else self._documents[0].before
         if path != self.path:
             self.path = path
             self.title_changed.emit()
@@ -152,11 +160,11 @@ class FileController(QObject):
     def _saved_as(self, path: Path) -> None:
         """Save As names the file of the document now shown, wherever Undo and Redo go."""
         index = self.editor.stack.index()
-        done = [d for d in self._documents if d[0] <= index]
+        done = [d for d in self._documents if d.index <= index]
         if done:
-            done[-1][2] = path
+            done[-1].after = path
         elif self._documents:
-            self._documents[0][1] = path
+            self._documents[0].before = path
         self.path = path
 
     # saving -----------------------------------------------------------------------------------

@@ -440,8 +440,7 @@ class TrainingPanel(QWidget):
         self._progress_text = ""
         self.progress.setFormat("idle")
         self.status.setText("")
-        self.status.setToolTip("")
-        self._fresh = ""
+        self._say_fresh([])
         self._suggested_input = self._suggested_resize = None
         self.fix_input.hide()
         self.fix_resize.hide()
@@ -642,7 +641,9 @@ class TrainingPanel(QWidget):
         self.run_dir = str(path)
         processes = run.config.get("processes", 1)  # several under torchrun
         by = f" (trained by {processes} processes)" if isinstance(processes, int) and processes > 1 else ""
-        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}{by}")
+        self._say_fresh(start.get("weight_notes", []) if start is not None else [])
+        self.status.setText(f"{Path(path).name}: {done[-1]['message'] if done else 'no result recorded'}{by}"
+                            f"{self._fresh}")
         epochs_done = int(run.state.get("epoch", 0))
         self.progress.setValue(int(1000 * epochs_done / max(self.epochs, 1)))
         self._progress_text = f"epoch {epochs_done}/{self.epochs}"
@@ -650,6 +651,13 @@ class TrainingPanel(QWidget):
         self._frame_epochs()
         self._redraw()
         return True
+
+    def _say_fresh(self, notes: list[str]) -> None:
+        """The run's layers that started from fresh weights instead of the project's file (an imported
+        network edited since): how many after the status, which and why on hover."""
+        self._fresh = (f" · {len(notes)} layer{'s' if len(notes) > 1 else ''} started from fresh weights"
+                       if notes else "")
+        self.status.setToolTip("\n".join(notes))
 
     # updates from the worker ------------------------------------------------------------------------
     def _on_update(self, update: RunUpdate) -> None:
@@ -660,10 +668,7 @@ class TrainingPanel(QWidget):
             self.steps_per_epoch = max(int(start["steps_per_epoch"]), 1)
             self.epochs = int(start["epochs"])
             self._device_name = start["device_name"]
-            notes = start["weight_notes"]  # an imported network edited since: layers its file no longer fits
-            self._fresh = (f" · {len(notes)} layer{'s' if len(notes) > 1 else ''} started from fresh weights"
-                           if notes else "")  # (which, and why, on hover)
-            self.status.setToolTip("\n".join(notes))
+            self._say_fresh(start["weight_notes"])
             self.status.setText(f"Training on {start['device_name']}: {start['train_size']:,} training and "
                                 f"{start['val_size']:,} validation samples{self._fresh}")
             self._frame_epochs()
